@@ -1,0 +1,193 @@
+/* dataobj: the JSON objects mytracks publishes and serves.
+ *
+ * Part of mytracks. SPDX-License-Identifier: MIT
+ */
+#include "dataobj.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+size_t dataobj_fixed6(double v, char out[32])
+{
+	long long scaled;
+	unsigned long long a;
+	int n;
+
+	if (!isfinite(v) || fabs(v) > 1e12)
+		v = 0.0;
+	scaled = llround(v * 1e6);
+	a = scaled < 0 ? (unsigned long long)-scaled : (unsigned long long)scaled;
+	n = snprintf(out, 32, "%s%llu.%06llu", scaled < 0 ? "-" : "", a / 1000000ULL,
+		     a % 1000000ULL);
+	return (size_t)n;
+}
+
+/* Days since 1970-01-01 to civil date (Howard Hinnant's algorithm), so the
+ * result does not depend on the width of time_t or on gmtime's range. */
+static void civil_from_days(int64_t z, int64_t *y, unsigned *m, unsigned *d)
+{
+	int64_t era, doe, yoe, doy, mp;
+
+	z += 719468;
+	era = (z >= 0 ? z : z - 146096) / 146097;
+	doe = z - era * 146097;
+	yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+	doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+	mp = (5 * doy + 2) / 153;
+	*d = (unsigned)(doy - (153 * mp + 2) / 5 + 1);
+	*m = (unsigned)(mp < 10 ? mp + 3 : mp - 9);
+	*y = yoe + era * 400 + (*m <= 2);
+}
+
+size_t dataobj_iso8601(int64_t t, char out[32])
+{
+	int64_t days = t / 86400, secs = t % 86400, y;
+	unsigned m, d;
+	int n;
+
+	if (secs < 0) {
+		secs += 86400;
+		days--;
+	}
+	civil_from_days(days, &y, &m, &d);
+	n = snprintf(out, 32, "%04lld-%02u-%02uT%02d:%02d:%02dZ", (long long)y, m, d,
+		     (int)(secs / 3600), (int)(secs / 60 % 60), (int)(secs % 60));
+	return (size_t)n;
+}
+
+static void key(struct jbuf *b, const char *k)
+{
+	/* keys are ours: no escaping needed */
+	jbuf_putc(b, ',');
+	jbuf_putc(b, '"');
+	jbuf_puts(b, k);
+	jbuf_putc(b, '"');
+	jbuf_putc(b, ':');
+}
+
+static void put_opt_int(struct jbuf *b, const char *k, int64_t v)
+{
+	key(b, k);
+	if (v == OT_NONE)
+		jbuf_append(b, "null", 4);
+	else
+		jbuf_int(b, v);
+}
+
+static void put_str(struct jbuf *b, const char *k, const char *v)
+{
+	key(b, k);
+	jbuf_json_cstr(b, v);
+}
+
+static void put_fixed6(struct jbuf *b, const char *k, double v)
+{
+	char tmp[32];
+	size_t n = dataobj_fixed6(v, tmp);
+
+	key(b, k);
+	jbuf_putc(b, '"');
+	jbuf_append(b, tmp, n);
+	jbuf_putc(b, '"');
+}
+
+static void put_time(struct jbuf *b, const char *k, int64_t t)
+{
+	char tmp[32];
+	size_t n = dataobj_iso8601(t, tmp);
+
+	key(b, k);
+	jbuf_putc(b, '"');
+	jbuf_append(b, tmp, n);
+	jbuf_putc(b, '"');
+}
+
+void dataobj_device_name(struct jbuf *b, const char *user, const char *device)
+{
+	size_t ul = strlen(user), dl = strlen(device);
+	char small[2 * OT_NAME_MAX + 2];
+
+	if (ul + dl + 1 < sizeof(small)) {
+		memcpy(small, user, ul);
+		small[ul] = '/';
+		memcpy(small + ul + 1, device, dl);
+		jbuf_json_str(b, small, ul + dl + 1);
+	} else {
+		jbuf_json_cstr(b, "?");
+	}
+}
+
+/* id, device, device_name, user: shared opening of every object */
+static void open_object(struct jbuf *b, int64_t id, int64_t device_id, const char *user,
+			const char *device, bool with_id)
+{
+	jbuf_putc(b, '{');
+	if (with_id) {
+		jbuf_puts(b, "\"id\":");
+		jbuf_int(b, id);
+		jbuf_putc(b, ',');
+	}
+	jbuf_puts(b, "\"device\":");
+	jbuf_int(b, device_id);
+	key(b, "device_name");
+	dataobj_device_name(b, user, device);
+}
+
+void dataobj_location(struct jbuf *b, const struct dataobj_location *d)
+{
+	const struct ot_location *l = d->loc;
+
+	open_object(b, d->id, d->device_id, d->user, d->device, true);
+	put_fixed6(b, "latitude", l->lat);
+	put_fixed6(b, "longitude", l->lon);
+	put_time(b, "timestamp", l->tst);
+	put_opt_int(b, "timestamp_unix", l->tst);
+	put_opt_int(b, "accuracy", l->acc);
+	put_opt_int(b, "altitude", l->alt);
+	put_opt_int(b, "velocity", l->vel);
+	put_opt_int(b, "battery_level", l->batt);
+	put_str(b, "connection_type", l->conn);
+	put_str(b, "ip_address", d->ip_address);
+	put_str(b, "user", d->user);
+	put_str(b, "display_name", d->display_name);
+	put_str(b, "tid", l->tid);
+	put_str(b, "trigger", l->trigger);
+	put_opt_int(b, "course", l->cog);
+	put_opt_int(b, "vertical_accuracy", l->vac);
+	put_opt_int(b, "battery_status", l->bs);
+	put_str(b, "ssid", l->ssid);
+	put_str(b, "bssid", l->bssid);
+	put_time(b, "received_at", d->received_at);
+	jbuf_putc(b, '}');
+}
+
+void dataobj_status(struct jbuf *b, int64_t device_id, const char *user, const char *device,
+		    bool online, int64_t when)
+{
+	open_object(b, 0, device_id, user, device, false);
+	put_str(b, "user", user);
+	key(b, "online");
+	jbuf_puts(b, online ? "true" : "false");
+	put_time(b, "timestamp", when);
+	put_opt_int(b, "timestamp_unix", when);
+	jbuf_putc(b, '}');
+}
+
+void dataobj_transition(struct jbuf *b, int64_t id, int64_t device_id, const char *user,
+			const char *device, const struct ot_transition *t)
+{
+	open_object(b, id, device_id, user, device, true);
+	put_str(b, "user", user);
+	put_str(b, "event", t->event);
+	put_str(b, "desc", t->desc);
+	put_str(b, "rid", t->rid);
+	put_fixed6(b, "latitude", t->lat);
+	put_fixed6(b, "longitude", t->lon);
+	put_opt_int(b, "accuracy", t->acc);
+	put_time(b, "timestamp", t->tst);
+	put_opt_int(b, "timestamp_unix", t->tst);
+	put_str(b, "trigger", t->trigger);
+	jbuf_putc(b, '}');
+}

@@ -1,0 +1,58 @@
+/* dataobj: the JSON objects mytracks publishes and serves.
+ *
+ * Part of mytracks. SPDX-License-Identifier: MIT
+ *
+ * The location data object has the seed's keys first, in the seed's order:
+ *   id, device, device_name, latitude, longitude, timestamp, timestamp_unix,
+ *   accuracy, altitude, velocity, battery_level, connection_type, ip_address
+ * then the extra keys:
+ *   user, display_name, tid, trigger, course, vertical_accuracy,
+ *   battery_status, ssid, bssid, received_at
+ * Absent numbers and strings are null. The plugin (live) and the bridge
+ * (history, from database rows) both build it here, so the two always match.
+ */
+#ifndef MYTRACKS_DATAOBJ_H
+#define MYTRACKS_DATAOBJ_H
+
+#include "jbuf.h"
+#include "ot.h"
+
+struct dataobj_location {
+	int64_t id;		  /* location row id */
+	int64_t device_id;	  /* device row id */
+	const char *user;	  /* topic user */
+	const char *device;	  /* topic device */
+	const char *display_name; /* from a card, or NULL */
+	const char *ip_address;	  /* or NULL */
+	int64_t received_at;	  /* unix seconds */
+	const struct ot_location *loc;
+};
+
+/* Append the location data object. Check jbuf_failed() afterwards. */
+void dataobj_location(struct jbuf *b, const struct dataobj_location *d);
+
+/* Device status (published on <out>/status/<user>/<device>):
+ * {"device":1,"device_name":"u/d","user":"u","online":false,
+ *  "timestamp":"...Z","timestamp_unix":N} */
+void dataobj_status(struct jbuf *b, int64_t device_id, const char *user, const char *device,
+		    bool online, int64_t when);
+
+/* Transition (published on <out>/transitions/<user>/<device>):
+ * {"id":N,"device":1,"device_name":"u/d","user":"u","event":"enter","desc":...,
+ *  "rid":...,"latitude":"..","longitude":"..","accuracy":N,"timestamp":"..Z",
+ *  "timestamp_unix":N,"trigger":...} */
+void dataobj_transition(struct jbuf *b, int64_t id, int64_t device_id, const char *user,
+			const char *device, const struct ot_transition *t);
+
+/* "u/d": device_name is always the topic user and device. */
+void dataobj_device_name(struct jbuf *b, const char *user, const char *device);
+
+/* Degrees with exactly six decimals, rounded to nearest (halves away from
+ * zero), never "-0.000000". `out` must hold 32 bytes; returns the length. */
+size_t dataobj_fixed6(double v, char out[32]);
+
+/* ISO-8601 UTC with Z, e.g. 2024-01-15T14:30:00Z. `out` must hold 32
+ * bytes; returns the length. Works for any 64-bit time within year 9999. */
+size_t dataobj_iso8601(int64_t t, char out[32]);
+
+#endif

@@ -1,0 +1,377 @@
+/* ot: parse and validate OwnTracks JSON messages and topics.
+ *
+ * Part of mytracks. SPDX-License-Identifier: MIT
+ */
+#include "ot.h"
+#include "utf8.h"
+
+#include <cjson/cJSON.h>
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+/* Integers beyond this are not plausible in any OwnTracks field and would
+ * lose precision as doubles. */
+#define OT_INT_LIMIT 1e15
+
+static enum ot_result fail(char *reason, size_t rlen, enum ot_result r, const char *fmt,
+			   const char *field)
+{
+	if (reason && rlen)
+		snprintf(reason, rlen, fmt, field);
+	return r;
+}
+
+static const struct {
+	const char *name;
+	enum ot_type type;
+} ot_types[] = {
+	{"location", OT_LOCATION},
+	{"transition", OT_TRANSITION},
+	{"lwt", OT_LWT},
+	{"card", OT_CARD},
+	{"waypoint", OT_WAYPOINT},
+	{"waypoints", OT_WAYPOINTS},
+	{"cmd", OT_IGNORED},
+	{"status", OT_IGNORED},
+	{"steps", OT_IGNORED},
+	{"configuration", OT_IGNORED},
+	{"beacon", OT_IGNORED},
+	{"request", OT_IGNORED},
+	{"dump", OT_IGNORED},
+};
+
+/* Field readers: return 1 when read, 0 when absent, -1 when wrong. */
+
+static int get_number(const cJSON *obj, const char *key, double *out)
+{
+	const cJSON *it = cJSON_GetObjectItemCaseSensitive(obj, key);
+
+	if (!it || cJSON_IsNull(it))
+		return 0;
+	if (!cJSON_IsNumber(it) || !isfinite(it->valuedouble))
+		return -1;
+	*out = it->valuedouble;
+	return 1;
+}
+
+static int get_int(const cJSON *obj, const char *key, int64_t *out)
+{
+	double d;
+	int rc = get_number(obj, key, &d);
+
+	if (rc <= 0) {
+		*out = OT_NONE;
+		return rc;
+	}
+	if (fabs(d) >= OT_INT_LIMIT)
+		return -1;
+	*out = (int64_t)llround(d);
+	return 1;
+}
+
+static int get_str(const cJSON *obj, const char *key, size_t max, const char **out)
+{
+	const cJSON *it = cJSON_GetObjectItemCaseSensitive(obj, key);
+
+	*out = NULL;
+	if (!it || cJSON_IsNull(it))
+		return 0;
+	if (!cJSON_IsString(it) || strlen(it->valuestring) > max)
+		return -1;
+	*out = it->valuestring;
+	return 1;
+}
+
+#define NEED(expr, field, what)                                                                    \
+	do {                                                                                       \
+		if ((expr) < 0)                                                                    \
+			return fail(reason, rlen, OT_ERR_FIELD, "field '%s': " what, field);       \
+	} while (0)
+
+static enum ot_result need_latlon(const cJSON *o, double *lat, double *lon, char *reason,
+				  size_t rlen)
+{
+	int rc = get_number(o, "lat", lat);
+
+	if (rc == 0)
+		return fail(reason, rlen, OT_ERR_FIELD, "field '%s' is missing", "lat");
+	NEED(rc, "lat", "expected a finite number");
+	rc = get_number(o, "lon", lon);
+	if (rc == 0)
+		return fail(reason, rlen, OT_ERR_FIELD, "field '%s' is missing", "lon");
+	NEED(rc, "lon", "expected a finite number");
+	return OT_OK;
+}
+
+static enum ot_result need_tst(const cJSON *o, int64_t *tst, char *reason, size_t rlen)
+{
+	double d;
+	int rc = get_number(o, "tst", &d);
+
+	if (rc == 0)
+		return fail(reason, rlen, OT_ERR_FIELD, "field '%s' is missing", "tst");
+	if (rc < 0 || d != floor(d) || fabs(d) >= OT_INT_LIMIT)
+		return fail(reason, rlen, OT_ERR_FIELD, "field '%s': expected an integer", "tst");
+	*tst = (int64_t)d;
+	return OT_OK;
+}
+
+static enum ot_result check_tst(int64_t tst, int64_t now, int64_t max_future, const char *field,
+				char *reason, size_t rlen)
+{
+	if (tst <= 0)
+		return fail(reason, rlen, OT_ERR_FIELD, "field '%s': must be positive", field);
+	if (tst > now + max_future)
+		return fail(reason, rlen, OT_ERR_FIELD, "field '%s': too far in the future", field);
+	return OT_OK;
+}
+
+static enum ot_result check_latlon(double lat, double lon, char *reason, size_t rlen)
+{
+	if (lat < -90.0 || lat > 90.0)
+		return fail(reason, rlen, OT_ERR_FIELD, "field '%s': out of range [-90, 90]",
+			    "lat");
+	if (lon < -180.0 || lon > 180.0)
+		return fail(reason, rlen, OT_ERR_FIELD, "field '%s': out of range [-180, 180]",
+			    "lon");
+	return OT_OK;
+}
+
+enum ot_result ot_location_check(const struct ot_location *l, int64_t now, int64_t max_future,
+				 char *reason, size_t rlen)
+{
+	enum ot_result r;
+
+	if (!isfinite(l->lat) || !isfinite(l->lon))
+		return fail(reason, rlen, OT_ERR_FIELD, "field '%s': expected a finite number",
+			    isfinite(l->lat) ? "lon" : "lat");
+	r = check_latlon(l->lat, l->lon, reason, rlen);
+	if (r != OT_OK)
+		return r;
+	r = check_tst(l->tst, now, max_future, "tst", reason, rlen);
+	if (r != OT_OK)
+		return r;
+	if (l->batt != OT_NONE && (l->batt < 0 || l->batt > 100))
+		return fail(reason, rlen, OT_ERR_FIELD, "field '%s': out of range [0, 100]",
+			    "batt");
+	if (l->acc != OT_NONE && l->acc < 0)
+		return fail(reason, rlen, OT_ERR_FIELD, "field '%s': must not be negative", "acc");
+	if (l->vac != OT_NONE && l->vac < 0)
+		return fail(reason, rlen, OT_ERR_FIELD, "field '%s': must not be negative", "vac");
+	if (l->vel != OT_NONE && l->vel < 0)
+		return fail(reason, rlen, OT_ERR_FIELD, "field '%s': must not be negative", "vel");
+	if (l->cog != OT_NONE && (l->cog < 0 || l->cog > 360))
+		return fail(reason, rlen, OT_ERR_FIELD, "field '%s': out of range [0, 360]", "cog");
+	if (l->bs != OT_NONE && (l->bs < 0 || l->bs > 3))
+		return fail(reason, rlen, OT_ERR_FIELD, "field '%s': out of range [0, 3]", "bs");
+	return OT_OK;
+}
+
+static enum ot_result parse_location(const cJSON *o, struct ot_location *l, int64_t now,
+				     int64_t max_future, char *reason, size_t rlen)
+{
+	enum ot_result r;
+
+	memset(l, 0, sizeof(*l));
+	r = need_latlon(o, &l->lat, &l->lon, reason, rlen);
+	if (r != OT_OK)
+		return r;
+	r = need_tst(o, &l->tst, reason, rlen);
+	if (r != OT_OK)
+		return r;
+	NEED(get_int(o, "acc", &l->acc), "acc", "expected a number");
+	NEED(get_int(o, "alt", &l->alt), "alt", "expected a number");
+	NEED(get_int(o, "vel", &l->vel), "vel", "expected a number");
+	NEED(get_int(o, "batt", &l->batt), "batt", "expected a number");
+	NEED(get_int(o, "cog", &l->cog), "cog", "expected a number");
+	NEED(get_int(o, "vac", &l->vac), "vac", "expected a number");
+	NEED(get_int(o, "bs", &l->bs), "bs", "expected a number");
+	NEED(get_int(o, "created_at", &l->created_at), "created_at", "expected a number");
+	NEED(get_str(o, "conn", OT_SHORT_STR_MAX, &l->conn), "conn", "expected a short string");
+	NEED(get_str(o, "tid", OT_SHORT_STR_MAX, &l->tid), "tid", "expected a short string");
+	NEED(get_str(o, "t", OT_SHORT_STR_MAX, &l->trigger), "t", "expected a short string");
+	NEED(get_str(o, "SSID", OT_SHORT_STR_MAX, &l->ssid), "SSID", "expected a short string");
+	NEED(get_str(o, "BSSID", OT_SHORT_STR_MAX, &l->bssid), "BSSID", "expected a short string");
+	return ot_location_check(l, now, max_future, reason, rlen);
+}
+
+static enum ot_result parse_transition(const cJSON *o, struct ot_transition *t, int64_t now,
+				       int64_t max_future, char *reason, size_t rlen)
+{
+	enum ot_result r;
+
+	memset(t, 0, sizeof(*t));
+	r = need_latlon(o, &t->lat, &t->lon, reason, rlen);
+	if (r == OT_OK)
+		r = check_latlon(t->lat, t->lon, reason, rlen);
+	if (r == OT_OK)
+		r = need_tst(o, &t->tst, reason, rlen);
+	if (r == OT_OK)
+		r = check_tst(t->tst, now, max_future, "tst", reason, rlen);
+	if (r != OT_OK)
+		return r;
+	if (get_str(o, "event", OT_SHORT_STR_MAX, &t->event) <= 0 ||
+	    (strcmp(t->event, "enter") != 0 && strcmp(t->event, "leave") != 0))
+		return fail(reason, rlen, OT_ERR_FIELD, "field '%s': expected \"enter\" or \"leave\"",
+			    "event");
+	NEED(get_int(o, "wtst", &t->wtst), "wtst", "expected a number");
+	NEED(get_int(o, "acc", &t->acc), "acc", "expected a number");
+	NEED(get_str(o, "desc", OT_TEXT_MAX, &t->desc), "desc", "expected a string");
+	NEED(get_str(o, "rid", OT_SHORT_STR_MAX, &t->rid), "rid", "expected a short string");
+	NEED(get_str(o, "t", OT_SHORT_STR_MAX, &t->trigger), "t", "expected a short string");
+	NEED(get_str(o, "tid", OT_SHORT_STR_MAX, &t->tid), "tid", "expected a short string");
+	return OT_OK;
+}
+
+enum ot_result ot_parse(const char *payload, size_t len, int64_t now, int64_t max_future,
+			struct ot_msg *msg, char *reason, size_t rlen)
+{
+	const cJSON *type;
+	cJSON *doc;
+	enum ot_result r = OT_OK;
+	size_t i;
+
+	memset(msg, 0, sizeof(*msg));
+	msg->tst = OT_NONE;
+	if (!payload || len == 0)
+		return fail(reason, rlen, OT_ERR_EMPTY, "%s", "empty payload");
+	if (!utf8_valid(payload, len))
+		return fail(reason, rlen, OT_ERR_UTF8, "%s", "payload is not valid UTF-8");
+	doc = cJSON_ParseWithLengthOpts(payload, len, NULL, true);
+	if (!doc)
+		return fail(reason, rlen, OT_ERR_JSON, "%s", "payload is not valid JSON");
+	if (!cJSON_IsObject(doc)) {
+		r = fail(reason, rlen, OT_ERR_JSON, "%s", "payload is not a JSON object");
+		goto fail;
+	}
+	type = cJSON_GetObjectItemCaseSensitive(doc, "_type");
+	if (!cJSON_IsString(type)) {
+		r = fail(reason, rlen, OT_ERR_TYPE, "%s", "field '_type' is missing or not a string");
+		goto fail;
+	}
+	for (i = 0; i < sizeof(ot_types) / sizeof(ot_types[0]); i++) {
+		if (strcmp(type->valuestring, ot_types[i].name) == 0) {
+			msg->type = ot_types[i].type;
+			break;
+		}
+	}
+	if (msg->type == OT_UNKNOWN) {
+		r = fail(reason, rlen, OT_ERR_TYPE,
+			 strcmp(type->valuestring, "encrypted") == 0
+				 ? "%s"
+				 : "unknown _type (%.40s)",
+			 strcmp(type->valuestring, "encrypted") == 0
+				 ? "encrypted payloads are not supported"
+				 : type->valuestring);
+		goto fail;
+	}
+	msg->type_name = type->valuestring;
+	msg->doc = doc;
+
+	switch (msg->type) {
+	case OT_LOCATION:
+		r = parse_location(doc, &msg->u.loc, now, max_future, reason, rlen);
+		msg->tst = msg->u.loc.tst;
+		break;
+	case OT_TRANSITION:
+		r = parse_transition(doc, &msg->u.tr, now, max_future, reason, rlen);
+		msg->tst = msg->u.tr.tst;
+		break;
+	case OT_CARD:
+		if (get_str(doc, "name", OT_TEXT_MAX, &msg->u.card.name) < 0)
+			r = fail(reason, rlen, OT_ERR_FIELD, "field '%s': expected a string",
+				 "name");
+		else if (get_str(doc, "tid", OT_SHORT_STR_MAX, &msg->u.card.tid) < 0)
+			r = fail(reason, rlen, OT_ERR_FIELD, "field '%s': expected a short string",
+				 "tid");
+		break;
+	default:
+		/* lwt, waypoints and the rest: a tst is optional but must be sane */
+		if (get_int(doc, "tst", &msg->tst) < 0)
+			r = fail(reason, rlen, OT_ERR_FIELD, "field '%s': expected a number",
+				 "tst");
+		break;
+	}
+	if (r != OT_OK)
+		goto fail;
+	return OT_OK;
+fail:
+	cJSON_Delete(doc);
+	memset(msg, 0, sizeof(*msg));
+	msg->tst = OT_NONE;
+	return r;
+}
+
+void ot_msg_free(struct ot_msg *msg)
+{
+	cJSON_Delete(msg->doc);
+	msg->doc = NULL;
+}
+
+/* Copy the level [s, e) into dst; false if empty or too long. */
+static bool take_level(const char *s, const char *e, char *dst)
+{
+	size_t n = (size_t)(e - s);
+
+	if (n == 0 || n > OT_NAME_MAX)
+		return false;
+	memcpy(dst, s, n);
+	dst[n] = '\0';
+	return true;
+}
+
+enum ot_result ot_topic_parse(const char *topic, const char *prefix, struct ot_topic *out,
+			      char *reason, size_t rlen)
+{
+	size_t plen = strlen(prefix);
+	const char *p, *slash;
+	char *dst[3];
+	int level;
+
+	memset(out, 0, sizeof(*out));
+	dst[0] = out->user;
+	dst[1] = out->device;
+	dst[2] = out->sub;
+	if (strncmp(topic, prefix, plen) != 0 || topic[plen] != '/')
+		return fail(reason, rlen, OT_ERR_FIELD, "topic does not start with '%s/'", prefix);
+	p = topic + plen + 1;
+	for (level = 0; level < 3; level++) {
+		slash = strchr(p, '/');
+		if (!slash)
+			slash = p + strlen(p);
+		if (!take_level(p, slash, dst[level]))
+			return fail(reason, rlen, OT_ERR_FIELD, "topic level %s is empty or too long",
+				    level == 0 ? "user" : level == 1 ? "device" : "sub-topic");
+		if (*slash == '\0')
+			break;
+		p = slash + 1;
+	}
+	if (level == 0)
+		return fail(reason, rlen, OT_ERR_FIELD, "%s",
+			    "topic has too few levels (want <prefix>/<user>/<device>)");
+	if (level == 3)
+		return fail(reason, rlen, OT_ERR_FIELD, "%s", "topic has too many levels");
+	return OT_OK;
+}
+
+const char *ot_result_name(enum ot_result r)
+{
+	switch (r) {
+	case OT_OK:
+		return "ok";
+	case OT_ERR_EMPTY:
+		return "empty";
+	case OT_ERR_UTF8:
+		return "invalid_utf8";
+	case OT_ERR_JSON:
+		return "invalid_json";
+	case OT_ERR_TYPE:
+		return "bad_type";
+	case OT_ERR_FIELD:
+		return "bad_field";
+	case OT_ERR_NOMEM:
+		return "no_memory";
+	}
+	return "unknown";
+}

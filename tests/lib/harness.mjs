@@ -1,0 +1,229 @@
+// Test harness: real processes on free loopback ports, stopped by PID.
+//
+// Part of mytracks. SPDX-License-Identifier: MIT
+//
+// Environment (set by ctest, see tests/CMakeLists.txt):
+//   MYTRACKS_BUILD_DIR   the CMake build directory whose binaries are tested
+//   MYTRACKS_SANITIZE    "1" when that build uses ASan/UBSan
+import { spawn, execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import mqtt from 'mqtt';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+export const sourceDir = path.resolve(here, '..', '..');
+export const buildDir = process.env.MYTRACKS_BUILD_DIR || path.join(sourceDir, 'build');
+export const sanitize = process.env.MYTRACKS_SANITIZE === '1';
+export const pluginPath = path.join(buildDir, 'plugin', 'mytracks_plugin.so');
+export const bridgePath = path.join(buildDir, 'bridge', 'mytracks-bridge');
+
+const started = new Set();
+
+export function sleep(ms) {
+  return new Promise((r) => setTimeout(r, ms));
+}
+
+/** Poll fn() until it returns a truthy value or the timeout passes. */
+export async function waitFor(fn, { timeout = 10000, interval = 25, what = 'condition' } = {}) {
+  const end = Date.now() + timeout;
+  let last;
+  for (;;) {
+    try {
+      last = await fn();
+      if (last) return last;
+    } catch (e) {
+      last = e;
+    }
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what} (last: ${last})`);
+    await sleep(interval);
+  }
+}
+
+/** A TCP port on 127.0.0.1 that nothing listens on right now. */
+export function freePort() {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.unref();
+    srv.on('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address();
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+export function tmpDir(prefix = 'mytracks-test-') {
+  return fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+}
+
+function portOpen(port) {
+  return new Promise((resolve) => {
+    const s = net.connect({ port, host: '127.0.0.1' });
+    s.once('connect', () => { s.destroy(); resolve(true); });
+    s.once('error', () => resolve(false));
+  });
+}
+
+let asanLibs;
+/** Environment for a process that loads (or is) a sanitizer build. */
+export function sanitizerEnv(preload) {
+  const env = { ...process.env };
+  if (!sanitize) return env;
+  if (preload) {
+    // mosquitto itself is not instrumented: the ASan runtime must come first.
+    asanLibs ??= ['libasan.so', 'libubsan.so']
+      .map((l) => execFileSync('gcc', [`-print-file-name=${l}`]).toString().trim())
+      .join(':');
+    env.LD_PRELOAD = asanLibs;
+  }
+  env.ASAN_OPTIONS = [
+    'detect_leaks=1', 'abort_on_error=0', 'halt_on_error=1',
+    `suppressions=${path.join(sourceDir, 'tests', 'sanitizer', 'asan.supp')}`,
+  ].join(':');
+  env.LSAN_OPTIONS = `suppressions=${path.join(sourceDir, 'tests', 'sanitizer', 'lsan.supp')}:print_suppressions=0`;
+  env.UBSAN_OPTIONS = 'print_stacktrace=1:halt_on_error=1';
+  return env;
+}
+
+/** Lines a sanitizer prints when it finds something. */
+export function sanitizerFindings(text) {
+  return text.split('\n').filter((l) =>
+    /ERROR: (AddressSanitizer|LeakSanitizer)|runtime error:|SUMMARY: (Address|Undefined|Leak)/.test(l));
+}
+
+/**
+ * A child process with its output kept in a log file and in memory.
+ * stop() sends SIGTERM to its PID and waits; SIGKILL after `killAfter` ms.
+ */
+export class Proc {
+  constructor(name, cmd, args, { env, logFile, cwd } = {}) {
+    this.name = name;
+    this.logFile = logFile;
+    this.output = '';
+    this.child = spawn(cmd, args, { env, cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+    this.pid = this.child.pid;
+    this.exited = new Promise((resolve) => {
+      this.child.once('exit', (code, signal) => {
+        started.delete(this);
+        this.exitCode = code;
+        this.exitSignal = signal;
+        resolve({ code, signal });
+      });
+    });
+    const sink = (d) => {
+      this.output += d.toString();
+      if (logFile) fs.appendFileSync(logFile, d);
+    };
+    this.child.stdout.on('data', sink);
+    this.child.stderr.on('data', sink);
+    started.add(this);
+  }
+
+  get running() {
+    return this.exitCode === undefined && this.exitSignal === undefined;
+  }
+
+  async stop({ signal = 'SIGTERM', killAfter = 15000 } = {}) {
+    if (!this.running) return this.exited;
+    try { process.kill(this.pid, signal); } catch { /* already gone */ }
+    const t = setTimeout(() => { try { process.kill(this.pid, 'SIGKILL'); } catch { /* gone */ } }, killAfter);
+    const r = await this.exited;
+    clearTimeout(t);
+    return r;
+  }
+}
+
+/** Stop everything this process started (for after() hooks and crashes). */
+export async function stopAll() {
+  await Promise.all([...started].map((p) => p.stop()));
+}
+process.on('exit', () => {
+  for (const p of started) { try { process.kill(p.pid, 'SIGKILL'); } catch { /* gone */ } }
+});
+
+/**
+ * Start a real mosquitto on a free port with the built plugin.
+ * `options` become plugin_opt_<key> lines; `extraConf` is appended verbatim.
+ * Returns { proc, port, dir, db, confFile, restart(), stop() }.
+ */
+export async function startBroker({ dir = tmpDir(), options = {}, extraConf = '', port, plugin = true } = {}) {
+  port ??= await freePort();
+  const db = options.database ?? path.join(dir, 'mytracks.db');
+  const confFile = path.join(dir, `mosquitto-${port}.conf`);
+  const lines = [
+    `listener ${port} 127.0.0.1`,
+    'allow_anonymous true',
+    'persistence false',
+    'log_dest stderr',
+    'log_type error', 'log_type warning', 'log_type notice', 'log_type information',
+    'max_queued_messages 0',
+  ];
+  if (plugin) {
+    lines.push(`plugin ${pluginPath}`);
+    const opts = { database: db, commit_window: '20', stats_interval: '1', ...options };
+    for (const [k, v] of Object.entries(opts)) lines.push(`plugin_opt_${k} ${v}`);
+  }
+  fs.writeFileSync(confFile, lines.join('\n') + '\n' + extraConf + '\n');
+  const broker = { dir, db, confFile, port };
+  broker.start = async () => {
+    const proc = new Proc('mosquitto', 'mosquitto', ['-c', confFile], {
+      env: sanitizerEnv(true), logFile: path.join(dir, 'mosquitto.log'),
+    });
+    broker.proc = proc;
+    await waitFor(async () => {
+      if (!proc.running) throw new Error(`mosquitto exited: ${proc.output}`);
+      return portOpen(port);
+    }, { timeout: 15000, what: `mosquitto on port ${port}` });
+    return broker;
+  };
+  broker.stop = async (opts) => {
+    const r = await broker.proc.stop(opts);
+    return r;
+  };
+  broker.restart = async () => {
+    await broker.stop();
+    return broker.start();
+  };
+  return broker.start();
+}
+
+/** Connect a real MQTT client (mqtt.js). Resolves once connected. */
+export function mqttConnect(port, opts = {}) {
+  return new Promise((resolve, reject) => {
+    const c = mqtt.connect({
+      host: '127.0.0.1', port, protocolVersion: 4, reconnectPeriod: 0, connectTimeout: 5000, ...opts,
+    });
+    c.once('connect', () => resolve(c));
+    c.once('error', (e) => { c.end(true); reject(e); });
+  });
+}
+
+/** Subscribe and collect every message: returns { messages, client, close() }. */
+export async function collector(port, filter, opts = {}) {
+  const client = await mqttConnect(port, opts);
+  const messages = [];
+  client.on('message', (topic, payload, packet) => messages.push({ topic, payload: payload.toString(), retain: packet.retain }));
+  await client.subscribeAsync(filter, { qos: 1 });
+  return { client, messages, close: () => client.endAsync() };
+}
+
+/** Run SQL against a database file with the sqlite3 shell; rows as objects. */
+export function sql(db, query) {
+  const out = execFileSync('sqlite3', ['-json', '-bail', db, query]).toString().trim();
+  return out ? JSON.parse(out) : [];
+}
+
+/** A valid OwnTracks location with sensible defaults. */
+export function location(fields = {}) {
+  return { _type: 'location', lat: 52.520008, lon: 13.404954, tst: 1705329000, acc: 10, alt: 50,
+    vel: 5, batt: 85, conn: 'w', tid: 'ph', ...fields };
+}
+
+/** Assert a process log holds no sanitizer findings. */
+export function assertNoSanitizerFindings(assert, proc) {
+  const found = sanitizerFindings(proc.output);
+  assert.deepEqual(found, [], `${proc.name} sanitizer findings:\n${proc.output.slice(-4000)}`);
+}
