@@ -1,0 +1,407 @@
+// app.js: the live map page's DOM and Leaflet side.
+//
+// Part of mytracks. SPDX-License-Identifier: MIT
+//
+// The logic (connection state machine, de-duplication, bounded lists) lives
+// in live.js; this module draws its state. Every string that came from a
+// phone (device names, display names, tracker ids, region names) goes into
+// the page through textContent or DOM nodes handed to Leaflet, never as HTML.
+
+import {
+  Store, LiveClient, parseConfig, wsUrl, deviceColor, deviceLabel, formatPosition, formatAccuracy,
+  formatSpeed, formatBattery, formatConnection, formatTime, formatAgo,
+} from './live.js';
+
+const L = window.L;
+const cfg = parseConfig(window.location.search, window.MYTRACKS_CONFIG || {});
+const store = new Store(cfg);
+
+const $ = (id) => document.getElementById(id);
+const ui = {
+  status: $('status'), follow: $('follow'), devices: $('devices'), noDevices: $('no-devices'),
+  deviceCount: $('device-count'), activity: $('activity'), noActivity: $('no-activity'),
+  activityCount: $('activity-count'),
+};
+
+/** A DOM element with text content only (no HTML parsing anywhere). */
+function el(tag, className, text) {
+  const e = document.createElement(tag);
+  if (className) e.className = className;
+  if (text !== undefined && text !== null) e.textContent = String(text);
+  return e;
+}
+
+// ---------------------------------------------------------------- map
+
+let map = null;
+const layers = new Map(); // device id → { marker, track, tid, offline }
+let follow = true;          // keep new positions in view
+let focusedDevice = null;   // follow this device only, when set
+let fittedOnce = false;
+
+function initMap() {
+  if (!L) {
+    // Leaflet failed to load: the lists still work
+    $('map').textContent = 'The map library could not be loaded; the lists below still update.';
+    return;
+  }
+  map = L.map('map', { worldCopyJump: true, zoomControl: true }).setView([20, 0], 2);
+  const tiles = L.tileLayer('https://tile.openstreetmap.org/{z}/{x}/{y}.png', {
+    maxZoom: 19,
+    attribution: '&copy; <a href="https://www.openstreetmap.org/copyright">OpenStreetMap</a> contributors',
+  }).addTo(map);
+  let noted = false;
+  tiles.on('tileerror', () => {
+    if (noted) return;
+    noted = true;
+    const note = L.control({ position: 'bottomleft' });
+    note.onAdd = () => el('div', 'tile-note', 'Map tiles unavailable — positions still update');
+    note.addTo(map);
+  });
+  // the user dragged the map: stop following until they ask again
+  map.on('dragstart', () => setFollow(false));
+}
+
+function setFollow(on, deviceId = null) {
+  follow = on;
+  focusedDevice = on ? deviceId : null;
+  ui.follow.setAttribute('aria-pressed', String(on));
+  ui.follow.textContent = on ? (deviceId !== null ? 'Following device' : 'Following') : 'Follow';
+  for (const li of ui.devices.children) li.classList.toggle('focused', on && Number(li.dataset.deviceId) === deviceId);
+}
+
+ui.follow.addEventListener('click', () => {
+  if (follow) { setFollow(false); return; }
+  setFollow(true);
+  fitAll();
+});
+
+function fitAll() {
+  if (!map) return;
+  const pts = [...store.devices.values()].filter((d) => d.last).map((d) => [d.last.lat, d.last.lon]);
+  if (pts.length === 1) map.setView(pts[0], Math.max(map.getZoom(), 14));
+  else if (pts.length > 1) map.fitBounds(pts, { padding: [40, 40], maxZoom: 15 });
+}
+
+function pinElement(dev) {
+  const pin = el('div', 'mt-pin', (dev.tid || deviceLabel(dev).slice(0, 2)).slice(0, 3));
+  pin.style.background = deviceColor(dev.name);
+  pin.dataset.deviceId = String(dev.id);
+  if (dev.online === false) pin.classList.add('offline');
+  return pin;
+}
+
+function makeIcon(dev) {
+  return L.divIcon({ className: 'mt-marker', html: pinElement(dev), iconSize: [28, 28], iconAnchor: [14, 14], popupAnchor: [0, -14] });
+}
+
+function detailList(pairs) {
+  const dl = el('dl');
+  for (const [k, v] of pairs) {
+    dl.append(el('dt', null, k), el('dd', null, v));
+  }
+  return dl;
+}
+
+/** Popup content for a location: DOM nodes, text only. */
+function locationPopup(dev, loc) {
+  const box = el('div', 'mt-popup');
+  box.append(el('div', 'title', deviceLabel(dev)));
+  const pairs = [
+    ['Device', dev.name],
+    ['Time', formatTime(loc.ts)],
+    ['Position', formatPosition(loc.lat, loc.lon)],
+    ['Accuracy', formatAccuracy(loc.accuracy)],
+    ['Speed', formatSpeed(loc.velocity)],
+    ['Battery', formatBattery(loc.battery_level)],
+    ['Connection', formatConnection(loc.connection_type)],
+  ];
+  if (loc.altitude !== null && loc.altitude !== undefined) pairs.push(['Altitude', `${loc.altitude} m`]);
+  if (typeof loc.ssid === 'string' && loc.ssid) pairs.push(['SSID', loc.ssid]);
+  if (dev.online !== null) pairs.push(['Status', dev.online ? 'online' : 'offline']);
+  box.append(detailList(pairs));
+  return box;
+}
+
+function drawDevice(dev) {
+  if (!map || !dev.last) return;
+  let layer = layers.get(dev.id);
+  const color = deviceColor(dev.name);
+  const latlngs = dev.track.map((l) => [l.lat, l.lon]);
+  const offline = dev.online === false;
+  if (!layer) {
+    const track = L.polyline(latlngs, { color, weight: 3, opacity: 0.65 }).addTo(map);
+    const marker = L.marker([dev.last.lat, dev.last.lon], { icon: makeIcon(dev), title: deviceLabel(dev), riseOnHover: true }).addTo(map);
+    marker.bindPopup(() => { const d = store.devices.get(dev.id); return locationPopup(d, d.last); });
+    marker.on('click', () => setFollow(true, dev.id));
+    layer = { marker, track, tid: dev.tid, label: deviceLabel(dev), offline };
+    layers.set(dev.id, layer);
+    return;
+  }
+  layer.track.setLatLngs(latlngs);
+  layer.marker.setLatLng([dev.last.lat, dev.last.lon]);
+  if (layer.tid !== dev.tid || layer.label !== deviceLabel(dev) || layer.offline !== offline) {
+    layer.marker.setIcon(makeIcon(dev));
+    const icon = layer.marker.getElement();
+    if (icon) icon.title = deviceLabel(dev);
+    layer.tid = dev.tid;
+    layer.label = deviceLabel(dev);
+    layer.offline = offline;
+  }
+  if (layer.marker.isPopupOpen()) layer.marker.getPopup().setContent(locationPopup(dev, dev.last));
+}
+
+function clearMap() {
+  for (const { marker, track } of layers.values()) { marker.remove(); track.remove(); }
+  layers.clear();
+}
+
+/** Keep the newest position in view, unless the user has panned away. */
+function followTo(loc) {
+  if (!map || !follow) return;
+  if (focusedDevice !== null && loc.device !== focusedDevice) return;
+  const ll = L.latLng(loc.lat, loc.lon);
+  if (focusedDevice !== null) { map.panTo(ll); return; }
+  if (!map.getBounds().pad(-0.15).contains(ll)) map.panTo(ll);
+}
+
+// ---------------------------------------------------------------- lists
+
+const dirty = new Set();
+let renderTimer = null;
+const fresh = new Set();
+
+function scheduleRender() {
+  if (renderTimer !== null) return;
+  renderTimer = setTimeout(render, 30);
+}
+
+function render() {
+  renderTimer = null;
+  for (const id of dirty) {
+    const dev = store.devices.get(id);
+    if (dev) drawDevice(dev);
+  }
+  dirty.clear();
+  if (!fittedOnce && store.devices.size && map) {
+    fittedOnce = true;
+    fitAll();
+  }
+  renderDevices();
+  renderActivity();
+}
+
+function renderDevices() {
+  const devs = [...store.devices.values()].sort((a, b) => deviceLabel(a).localeCompare(deviceLabel(b)) || a.id - b.id);
+  ui.deviceCount.textContent = String(devs.length);
+  ui.noDevices.hidden = devs.length > 0;
+  const now = Date.now();
+  const items = devs.map((dev) => {
+    const li = el('li', 'device');
+    li.tabIndex = 0;
+    li.dataset.deviceId = String(dev.id);
+    if (follow && focusedDevice === dev.id) li.classList.add('focused');
+    const dot = el('span', 'dot');
+    dot.style.background = deviceColor(dev.name);
+    const state = dev.online === true ? 'online' : dev.online === false ? 'offline' : 'unknown';
+    const badge = el('span', `badge ${state}`, state);
+    badge.dataset.field = 'online';
+    const name = el('span', 'name', deviceLabel(dev));
+    name.dataset.field = 'name';
+    name.title = dev.name;
+    const metaParts = [];
+    if (deviceLabel(dev) !== dev.name) metaParts.push(dev.name);
+    if (dev.tid) metaParts.push(`tid ${dev.tid}`);
+    metaParts.push(`last seen ${formatAgo(dev.lastSeenUnix, now)}`);
+    const meta = el('div', 'meta', metaParts.join(' · '));
+    meta.dataset.field = 'meta';
+    li.append(dot, name, badge, meta);
+    if (dev.transition) {
+      const verb = dev.transition.event === 'enter' ? 'entered' : dev.transition.event === 'leave' ? 'left' : dev.transition.event;
+      li.append(el('div', 'event', `${verb} ${dev.transition.desc || 'a region'} · ${formatTime(dev.transition.ts, now)}`));
+    }
+    return li;
+  });
+  ui.devices.replaceChildren(...items);
+}
+
+ui.devices.addEventListener('click', (ev) => {
+  const li = ev.target.closest('.device');
+  if (li) focusDevice(Number(li.dataset.deviceId));
+});
+ui.devices.addEventListener('keydown', (ev) => {
+  const li = ev.target.closest('.device');
+  if (li && (ev.key === 'Enter' || ev.key === ' ')) { ev.preventDefault(); focusDevice(Number(li.dataset.deviceId)); }
+});
+
+function focusDevice(id) {
+  const dev = store.devices.get(id);
+  if (!dev || !dev.last || !map) return;
+  setFollow(true, id);
+  map.setView([dev.last.lat, dev.last.lon], Math.max(map.getZoom(), 15));
+  const layer = layers.get(id);
+  if (layer) layer.marker.openPopup();
+}
+
+const rows = new Map(); // location id → <li>
+
+function activityRow(loc) {
+  const dev = store.devices.get(loc.device) || { id: loc.device, name: loc.device_name };
+  const li = el('li', 'row');
+  li.tabIndex = 0;
+  li.dataset.id = String(loc.id);
+  li.dataset.deviceId = String(loc.device);
+  const line1 = el('div', 'line1');
+  const time = el('span', 'time', formatTime(loc.ts));
+  time.title = String(loc.timestamp ?? '');
+  time.dataset.field = 'time';
+  const dot = el('span', 'dot');
+  dot.style.background = deviceColor(dev.name);
+  const name = el('span', 'dev', deviceLabel(dev));
+  name.dataset.field = 'device';
+  line1.append(time, dot, name);
+  const line2 = el('div', 'line2');
+  const fields = [
+    ['pos', formatPosition(loc.lat, loc.lon)], ['acc', formatAccuracy(loc.accuracy)],
+    ['speed', formatSpeed(loc.velocity)], ['batt', `🔋 ${formatBattery(loc.battery_level)}`],
+    ['conn', formatConnection(loc.connection_type)],
+  ];
+  for (const [k, v] of fields) {
+    const s = el('span', k, v);
+    s.dataset.field = k;
+    line2.append(s);
+  }
+  li.append(line1, line2);
+  li._label = deviceLabel(dev);
+  return li;
+}
+
+function renderActivity() {
+  const list = store.activity;
+  ui.activityCount.textContent = String(list.length);
+  ui.noActivity.hidden = list.length > 0;
+  const keep = new Set(list.map((l) => l.id));
+  for (const [id, li] of rows) if (!keep.has(id)) { li.remove(); rows.delete(id); }
+  let prev = null;
+  for (const loc of list) {
+    let li = rows.get(loc.id);
+    const dev = store.devices.get(loc.device);
+    if (li && dev && li._label !== deviceLabel(dev)) { li.remove(); rows.delete(loc.id); li = null; }
+    if (!li) {
+      li = activityRow(loc);
+      if (fresh.has(loc.id)) li.classList.add('fresh');
+      rows.set(loc.id, li);
+    }
+    const want = prev ? prev.nextSibling : ui.activity.firstChild;
+    if (want !== li) ui.activity.insertBefore(li, want);
+    prev = li;
+  }
+  fresh.clear();
+}
+
+ui.activity.addEventListener('click', (ev) => {
+  const li = ev.target.closest('.row');
+  if (li) focusLocation(Number(li.dataset.id));
+});
+ui.activity.addEventListener('keydown', (ev) => {
+  const li = ev.target.closest('.row');
+  if (li && (ev.key === 'Enter' || ev.key === ' ')) { ev.preventDefault(); focusLocation(Number(li.dataset.id)); }
+});
+
+function focusLocation(id) {
+  const loc = store.activity.find((l) => l.id === id);
+  if (!loc || !map) return;
+  setFollow(false);
+  const dev = store.devices.get(loc.device) || { id: loc.device, name: loc.device_name };
+  map.setView([loc.lat, loc.lon], Math.max(map.getZoom(), 15));
+  L.popup().setLatLng([loc.lat, loc.lon]).setContent(locationPopup(dev, loc)).openOn(map);
+}
+
+// ---------------------------------------------------------------- wiring
+
+function showStatus({ status, text }) {
+  ui.status.dataset.status = status;
+  ui.status.textContent = text;
+}
+
+async function fetchJson(url) {
+  const ctl = new AbortController();
+  const t = setTimeout(() => ctl.abort(), 10000);
+  try {
+    const r = await fetch(url, { headers: { Accept: 'application/json' }, cache: 'no-store', signal: ctl.signal });
+    if (!r.ok) throw new Error(`${url}: HTTP ${r.status}`);
+    return await r.json();
+  } finally {
+    clearTimeout(t);
+  }
+}
+
+const client = new LiveClient({
+  config: cfg,
+  store,
+  url: wsUrl(window.location),
+  fetchJson,
+  createSocket: (url) => new WebSocket(url),
+  log: (...a) => console.debug('[mytracks]', ...a),
+  onEvent(kind, detail) {
+    switch (kind) {
+      case 'status': showStatus(detail); break;
+      case 'reset':
+        clearMap();
+        for (const li of rows.values()) li.remove();
+        rows.clear();
+        fittedOnce = false;
+        for (const id of store.devices.keys()) dirty.add(id);
+        scheduleRender();
+        break;
+      case 'locations':
+        for (const loc of detail.added) {
+          dirty.add(loc.device);
+          if (detail.live) fresh.add(loc.id);
+        }
+        if (detail.live && fittedOnce && detail.added.length) {
+          const newest = detail.added.reduce((a, b) => (b.id > a.id ? b : a));
+          const dev = store.devices.get(newest.device);
+          // follow the device's current position (a late, older fix does not pull the map back)
+          if (dev && dev.last) followTo(dev.last);
+        }
+        scheduleRender();
+        break;
+      case 'devices': case 'transition':
+        for (const id of store.devices.keys()) dirty.add(id);
+        scheduleRender();
+        break;
+      default: break;
+    }
+  },
+});
+
+// refresh "last seen ... ago" now and then
+setInterval(renderDevices, 10000);
+
+// A read-only view for tests and the browser console.
+Object.defineProperty(window, 'mytracks', {
+  value: Object.freeze({
+    get state() { return client.snapshot(); },
+    get status() { return client.status; },
+    get highestId() { return store.highestId; },
+    get follow() { return follow; },
+    config: Object.freeze({ ...cfg }),
+    marker(deviceId) {
+      const l = layers.get(deviceId);
+      if (!l) return null;
+      const ll = l.marker.getLatLng();
+      return { lat: ll.lat, lng: ll.lng, points: l.track.getLatLngs().length };
+    },
+    devices() {
+      return [...store.devices.values()].map((d) => ({
+        id: d.id, name: d.name, displayName: d.displayName, tid: d.tid, online: d.online,
+        lastSeenUnix: d.lastSeenUnix, points: d.track.length,
+      }));
+    },
+  }),
+  enumerable: true,
+});
+
+initMap();
+client.start();
