@@ -228,6 +228,7 @@ enum ot_result ot_parse(const char *payload, size_t len, int64_t now, int64_t ma
 			struct ot_msg *msg, char *reason, size_t rlen)
 {
 	const cJSON *type;
+	const char *end = NULL;
 	cJSON *doc;
 	enum ot_result r = OT_OK;
 	size_t i;
@@ -238,9 +239,16 @@ enum ot_result ot_parse(const char *payload, size_t len, int64_t now, int64_t ma
 		return fail(reason, rlen, OT_ERR_EMPTY, "%s", "empty payload");
 	if (!utf8_valid(payload, len))
 		return fail(reason, rlen, OT_ERR_UTF8, "%s", "payload is not valid UTF-8");
-	doc = cJSON_ParseWithLengthOpts(payload, len, NULL, true);
+	doc = cJSON_ParseWithLengthOpts(payload, len, &end, false);
 	if (!doc)
 		return fail(reason, rlen, OT_ERR_JSON, "%s", "payload is not valid JSON");
+	/* Only white space may follow the value. */
+	while (end < payload + len && (*end == ' ' || *end == '\t' || *end == '\n' || *end == '\r'))
+		end++;
+	if (end != payload + len) {
+		r = fail(reason, rlen, OT_ERR_JSON, "%s", "payload has data after the JSON value");
+		goto fail;
+	}
 	if (!cJSON_IsObject(doc)) {
 		r = fail(reason, rlen, OT_ERR_JSON, "%s", "payload is not a JSON object");
 		goto fail;

@@ -161,6 +161,8 @@ export async function startBroker({ dir = tmpDir(), options = {}, extraConf = ''
     'log_type error', 'log_type warning', 'log_type notice', 'log_type information',
     'max_queued_messages 0',
   ];
+  // As root, mosquitto would drop to user "mosquitto", who cannot write the temp dir.
+  if (process.getuid && process.getuid() === 0) lines.push('user root');
   if (plugin) {
     lines.push(`plugin ${pluginPath}`);
     const opts = { database: db, commit_window: '20', stats_interval: '1', ...options };

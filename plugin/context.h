@@ -1,0 +1,61 @@
+/* context: the plugin's state, passed to every callback as userdata.
+ *
+ * Part of mytracks. SPDX-License-Identifier: MIT
+ */
+#ifndef MYTRACKS_CONTEXT_H
+#define MYTRACKS_CONTEXT_H
+
+#include "config.h"
+#include "devices.h"
+#include "jbuf.h"
+#include "store.h"
+
+#include <stdint.h>
+
+/* Why a message was not stored: counter labels and log reasons. */
+enum mt_reject {
+	REJ_OVERSIZED,
+	REJ_TOPIC,
+	REJ_UTF8,
+	REJ_JSON,
+	REJ_TYPE,
+	REJ_FIELD,
+	REJ_FORBIDDEN,
+	REJ_BUFFER_FULL,
+	REJ_COUNT
+};
+
+struct mt_counters {
+	uint64_t received;   /* messages on the input prefix */
+	uint64_t accepted;   /* locations accepted and republished */
+	uint64_t events;     /* other messages stored (lwt, transition, card, ...) */
+	uint64_t duplicates; /* locations already seen: not stored or republished again */
+	uint64_t ignored;    /* empty payloads, commands, types mytracks does not keep */
+	uint64_t rejected;   /* sum of rejected_by */
+	uint64_t rejected_by[REJ_COUNT];
+	uint64_t publish_errors;
+};
+
+/* Log at most `burst` lines per `period` seconds; count the rest. */
+struct ratelimit {
+	int64_t window_start;
+	unsigned lines, suppressed;
+};
+
+struct mt_ctx {
+	void *pid; /* mosquitto_plugin_id_t * */
+	struct mt_config cfg;
+	struct store *store;
+	struct devices devices;
+	int64_t last_location_id, last_event_id;
+	struct jbuf out; /* reused for every published payload */
+	struct mt_counters c;
+	struct ratelimit reject_rl;
+	int64_t next_stats;   /* monotonic ms of the next stats publish */
+	uint64_t logged_write_errors, logged_full, logged_lost;
+	size_t in_prefix_len;
+};
+
+const char *mt_reject_name(enum mt_reject r);
+
+#endif

@@ -1,0 +1,57 @@
+/* devices: the plugin's in-memory view of known devices, keyed by user/device.
+ *
+ * Part of mytracks. SPDX-License-Identifier: MIT
+ *
+ * Owned by the broker thread. Holds what the hot path needs without a
+ * database read: the device id, its online state, and the timestamps of its
+ * most recent locations for duplicate detection.
+ */
+#ifndef MYTRACKS_DEVICES_H
+#define MYTRACKS_DEVICES_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define DEVICE_RECENT 64 /* recent tst values remembered per device */
+
+struct device {
+	struct device *next; /* hash chain */
+	int64_t id;
+	char *user, *device;  /* one allocation, owned */
+	char *display_name;   /* owned, or NULL */
+	bool online;
+	const void *client;   /* the MQTT client that last published for it */
+	int64_t max_tst;      /* newest tst stored, 0 if none */
+	int64_t recent[DEVICE_RECENT];
+	unsigned recent_pos, recent_count;
+	int64_t last_touch;   /* when last_seen was last written (unix s) */
+	int64_t last_tr_tst;  /* last transition's tst, for duplicates */
+	uint32_t hash;
+};
+
+struct devices {
+	struct device **buckets;
+	size_t nbuckets, count;
+	int64_t max_id;
+};
+
+int devices_init(struct devices *d);
+void devices_free(struct devices *d);
+struct device *devices_find(struct devices *d, const char *user, const char *device);
+/* Add a device with a known id (id > 0) or the next free one (id == 0).
+ * NULL when out of memory. */
+struct device *devices_add(struct devices *d, int64_t id, const char *user, const char *device);
+/* Replace the display name; -1 when out of memory. */
+int device_set_display_name(struct device *dev, const char *name);
+
+/* Is tst among the device's recent locations? */
+bool device_recent_has(const struct device *dev, int64_t tst);
+void device_recent_add(struct device *dev, int64_t tst);
+/* The oldest tst still in the recent window (0 if the window is empty). */
+int64_t device_recent_min(const struct device *dev);
+
+/* Call fn for every device. */
+void devices_each(struct devices *d, void (*fn)(void *arg, struct device *dev), void *arg);
+
+#endif

@@ -1,0 +1,182 @@
+/* plugin: mytracks' Mosquitto plugin entry points (plugin API version 5).
+ *
+ * Part of mytracks. SPDX-License-Identifier: MIT
+ *
+ * Only start-up, shutdown and callback registration live here; the work is
+ * in config (options), store (SQLite writer thread), ingest (messages) and
+ * stats (counters). Only the three mosquitto_plugin_* symbols are exported.
+ */
+#include "config.h"
+#include "context.h"
+#include "ingest.h"
+#include "stats.h"
+#include "store.h"
+
+#include <mosquitto_broker.h>
+#include <mosquitto_plugin.h>
+#include <mosquitto.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define EXPORT __attribute__((visibility("default")))
+#define SHUTDOWN_GIVE_UP_MS 5000
+#define PAYLOAD_CAP (1024 * 1024)
+
+static int message_cb(int event, void *event_data, void *userdata)
+{
+	(void)event;
+	return ingest_message(userdata, event_data);
+}
+
+static int tick_cb(int event, void *event_data, void *userdata)
+{
+	(void)event;
+	(void)event_data;
+	stats_tick(userdata);
+	return MOSQ_ERR_SUCCESS;
+}
+
+static int disconnect_cb(int event, void *event_data, void *userdata)
+{
+	struct mosquitto_evt_disconnect *ed = event_data;
+
+	(void)event;
+	ingest_disconnect(userdata, ed->client);
+	return MOSQ_ERR_SUCCESS;
+}
+
+static void load_device_cb(void *arg, int64_t id, const char *user, const char *device,
+			   const char *display_name, bool online, int64_t max_tst)
+{
+	struct mt_ctx *ctx = arg;
+	struct device *dev;
+
+	if (!user || !device)
+		return;
+	dev = devices_add(&ctx->devices, id, user, device);
+	if (!dev)
+		return;
+	device_set_display_name(dev, display_name);
+	dev->max_tst = max_tst;
+	/* No client is connected for it yet: it comes back online with its
+	 * next location. Keep the stored state so a restart is not an event. */
+	dev->online = online;
+}
+
+static void ctx_free(struct mt_ctx *ctx)
+{
+	if (!ctx)
+		return;
+	store_close(ctx->store, SHUTDOWN_GIVE_UP_MS, NULL);
+	devices_free(&ctx->devices);
+	jbuf_free(&ctx->out);
+	config_free(&ctx->cfg);
+	free(ctx);
+}
+
+EXPORT int mosquitto_plugin_version(int supported_version_count, const int *supported_versions)
+{
+	int i;
+
+	for (i = 0; i < supported_version_count; i++) {
+		if (supported_versions[i] == 5)
+			return 5;
+	}
+	return -1;
+}
+
+EXPORT int mosquitto_plugin_init(mosquitto_plugin_id_t *identifier, void **userdata,
+				 struct mosquitto_opt *opts, int opt_count)
+{
+	struct mt_option *o = NULL;
+	struct mt_ctx *ctx;
+	int64_t max_dev = 0;
+	char err[512];
+	int i;
+
+	ctx = calloc(1, sizeof(*ctx));
+	if (opt_count > 0)
+		o = calloc((size_t)opt_count, sizeof(*o));
+	if (!ctx || (opt_count > 0 && !o)) {
+		mosquitto_log_printf(MOSQ_LOG_ERR, "mytracks: out of memory");
+		free(ctx);
+		free(o);
+		return MOSQ_ERR_NOMEM;
+	}
+	for (i = 0; i < opt_count; i++) {
+		o[i].key = opts[i].key;
+		o[i].value = opts[i].value;
+	}
+	ctx->pid = identifier;
+	jbuf_init(&ctx->out, 0, PAYLOAD_CAP);
+	if (config_parse(&ctx->cfg, o, opt_count, err, sizeof(err)) != 0) {
+		free(o);
+		mosquitto_log_printf(MOSQ_LOG_ERR, "mytracks: %s", err);
+		ctx_free(ctx);
+		return MOSQ_ERR_INVAL;
+	}
+	free(o);
+	ctx->in_prefix_len = strlen(ctx->cfg.input_prefix);
+	if (devices_init(&ctx->devices) != 0) {
+		ctx_free(ctx);
+		return MOSQ_ERR_NOMEM;
+	}
+	ctx->store = store_open(ctx->cfg.database, ctx->cfg.commit_window_ms, ctx->cfg.buffer_max,
+				err, sizeof(err));
+	if (!ctx->store) {
+		mosquitto_log_printf(MOSQ_LOG_ERR, "mytracks: plugin_opt_database: %s", err);
+		ctx_free(ctx);
+		return MOSQ_ERR_UNKNOWN;
+	}
+	if (store_load(ctx->store, load_device_cb, ctx, &ctx->last_location_id,
+		       &ctx->last_event_id, &max_dev) != 0) {
+		mosquitto_log_printf(MOSQ_LOG_ERR, "mytracks: cannot read %s", ctx->cfg.database);
+		ctx_free(ctx);
+		return MOSQ_ERR_UNKNOWN;
+	}
+	if (max_dev > ctx->devices.max_id)
+		ctx->devices.max_id = max_dev;
+
+	if (mosquitto_callback_register(identifier, MOSQ_EVT_MESSAGE, message_cb, NULL, ctx) ||
+	    mosquitto_callback_register(identifier, MOSQ_EVT_TICK, tick_cb, NULL, ctx) ||
+	    mosquitto_callback_register(identifier, MOSQ_EVT_DISCONNECT, disconnect_cb, NULL, ctx)) {
+		mosquitto_log_printf(MOSQ_LOG_ERR, "mytracks: cannot register callbacks");
+		mosquitto_callback_unregister(identifier, MOSQ_EVT_MESSAGE, message_cb, NULL);
+		mosquitto_callback_unregister(identifier, MOSQ_EVT_TICK, tick_cb, NULL);
+		mosquitto_callback_unregister(identifier, MOSQ_EVT_DISCONNECT, disconnect_cb, NULL);
+		ctx_free(ctx);
+		return MOSQ_ERR_UNKNOWN;
+	}
+	*userdata = ctx;
+	mosquitto_log_printf(MOSQ_LOG_NOTICE,
+			     "mytracks: storing %s/+/+ in %s (commit window %d ms, %zu devices, "
+			     "last location id %" PRId64 "), republishing on %s/",
+			     ctx->cfg.input_prefix, ctx->cfg.database, ctx->cfg.commit_window_ms,
+			     ctx->devices.count, ctx->last_location_id, ctx->cfg.output_prefix);
+	return MOSQ_ERR_SUCCESS;
+}
+
+EXPORT int mosquitto_plugin_cleanup(void *userdata, struct mosquitto_opt *opts, int opt_count)
+{
+	struct mt_ctx *ctx = userdata;
+	struct store_counters sc;
+
+	(void)opts;
+	(void)opt_count;
+	if (!ctx)
+		return MOSQ_ERR_SUCCESS;
+	mosquitto_callback_unregister(ctx->pid, MOSQ_EVT_MESSAGE, message_cb, NULL);
+	mosquitto_callback_unregister(ctx->pid, MOSQ_EVT_TICK, tick_cb, NULL);
+	mosquitto_callback_unregister(ctx->pid, MOSQ_EVT_DISCONNECT, disconnect_cb, NULL);
+	store_close(ctx->store, SHUTDOWN_GIVE_UP_MS, &sc);
+	ctx->store = NULL;
+	mosquitto_log_printf(sc.lost ? MOSQ_LOG_ERR : MOSQ_LOG_NOTICE,
+			     "mytracks: stopped: %" PRIu64 " locations stored, %" PRIu64
+			     " rows committed in %" PRIu64 " transactions, %" PRIu64
+			     " rows lost because the database was not writable",
+			     sc.locations_stored, sc.committed_rows, sc.commits, sc.lost);
+	ctx_free(ctx);
+	return MOSQ_ERR_SUCCESS;
+}

@@ -1,0 +1,659 @@
+/* store: the SQLite database, written by one worker thread in grouped commits.
+ *
+ * Part of mytracks. SPDX-License-Identifier: MIT
+ */
+#include "store.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <sqlite3.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+extern const char mytracks_schema_sql[]; /* generated from schema/schema.sql */
+#define SCHEMA_VERSION 1
+
+enum {
+	ST_INS_DEVICE,
+	ST_INS_LOCATION,
+	ST_UPD_STATUS,
+	ST_UPD_CARD,
+	ST_UPD_TOUCH,
+	ST_INS_EVENT,
+	ST_BEGIN,
+	ST_COMMIT,
+	ST_COUNT
+};
+
+static const char *const stmt_sql[ST_COUNT] = {
+	[ST_INS_DEVICE] = "INSERT OR IGNORE INTO devices(id, user, device, first_seen, last_seen) "
+			  "VALUES (?1, ?2, ?3, ?4, ?4)",
+	[ST_INS_LOCATION] =
+		"INSERT OR IGNORE INTO locations(id, device_id, tst, lat, lon, acc, alt, vel, "
+		"batt, conn, tid, trig, cog, vac, bs, ssid, bssid, created_at, ip_address, "
+		"received_at, raw) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, "
+		"?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21)",
+	[ST_UPD_STATUS] = "UPDATE devices SET online = ?2, status_changed = ?3, "
+			  "last_seen = max(coalesce(last_seen, 0), ?3) WHERE id = ?1",
+	[ST_UPD_CARD] = "UPDATE devices SET display_name = ?2, tid = coalesce(?3, tid) WHERE id = ?1",
+	[ST_UPD_TOUCH] = "UPDATE devices SET last_seen = max(coalesce(last_seen, 0), ?2), "
+			 "tid = coalesce(?3, tid) WHERE id = ?1",
+	[ST_INS_EVENT] = "INSERT OR IGNORE INTO events(id, device_id, type, tst, received_at, raw) "
+			 "VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+	[ST_BEGIN] = "BEGIN IMMEDIATE",
+	[ST_COMMIT] = "COMMIT",
+};
+
+struct store {
+	sqlite3 *wdb;	       /* writer thread's connection */
+	sqlite3 *rdb;	       /* broker thread's connection (reads) */
+	sqlite3_stmt *st[ST_COUNT];
+	sqlite3_stmt *exists; /* on rdb */
+	int window_ms;
+	size_t buffer_max;
+
+	pthread_t thread;
+	bool thread_started;
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	struct store_op *head, **tail; /* submitted, not yet taken by the writer */
+	bool stopping;
+	int give_up_ms;
+	char error[256]; /* newest error, under lock */
+	bool error_new;
+
+	atomic_uint_fast64_t pending; /* submitted and not yet committed or dropped */
+	atomic_uint_fast64_t committed_rows, locations_stored, duplicates, commits;
+	atomic_uint_fast64_t write_errors, rejected_full, lost;
+};
+
+struct store_op *store_op_new(enum store_op_kind kind, size_t strings)
+{
+	struct store_op *op = malloc(sizeof(*op) + strings);
+
+	if (!op)
+		return NULL;
+	memset(op, 0, sizeof(*op));
+	op->kind = kind;
+	op->data_size = strings;
+	op->loc.acc = op->loc.alt = op->loc.vel = op->loc.batt = OT_NONE;
+	op->loc.cog = op->loc.vac = op->loc.bs = op->loc.created_at = OT_NONE;
+	op->tst = OT_NONE;
+	return op;
+}
+
+const char *store_op_copy(struct store_op *op, const char *s, size_t len)
+{
+	char *d;
+
+	if (!s || op->data_used + len + 1 > op->data_size)
+		return NULL;
+	d = op->data + op->data_used;
+	memcpy(d, s, len);
+	d[len] = '\0';
+	op->data_used += len + 1;
+	return d;
+}
+
+const char *store_op_copy_str(struct store_op *op, const char *s)
+{
+	return s ? store_op_copy(op, s, strlen(s)) : NULL;
+}
+
+static void now_ts(struct timespec *ts)
+{
+	clock_gettime(CLOCK_REALTIME, ts); /* pthread_cond_timedwait's clock */
+}
+
+static void ts_add_ms(struct timespec *ts, int ms)
+{
+	ts->tv_sec += ms / 1000;
+	ts->tv_nsec += (long)(ms % 1000) * 1000000L;
+	if (ts->tv_nsec >= 1000000000L) {
+		ts->tv_sec++;
+		ts->tv_nsec -= 1000000000L;
+	}
+}
+
+static bool ts_reached(const struct timespec *deadline)
+{
+	struct timespec now;
+
+	now_ts(&now);
+	return now.tv_sec > deadline->tv_sec ||
+	       (now.tv_sec == deadline->tv_sec && now.tv_nsec >= deadline->tv_nsec);
+}
+
+static void set_error(struct store *s, const char *what, sqlite3 *db)
+{
+	pthread_mutex_lock(&s->lock);
+	snprintf(s->error, sizeof(s->error), "%s: %s", what, db ? sqlite3_errmsg(db) : "");
+	s->error_new = true;
+	pthread_mutex_unlock(&s->lock);
+}
+
+bool store_take_error(struct store *s, char *buf, size_t len)
+{
+	bool had;
+
+	pthread_mutex_lock(&s->lock);
+	had = s->error_new;
+	if (had)
+		snprintf(buf, len, "%s", s->error);
+	s->error_new = false;
+	pthread_mutex_unlock(&s->lock);
+	return had;
+}
+
+void store_counters(struct store *s, struct store_counters *c)
+{
+	c->committed_rows = atomic_load(&s->committed_rows);
+	c->locations_stored = atomic_load(&s->locations_stored);
+	c->duplicates = atomic_load(&s->duplicates);
+	c->commits = atomic_load(&s->commits);
+	c->write_errors = atomic_load(&s->write_errors);
+	c->rejected_full = atomic_load(&s->rejected_full);
+	c->lost = atomic_load(&s->lost);
+	c->pending = atomic_load(&s->pending);
+}
+
+/* ---- writer thread ---- */
+
+static void bind_opt_int(sqlite3_stmt *st, int i, int64_t v)
+{
+	if (v == OT_NONE)
+		sqlite3_bind_null(st, i);
+	else
+		sqlite3_bind_int64(st, i, v);
+}
+
+static void bind_text(sqlite3_stmt *st, int i, const char *v)
+{
+	if (v)
+		sqlite3_bind_text(st, i, v, -1, SQLITE_STATIC);
+	else
+		sqlite3_bind_null(st, i);
+}
+
+/* Apply one op. SQLITE_DONE on success (or a row that is already there). */
+static int apply(struct store *s, const struct store_op *op)
+{
+	const struct ot_location *l = &op->loc;
+	sqlite3_stmt *st;
+	int rc;
+
+	switch (op->kind) {
+	case STORE_DEVICE_NEW:
+		st = s->st[ST_INS_DEVICE];
+		sqlite3_bind_int64(st, 1, op->id);
+		bind_text(st, 2, op->s1);
+		bind_text(st, 3, op->s2);
+		sqlite3_bind_int64(st, 4, op->received_at);
+		break;
+	case STORE_LOCATION:
+		st = s->st[ST_INS_LOCATION];
+		sqlite3_bind_int64(st, 1, op->id);
+		sqlite3_bind_int64(st, 2, op->device_id);
+		sqlite3_bind_int64(st, 3, l->tst);
+		sqlite3_bind_double(st, 4, l->lat);
+		sqlite3_bind_double(st, 5, l->lon);
+		bind_opt_int(st, 6, l->acc);
+		bind_opt_int(st, 7, l->alt);
+		bind_opt_int(st, 8, l->vel);
+		bind_opt_int(st, 9, l->batt);
+		bind_text(st, 10, l->conn);
+		bind_text(st, 11, l->tid);
+		bind_text(st, 12, l->trigger);
+		bind_opt_int(st, 13, l->cog);
+		bind_opt_int(st, 14, l->vac);
+		bind_opt_int(st, 15, l->bs);
+		bind_text(st, 16, l->ssid);
+		bind_text(st, 17, l->bssid);
+		bind_opt_int(st, 18, l->created_at);
+		bind_text(st, 19, op->s1);
+		sqlite3_bind_int64(st, 20, op->received_at);
+		sqlite3_bind_text(st, 21, op->raw, (int)op->raw_len, SQLITE_STATIC);
+		break;
+	case STORE_DEVICE_STATUS:
+		st = s->st[ST_UPD_STATUS];
+		sqlite3_bind_int64(st, 1, op->device_id);
+		sqlite3_bind_int(st, 2, op->online);
+		sqlite3_bind_int64(st, 3, op->received_at);
+		break;
+	case STORE_DEVICE_CARD:
+		st = s->st[ST_UPD_CARD];
+		sqlite3_bind_int64(st, 1, op->device_id);
+		bind_text(st, 2, op->s1);
+		bind_text(st, 3, op->s2);
+		break;
+	case STORE_DEVICE_TOUCH:
+		st = s->st[ST_UPD_TOUCH];
+		sqlite3_bind_int64(st, 1, op->device_id);
+		sqlite3_bind_int64(st, 2, op->received_at);
+		bind_text(st, 3, op->s2);
+		break;
+	case STORE_EVENT:
+		st = s->st[ST_INS_EVENT];
+		sqlite3_bind_int64(st, 1, op->id);
+		sqlite3_bind_int64(st, 2, op->device_id);
+		bind_text(st, 3, op->s1);
+		bind_opt_int(st, 4, op->tst);
+		sqlite3_bind_int64(st, 5, op->received_at);
+		sqlite3_bind_text(st, 6, op->raw, (int)op->raw_len, SQLITE_STATIC);
+		break;
+	default:
+		return SQLITE_MISUSE;
+	}
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_DONE && op->kind == STORE_LOCATION) {
+		if (sqlite3_changes(s->wdb) == 0)
+			atomic_fetch_add(&s->duplicates, 1);
+		else
+			atomic_fetch_add(&s->locations_stored, 1);
+	}
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+	/* A constraint failure is about this row alone: skip it, keep going. */
+	if ((rc & 0xff) == SQLITE_CONSTRAINT) {
+		atomic_fetch_add(&s->duplicates, 1);
+		return SQLITE_DONE;
+	}
+	return rc;
+}
+
+static int exec_simple(struct store *s, int which)
+{
+	int rc = sqlite3_step(s->st[which]);
+
+	sqlite3_reset(s->st[which]);
+	return rc;
+}
+
+static void free_list(struct store_op *op)
+{
+	while (op) {
+		struct store_op *next = op->next;
+
+		free(op);
+		op = next;
+	}
+}
+
+static size_t list_len(const struct store_op *op)
+{
+	size_t n = 0;
+
+	for (; op; op = op->next)
+		n++;
+	return n;
+}
+
+/* Put a list back at the front of the queue (after a failed transaction). */
+static void requeue_front(struct store *s, struct store_op *list)
+{
+	struct store_op *last;
+
+	if (!list)
+		return;
+	for (last = list; last->next; last = last->next)
+		;
+	pthread_mutex_lock(&s->lock);
+	last->next = s->head;
+	if (!s->head)
+		s->tail = &last->next;
+	s->head = list;
+	pthread_mutex_unlock(&s->lock);
+}
+
+static void *writer_main(void *arg)
+{
+	struct store *s = arg;
+	struct store_op *done = NULL, **done_tail = &done; /* applied, not committed */
+	struct timespec deadline = {0}, stop_deadline = {0}, retry_at = {0};
+	bool in_txn = false, stopping = false, have_stop_deadline = false, retrying = false;
+	int backoff_ms = 0;
+
+	for (;;) {
+		struct store_op *batch;
+		int rc = SQLITE_OK;
+		const char *what = NULL;
+
+		pthread_mutex_lock(&s->lock);
+		for (;;) {
+			stopping = s->stopping;
+			if (stopping && !have_stop_deadline) {
+				now_ts(&stop_deadline);
+				ts_add_ms(&stop_deadline, s->give_up_ms);
+				have_stop_deadline = true;
+			}
+			if (retrying) {
+				/* After a failure: wait for the retry time, sooner when stopping. */
+				if (stopping) {
+					struct timespec soon;
+
+					now_ts(&soon);
+					ts_add_ms(&soon, 50);
+					if (soon.tv_sec < retry_at.tv_sec ||
+					    (soon.tv_sec == retry_at.tv_sec &&
+					     soon.tv_nsec < retry_at.tv_nsec))
+						retry_at = soon;
+				}
+				if (ts_reached(&retry_at))
+					break;
+				pthread_cond_timedwait(&s->cond, &s->lock, &retry_at);
+				continue;
+			}
+			if (s->head || stopping)
+				break;
+			if (in_txn) {
+				if (pthread_cond_timedwait(&s->cond, &s->lock, &deadline) == ETIMEDOUT)
+					break;
+			} else {
+				pthread_cond_wait(&s->cond, &s->lock);
+			}
+		}
+		retrying = false;
+		batch = s->head;
+		s->head = NULL;
+		s->tail = &s->head;
+		pthread_mutex_unlock(&s->lock);
+
+		if (batch && !in_txn) {
+			rc = exec_simple(s, ST_BEGIN);
+			if (rc != SQLITE_DONE) {
+				what = "begin transaction";
+				goto failed;
+			}
+			in_txn = true;
+			now_ts(&deadline);
+			ts_add_ms(&deadline, s->window_ms);
+		}
+		while (batch) {
+			struct store_op *op = batch;
+
+			rc = apply(s, op);
+			if (rc != SQLITE_DONE) {
+				what = "write";
+				goto failed;
+			}
+			batch = op->next;
+			op->next = NULL;
+			*done_tail = op;
+			done_tail = &op->next;
+		}
+		if (in_txn && (s->window_ms == 0 || stopping || ts_reached(&deadline))) {
+			size_t n = list_len(done);
+
+			rc = exec_simple(s, ST_COMMIT);
+			if (rc != SQLITE_DONE) {
+				what = "commit";
+				goto failed;
+			}
+			in_txn = false;
+			atomic_fetch_add(&s->commits, 1);
+			atomic_fetch_add(&s->committed_rows, n);
+			atomic_fetch_sub(&s->pending, n);
+			free_list(done);
+			done = NULL;
+			done_tail = &done;
+			backoff_ms = 0;
+		}
+		if (stopping && !in_txn) {
+			pthread_mutex_lock(&s->lock);
+			bool empty = s->head == NULL;
+			pthread_mutex_unlock(&s->lock);
+			if (empty)
+				break;
+		}
+		continue;
+
+failed:
+		atomic_fetch_add(&s->write_errors, 1);
+		set_error(s, what, s->wdb);
+		if (in_txn)
+			sqlite3_exec(s->wdb, "ROLLBACK", NULL, NULL, NULL);
+		in_txn = false;
+		/* Everything of the failed transaction goes back, in order. */
+		*done_tail = batch;
+		requeue_front(s, done);
+		done = NULL;
+		done_tail = &done;
+		backoff_ms = backoff_ms ? (backoff_ms * 2 > 5000 ? 5000 : backoff_ms * 2) : 100;
+		now_ts(&retry_at);
+		ts_add_ms(&retry_at, backoff_ms);
+		retrying = true;
+		if (stopping && ts_reached(&stop_deadline)) {
+			struct store_op *rest;
+			size_t n;
+
+			pthread_mutex_lock(&s->lock);
+			rest = s->head;
+			s->head = NULL;
+			s->tail = &s->head;
+			pthread_mutex_unlock(&s->lock);
+			n = list_len(rest);
+			atomic_fetch_add(&s->lost, n);
+			atomic_fetch_sub(&s->pending, n);
+			free_list(rest);
+			break;
+		}
+	}
+	return NULL;
+}
+
+int store_submit(struct store *s, struct store_op *op)
+{
+	if (atomic_load(&s->pending) >= s->buffer_max) {
+		atomic_fetch_add(&s->rejected_full, 1);
+		return -1;
+	}
+	op->next = NULL;
+	atomic_fetch_add(&s->pending, 1);
+	pthread_mutex_lock(&s->lock);
+	*s->tail = op;
+	s->tail = &op->next;
+	pthread_cond_signal(&s->cond);
+	pthread_mutex_unlock(&s->lock);
+	return 0;
+}
+
+/* ---- opening, schema, loading ---- */
+
+static int open_db(const char *path, sqlite3 **db, char *err, size_t errlen)
+{
+	int rc = sqlite3_open_v2(path, db,
+				 SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
+				 NULL);
+
+	if (rc != SQLITE_OK) {
+		snprintf(err, errlen, "cannot open database %s: %s", path,
+			 *db ? sqlite3_errmsg(*db) : sqlite3_errstr(rc));
+		return -1;
+	}
+	sqlite3_busy_timeout(*db, 2000);
+	sqlite3_extended_result_codes(*db, 1);
+	return 0;
+}
+
+static int exec_or_fail(sqlite3 *db, const char *sql, const char *what, char *err, size_t errlen)
+{
+	char *msg = NULL;
+
+	if (sqlite3_exec(db, sql, NULL, NULL, &msg) != SQLITE_OK) {
+		snprintf(err, errlen, "%s: %s", what, msg ? msg : sqlite3_errmsg(db));
+		sqlite3_free(msg);
+		return -1;
+	}
+	return 0;
+}
+
+static int user_version(sqlite3 *db)
+{
+	sqlite3_stmt *st;
+	int v = -1;
+
+	if (sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &st, NULL) != SQLITE_OK)
+		return -1;
+	if (sqlite3_step(st) == SQLITE_ROW)
+		v = sqlite3_column_int(st, 0);
+	sqlite3_finalize(st);
+	return v;
+}
+
+/* Create the schema, or migrate an older one. Future migrations go in the
+ * switch, each moving user_version one step up inside the transaction. */
+static int migrate(sqlite3 *db, char *err, size_t errlen)
+{
+	int v;
+
+	if (exec_or_fail(db, "BEGIN IMMEDIATE", "begin schema transaction", err, errlen))
+		return -1;
+	v = user_version(db);
+	if (v < 0 || v > SCHEMA_VERSION) {
+		snprintf(err, errlen, "database schema version %d is not supported (want <= %d)", v,
+			 SCHEMA_VERSION);
+		goto fail;
+	}
+	if (v == 0) {
+		if (exec_or_fail(db, mytracks_schema_sql, "create schema", err, errlen))
+			goto fail;
+		if (exec_or_fail(db, "PRAGMA user_version = 1", "set schema version", err, errlen))
+			goto fail;
+	}
+	return exec_or_fail(db, "COMMIT", "commit schema", err, errlen);
+fail:
+	sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+	return -1;
+}
+
+struct store *store_open(const char *path, int commit_window_ms, size_t buffer_max, char *err,
+			 size_t errlen)
+{
+	struct store *s = calloc(1, sizeof(*s));
+	int i;
+
+	if (!s) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	s->window_ms = commit_window_ms;
+	s->buffer_max = buffer_max;
+	s->tail = &s->head;
+	pthread_mutex_init(&s->lock, NULL);
+	pthread_cond_init(&s->cond, NULL);
+
+	if (open_db(path, &s->wdb, err, errlen))
+		goto fail;
+	if (exec_or_fail(s->wdb, "PRAGMA journal_mode = WAL", "set WAL mode", err, errlen) ||
+	    exec_or_fail(s->wdb, "PRAGMA synchronous = NORMAL", "set synchronous", err, errlen) ||
+	    exec_or_fail(s->wdb, "PRAGMA foreign_keys = ON", "enable foreign keys", err, errlen))
+		goto fail;
+	if (migrate(s->wdb, err, errlen))
+		goto fail;
+	for (i = 0; i < ST_COUNT; i++) {
+		if (sqlite3_prepare_v3(s->wdb, stmt_sql[i], -1, SQLITE_PREPARE_PERSISTENT, &s->st[i],
+				       NULL) != SQLITE_OK) {
+			snprintf(err, errlen, "prepare statement: %s", sqlite3_errmsg(s->wdb));
+			goto fail;
+		}
+	}
+	if (open_db(path, &s->rdb, err, errlen))
+		goto fail;
+	if (sqlite3_prepare_v3(s->rdb, "SELECT 1 FROM locations WHERE device_id = ?1 AND tst = ?2",
+			       -1, SQLITE_PREPARE_PERSISTENT, &s->exists, NULL) != SQLITE_OK) {
+		snprintf(err, errlen, "prepare statement: %s", sqlite3_errmsg(s->rdb));
+		goto fail;
+	}
+	if (pthread_create(&s->thread, NULL, writer_main, s) != 0) {
+		snprintf(err, errlen, "cannot start the writer thread");
+		goto fail;
+	}
+	s->thread_started = true;
+	return s;
+fail:
+	store_close(s, 0, NULL);
+	return NULL;
+}
+
+int store_load(struct store *s, store_device_cb cb, void *arg, int64_t *max_location_id,
+	       int64_t *max_event_id, int64_t *max_device_id)
+{
+	static const char *q =
+		"SELECT d.id, d.user, d.device, d.display_name, d.online, "
+		"(SELECT max(tst) FROM locations l WHERE l.device_id = d.id) FROM devices d";
+	sqlite3_stmt *st;
+	int rc;
+
+	if (sqlite3_prepare_v2(s->rdb, q, -1, &st, NULL) != SQLITE_OK)
+		return -1;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		cb(arg, sqlite3_column_int64(st, 0), (const char *)sqlite3_column_text(st, 1),
+		   (const char *)sqlite3_column_text(st, 2),
+		   (const char *)sqlite3_column_text(st, 3), sqlite3_column_int(st, 4) != 0,
+		   sqlite3_column_type(st, 5) == SQLITE_NULL ? 0 : sqlite3_column_int64(st, 5));
+	}
+	sqlite3_finalize(st);
+	if (rc != SQLITE_DONE)
+		return -1;
+	if (sqlite3_prepare_v2(s->rdb,
+			       "SELECT (SELECT coalesce(max(id), 0) FROM locations), "
+			       "(SELECT coalesce(max(id), 0) FROM events), "
+			       "(SELECT coalesce(max(id), 0) FROM devices)",
+			       -1, &st, NULL) != SQLITE_OK)
+		return -1;
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		*max_location_id = sqlite3_column_int64(st, 0);
+		*max_event_id = sqlite3_column_int64(st, 1);
+		*max_device_id = sqlite3_column_int64(st, 2);
+	}
+	sqlite3_finalize(st);
+	return rc == SQLITE_ROW ? 0 : -1;
+}
+
+int store_location_exists(struct store *s, int64_t device_id, int64_t tst)
+{
+	int rc;
+
+	sqlite3_bind_int64(s->exists, 1, device_id);
+	sqlite3_bind_int64(s->exists, 2, tst);
+	rc = sqlite3_step(s->exists);
+	sqlite3_reset(s->exists);
+	if (rc == SQLITE_ROW)
+		return 1;
+	return rc == SQLITE_DONE ? 0 : -1;
+}
+
+void store_close(struct store *s, int give_up_ms, struct store_counters *final)
+{
+	int i;
+
+	if (!s)
+		return;
+	if (s->thread_started) {
+		pthread_mutex_lock(&s->lock);
+		s->stopping = true;
+		s->give_up_ms = give_up_ms;
+		pthread_cond_signal(&s->cond);
+		pthread_mutex_unlock(&s->lock);
+		pthread_join(s->thread, NULL);
+	}
+	if (final)
+		store_counters(s, final);
+	free_list(s->head);
+	for (i = 0; i < ST_COUNT; i++)
+		sqlite3_finalize(s->st[i]);
+	sqlite3_finalize(s->exists);
+	if (s->wdb) {
+		/* Fold the WAL back so the file is complete on its own. */
+		sqlite3_wal_checkpoint_v2(s->wdb, NULL, SQLITE_CHECKPOINT_TRUNCATE, NULL, NULL);
+		sqlite3_close(s->wdb);
+	}
+	sqlite3_close(s->rdb);
+	pthread_mutex_destroy(&s->lock);
+	pthread_cond_destroy(&s->cond);
+	free(s);
+}

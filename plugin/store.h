@@ -1,0 +1,93 @@
+/* store: the SQLite database, written by one worker thread in grouped commits.
+ *
+ * Part of mytracks. SPDX-License-Identifier: MIT
+ *
+ * The broker thread builds store_op records and hands them over with
+ * store_submit(); the writer thread applies them in order inside one
+ * transaction and commits when the commit window has passed (or at once
+ * when the window is 0). If a write fails (locked, disk full, read-only),
+ * the transaction is rolled back, its ops are kept and retried with backoff,
+ * and new ops are buffered up to a bound. No function here logs: the broker
+ * thread polls store_take_error() and the counters and logs on its tick
+ * (mosquitto's log functions are not thread-safe).
+ */
+#ifndef MYTRACKS_STORE_H
+#define MYTRACKS_STORE_H
+
+#include "ot.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+enum store_op_kind {
+	STORE_DEVICE_NEW,    /* id, s1 = user, s2 = device, received_at */
+	STORE_LOCATION,	     /* id, device_id, loc, s1 = ip, raw, received_at */
+	STORE_DEVICE_STATUS, /* device_id, online, received_at */
+	STORE_DEVICE_CARD,   /* device_id, s1 = display name, s2 = tid */
+	STORE_DEVICE_TOUCH,  /* device_id, received_at = last seen, s2 = tid */
+	STORE_EVENT,	     /* id, device_id, s1 = _type, tst, raw, received_at */
+};
+
+struct store_op {
+	struct store_op *next;
+	enum store_op_kind kind;
+	int64_t id, device_id, tst, received_at;
+	int online;
+	struct ot_location loc; /* strings point into data[] */
+	const char *s1, *s2, *raw;
+	size_t raw_len;
+	size_t data_used, data_size;
+	char data[];
+};
+
+/* Allocate an op with room for `strings` bytes of copied strings.
+ * NULL when out of memory. Free with free() if not submitted. */
+struct store_op *store_op_new(enum store_op_kind kind, size_t strings);
+/* Copy `len` bytes of `s` into the op's space (NUL added). NULL in gives
+ * NULL out. The op must have been sized for it. */
+const char *store_op_copy(struct store_op *op, const char *s, size_t len);
+const char *store_op_copy_str(struct store_op *op, const char *s);
+
+struct store_counters {
+	uint64_t committed_rows;   /* ops committed */
+	uint64_t locations_stored; /* location rows inserted */
+	uint64_t duplicates;	   /* rows the database already had */
+	uint64_t commits;	   /* transactions committed */
+	uint64_t write_errors;	   /* failed attempts (each retried) */
+	uint64_t rejected_full;	   /* ops refused because the buffer was full */
+	uint64_t lost;		   /* ops given up at shutdown */
+	uint64_t pending;	   /* ops buffered, not yet committed */
+};
+
+struct store;
+
+/* Open (creating or migrating) the database at `path`, in WAL mode, and
+ * start the writer thread. NULL on failure with `err` set. */
+struct store *store_open(const char *path, int commit_window_ms, size_t buffer_max, char *err,
+			 size_t errlen);
+
+/* Stop the writer after it has committed everything it holds (retrying
+ * for up to `give_up_ms` if the database cannot be written), then close.
+ * The final counters are copied to `final` when it is not NULL. */
+void store_close(struct store *s, int give_up_ms, struct store_counters *final);
+
+/* Hand an op to the writer. Takes ownership on success (0). Returns -1 and
+ * leaves the op with the caller when the buffer is full. */
+int store_submit(struct store *s, struct store_op *op);
+
+/* Broker-thread reads at start (before any submit), on a separate connection. */
+typedef void (*store_device_cb)(void *arg, int64_t id, const char *user, const char *device,
+				const char *display_name, bool online, int64_t max_tst);
+int store_load(struct store *s, store_device_cb cb, void *arg, int64_t *max_location_id,
+	       int64_t *max_event_id, int64_t *max_device_id);
+
+/* Is (device_id, tst) already committed? Broker thread only. -1 on error. */
+int store_location_exists(struct store *s, int64_t device_id, int64_t tst);
+
+void store_counters(struct store *s, struct store_counters *out);
+
+/* Copy out the newest write error not yet taken; false if none. */
+bool store_take_error(struct store *s, char *buf, size_t len);
+
+#endif
