@@ -1,0 +1,55 @@
+/* toolutil: clocks, sample statistics, URLs and sockets for the load tools.
+ *
+ * Part of mytracks. SPDX-License-Identifier: MIT
+ */
+#ifndef MYTRACKS_TOOLUTIL_H
+#define MYTRACKS_TOOLUTIL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* CLOCK_MONOTONIC in nanoseconds. */
+int64_t tu_mono_ns(void);
+/* CLOCK_REALTIME in nanoseconds. */
+int64_t tu_wall_ns(void);
+
+/* A growable array of latency samples in microseconds. */
+struct tu_samples {
+	uint32_t *v;
+	size_t n, alloc;
+};
+/* Append one sample; returns -1 (sample dropped) when out of memory. */
+int tu_samples_add(struct tu_samples *s, int64_t us);
+/* Sort the samples (needed before tu_samples_pct). */
+void tu_samples_sort(struct tu_samples *s);
+/* The p-th percentile (0..100) in milliseconds of sorted samples; 0 if empty. */
+double tu_samples_pct(const struct tu_samples *s, double p);
+void tu_samples_free(struct tu_samples *s);
+
+/* http://host[:port][/path] split into parts; host and path are copied into
+ * the caller's buffers. Returns 0, or -1 when the URL is not of that form. */
+struct tu_url {
+	char host[256];
+	int port;
+	char path[512];
+};
+int tu_parse_url(const char *url, struct tu_url *u);
+
+/* Start a non-blocking TCP connection to host:port (numeric or resolvable).
+ * Returns the socket (connection may still be in progress) or -1. */
+int tu_tcp_connect(const char *host, int port);
+
+/* Base64 of `len` bytes into out (needs 4 * ((len + 2) / 3) + 1 bytes). */
+void tu_base64(const unsigned char *in, size_t len, char *out);
+
+/* Parse a number option: returns 0 and stores it, or -1 if `s` is not a
+ * number within [lo, hi]. */
+int tu_parse_double(const char *s, double lo, double hi, double *out);
+int tu_parse_u64(const char *s, uint64_t lo, uint64_t hi, uint64_t *out);
+
+/* Resident set size of a process in kB (VmRSS, or VmHWM when `peak`);
+ * -1 when it cannot be read. */
+long tu_proc_rss_kb(int pid, bool peak);
+
+#endif
