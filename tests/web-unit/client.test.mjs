@@ -72,6 +72,8 @@ test('close: 5 reconnect attempts with exponential backoff, then polling every p
   }
   assert.deepEqual(delays, [100, 200, 400, 800, 1600]);
   assert.equal(t.client.status, 'polling');
+  assert.deepEqual(t.client.snapshot().statusLog, ['Live', 'Reconnecting (attempt 1 of 5)', 'Reconnecting (attempt 2 of 5)',
+    'Reconnecting (attempt 3 of 5)', 'Reconnecting (attempt 4 of 5)', 'Reconnecting (attempt 5 of 5)', 'Polling']);
   assert.equal(t.statuses.at(-1), 'Polling');
   // polls: since_id=<highest>, every 500 ms
   t.api.add(dataObject({ id: 1 }));

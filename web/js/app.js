@@ -259,12 +259,13 @@ function activityRow(loc) {
   dot.style.background = deviceColor(dev.name);
   const name = el('span', 'dev', deviceLabel(dev));
   name.dataset.field = 'device';
-  line1.append(time, dot, name);
+  const conn = el('span', 'conn', formatConnection(loc.connection_type));
+  conn.dataset.field = 'conn';
+  line1.append(time, dot, name, conn);
   const line2 = el('div', 'line2');
   const fields = [
     ['pos', formatPosition(loc.lat, loc.lon)], ['acc', formatAccuracy(loc.accuracy)],
-    ['speed', formatSpeed(loc.velocity)], ['batt', `🔋 ${formatBattery(loc.battery_level)}`],
-    ['conn', formatConnection(loc.connection_type)],
+    ['speed', formatSpeed(loc.velocity)], ['batt', `batt ${formatBattery(loc.battery_level)}`],
   ];
   for (const [k, v] of fields) {
     const s = el('span', k, v);

@@ -405,6 +405,7 @@ export class LiveClient {
     this.log = log;
 
     this.status = STATUS.CONNECTING;
+    this.statusLog = [];        // the last 50 status texts, oldest first
     this.attempt = 0;
     this.socket = null;
     this.serverStartup = null;
@@ -422,6 +423,9 @@ export class LiveClient {
   setStatus(status) {
     if (this.status === status && status !== STATUS.RECONNECTING) return;
     this.status = status;
+    const text = statusText(status, this.attempt, this.cfg.maxAttempts);
+    this.statusLog.push(text);
+    if (this.statusLog.length > 50) this.statusLog.shift();
     this.onEvent('status', { status, attempt: this.attempt, text: statusText(status, this.attempt, this.cfg.maxAttempts) });
   }
 
@@ -704,6 +708,7 @@ export class LiveClient {
       activity: this.store.activity.length,
       activityIds: this.store.activity.map((l) => l.id),
       polling: this.polling,
+      statusLog: [...this.statusLog],
       counters: { ...this.counters },
     });
   }
