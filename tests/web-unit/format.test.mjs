@@ -76,11 +76,18 @@ test('times: clock time today, date otherwise; ages are relative', () => {
   assert.equal(formatAgo(null, now), 'never');
 });
 
-test('device colours are stable per name and differ between names', () => {
+test('device colours are stable per device and far apart for neighbouring ids', () => {
+  assert.equal(deviceColor(1), deviceColor(1));
   assert.equal(deviceColor('alice/phone'), deviceColor('alice/phone'));
-  assert.match(deviceColor('alice/phone'), /^hsl\(\d+, 70%, \d+%\)$/);
-  const names = ['alice/phone', 'bob/phone', 'carol/tablet', 'dave/car', 'erin/watch'];
-  assert.ok(new Set(names.map(deviceColor)).size >= 4, 'five names should not share colours');
+  assert.match(deviceColor(7), /^hsl\(\d+, 70%, \d+%\)$/);
+  const hue = (c) => Number(/hsl\((\d+)/.exec(c)[1]);
+  const dist = (a, b) => Math.min(Math.abs(a - b), 360 - Math.abs(a - b));
+  for (let i = 1; i <= 6; i++) {
+    for (let j = i + 1; j <= 6; j++) {
+      assert.ok(dist(hue(deviceColor(i)), hue(deviceColor(j))) >= 20, `devices ${i} and ${j}: ${deviceColor(i)} vs ${deviceColor(j)}`);
+    }
+  }
+  assert.notEqual(deviceColor('alice/phone'), deviceColor('bob/car'));
 });
 
 test('labels prefer the card display name', () => {

@@ -85,7 +85,7 @@ function fitAll() {
 
 function pinElement(dev) {
   const pin = el('div', 'mt-pin', (dev.tid || deviceLabel(dev).slice(0, 2)).slice(0, 3));
-  pin.style.background = deviceColor(dev.name);
+  pin.style.background = deviceColor(dev.id);
   pin.dataset.deviceId = String(dev.id);
   if (dev.online === false) pin.classList.add('offline');
   return pin;
@@ -126,7 +126,7 @@ function locationPopup(dev, loc) {
 function drawDevice(dev) {
   if (!map || !dev.last) return;
   let layer = layers.get(dev.id);
-  const color = deviceColor(dev.name);
+  const color = deviceColor(dev.id);
   const latlngs = dev.track.map((l) => [l.lat, l.lon]);
   const offline = dev.online === false;
   if (!layer) {
@@ -202,7 +202,7 @@ function renderDevices() {
     li.dataset.deviceId = String(dev.id);
     if (follow && focusedDevice === dev.id) li.classList.add('focused');
     const dot = el('span', 'dot');
-    dot.style.background = deviceColor(dev.name);
+    dot.style.background = deviceColor(dev.id);
     const state = dev.online === true ? 'online' : dev.online === false ? 'offline' : 'unknown';
     const badge = el('span', `badge ${state}`, state);
     badge.dataset.field = 'online';
@@ -256,7 +256,7 @@ function activityRow(loc) {
   time.title = String(loc.timestamp ?? '');
   time.dataset.field = 'time';
   const dot = el('span', 'dot');
-  dot.style.background = deviceColor(dev.name);
+  dot.style.background = deviceColor(dev.id);
   const name = el('span', 'dev', deviceLabel(dev));
   name.dataset.field = 'device';
   const conn = el('span', 'conn', formatConnection(loc.connection_type));
@@ -351,7 +351,7 @@ const client = new LiveClient({
         clearMap();
         for (const li of rows.values()) li.remove();
         rows.clear();
-        fittedOnce = false;
+        fittedOnce = !follow; // re-fit after a reload only if the user has not panned away
         for (const id of store.devices.keys()) dirty.add(id);
         scheduleRender();
         break;

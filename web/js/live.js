@@ -154,16 +154,27 @@ export function formatAgo(unix, nowMs = Date.now()) {
   return `${Math.floor(s / 86400)} d ago`;
 }
 
-/** A stable colour for a device name (same name, same colour, every load). */
-export function deviceColor(name) {
-  let h = 0x811c9dc5; // FNV-1a, 32 bit
-  const s = String(name ?? '');
-  for (let i = 0; i < s.length; i++) {
-    h ^= s.charCodeAt(i);
-    h = Math.imul(h, 0x01000193) >>> 0;
+/**
+ * A stable colour per device. Device ids are stable and mostly consecutive:
+ * stepping the hue by the golden angle keeps neighbours far apart on the
+ * colour wheel (ids 1, 2, 3 get 138°, 275°, 53°). Anything else (a name) is
+ * hashed to a position on the same sequence.
+ */
+export function deviceColor(key) {
+  let n;
+  if (Number.isSafeInteger(key) && key >= 0) {
+    n = key;
+  } else {
+    let h = 0x811c9dc5; // FNV-1a, 32 bit
+    const s = String(key ?? '');
+    for (let i = 0; i < s.length; i++) {
+      h ^= s.charCodeAt(i);
+      h = Math.imul(h, 0x01000193) >>> 0;
+    }
+    n = h;
   }
-  const hue = h % 360;
-  const light = 38 + ((h >>> 9) % 3) * 6; // 38, 44 or 50 %
+  const hue = Math.round((n * 137.508) % 360);
+  const light = [40, 46, 34][Math.floor(n / 3) % 3];
   return `hsl(${hue}, 70%, ${light}%)`;
 }
 
