@@ -1,0 +1,30 @@
+/* api: the JSON endpoints' bodies (history, devices, health, metrics).
+ *
+ * Part of mytracks. SPDX-License-Identifier: MIT
+ *
+ * Each function appends the response body to `out` and returns the HTTP
+ * status; errors have the body {"error":"..."}.
+ */
+#ifndef MYTRACKS_BRIDGE_API_H
+#define MYTRACKS_BRIDGE_API_H
+
+#include <libwebsockets.h>
+
+#include "jbuf.h"
+
+struct bridge;
+
+/* Default and largest `limit` of GET /api/locations/. */
+#define API_DEFAULT_LIMIT 100
+#define API_MAX_LIMIT 1000
+
+/* GET /api/locations/?device=&since_id=&start_time=&end_time=&limit= */
+unsigned api_locations(struct bridge *b, struct lws *wsi, struct jbuf *out);
+/* GET /api/devices/ */
+unsigned api_devices(struct bridge *b, struct jbuf *out);
+/* GET /healthz: 200 while the broker connection is up, else 503. */
+unsigned api_healthz(struct bridge *b, struct jbuf *out);
+/* {"error":<msg>} */
+void api_error(struct jbuf *out, const char *msg);
+
+#endif

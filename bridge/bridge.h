@@ -1,0 +1,57 @@
+/* bridge: the process-wide context every module is handed.
+ *
+ * Part of mytracks. SPDX-License-Identifier: MIT
+ *
+ * One `struct bridge` lives in main() and is the lws context's user
+ * pointer. Everything in it belongs to the lws thread, except `queue`
+ * (shared with the MQTT thread, locked) and `mqtt` (libmosquitto is
+ * thread-safe for publishing).
+ */
+#ifndef MYTRACKS_BRIDGE_BRIDGE_H
+#define MYTRACKS_BRIDGE_BRIDGE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <libwebsockets.h>
+
+#include "config.h"
+#include "db.h"
+#include "metrics.h"
+#include "pub.h"
+#include "queue.h"
+#include "relay.h"
+
+struct mqtt_link;
+
+struct bridge {
+	const struct bridge_config *cfg;
+	struct lws_context *lws;
+	struct queue queue;	/* MQTT thread -> lws thread */
+	struct mqtt_link *mqtt; /* the broker connection */
+	struct relay relay;	/* framed messages for WebSocket clients */
+	struct db db;		/* read-only history */
+	struct pub pub;		/* HTTP-mode reports awaiting their PUBACK */
+	struct metrics metrics;
+	int64_t startup;	/* unix seconds */
+	bool broker_up;		/* connected and subscribed, as last reported */
+	lws_sorted_usec_list_t tick; /* once a second: PUBACK timeouts */
+	/* what lws reads for the context's lifetime */
+	struct lws_protocols protocols[3];
+	lws_retry_bo_t retry;
+	struct lws_http_mount mount_files;
+	/* {"type":"welcome","server_startup":N}, after LWS_PRE bytes */
+	unsigned char welcome[LWS_PRE + 64];
+	size_t welcome_len;
+};
+
+static inline struct bridge *bridge_from_wsi(struct lws *wsi)
+{
+	return lws_context_user(lws_get_context(wsi));
+}
+
+/* Handle everything the MQTT thread queued (called on the lws thread when
+ * lws_cancel_service() wakes it). Defined in ws.c. */
+void bridge_drain(struct bridge *b);
+
+#endif

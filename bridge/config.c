@@ -1,0 +1,386 @@
+/* config: the bridge's command-line options, parsed and checked once.
+ *
+ * Part of mytracks. SPDX-License-Identifier: MIT
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include <libwebsockets.h>
+
+#ifndef MYTRACKS_VERSION
+#define MYTRACKS_VERSION "0"
+#endif
+#ifndef MYTRACKS_DEFAULT_WEB_ROOT
+#define MYTRACKS_DEFAULT_WEB_ROOT "web"
+#endif
+
+#define PROG "mytracks-bridge"
+
+static const char usage_text[] =
+	"Usage: " PROG " [options]\n"
+	"\n"
+	"Relays the mytracks plugin's messages from the MQTT broker to WebSocket\n"
+	"clients on /ws/locations/, serves the history API and the web page, and\n"
+	"accepts OwnTracks HTTP-mode reports.\n"
+	"\n"
+	"HTTP:\n"
+	"  --http-host ADDR          listen address (default 127.0.0.1)\n"
+	"  --http-port N             listen port (default 8080)\n"
+	"  --web-root DIR            static files (default " MYTRACKS_DEFAULT_WEB_ROOT ")\n"
+	"  --trusted-proxy ADDR      believe X-Forwarded-For from this peer address\n"
+	"                            (repeatable, up to 16)\n"
+	"  --max-body BYTES          largest HTTP-mode report body (default 65536)\n"
+	"  --pub-timeout SECONDS     wait this long for the broker's PUBACK before\n"
+	"                            answering 503 (default 10)\n"
+	"MQTT:\n"
+	"  --mqtt-host HOST          broker host (default 127.0.0.1)\n"
+	"  --mqtt-port N             broker port (default 1883)\n"
+	"  --mqtt-username NAME      MQTT username (default mytracks-bridge; the\n"
+	"                            plugin's plugin_opt_trusted_user)\n"
+	"  --mqtt-password-file FILE first line is the MQTT password\n"
+	"  --mqtt-cafile FILE        connect with TLS, trusting this CA\n"
+	"  --mqtt-client-id ID       MQTT client id (default: generated)\n"
+	"  --topic-prefix P          the plugin's output prefix (default mytracks)\n"
+	"  --input-prefix P          OwnTracks topic prefix for HTTP-mode reports\n"
+	"                            (default owntracks)\n"
+	"  --max-message BYTES       largest MQTT payload relayed (default 262144)\n"
+	"Storage:\n"
+	"  --database FILE           SQLite database, opened read-only\n"
+	"                            (default data/mytracks.db)\n"
+	"WebSocket:\n"
+	"  --ws-backlog N            messages a client may lag behind before it is\n"
+	"                            cut off (default 1024)\n"
+	"  --ws-backlog-bytes BYTES  bytes the relay ring may hold (default 8388608)\n"
+	"  --ws-ping SECONDS         ping idle clients after this long, drop them\n"
+	"                            after twice as long (default 30)\n"
+	"Logging:\n"
+	"  --log-level LEVEL         debug, info, warning or error (default info)\n"
+	"  --console                 log to stderr instead of syslog\n"
+	"  --help                    show this text\n"
+	"  --version                 show the version\n";
+
+enum {
+	OPT_HTTP_HOST = 256,
+	OPT_HTTP_PORT,
+	OPT_WEB_ROOT,
+	OPT_TRUSTED_PROXY,
+	OPT_MAX_BODY,
+	OPT_PUB_TIMEOUT,
+	OPT_MQTT_HOST,
+	OPT_MQTT_PORT,
+	OPT_MQTT_USERNAME,
+	OPT_MQTT_PASSWORD_FILE,
+	OPT_MQTT_CAFILE,
+	OPT_MQTT_CLIENT_ID,
+	OPT_TOPIC_PREFIX,
+	OPT_INPUT_PREFIX,
+	OPT_MAX_MESSAGE,
+	OPT_DATABASE,
+	OPT_WS_BACKLOG,
+	OPT_WS_BACKLOG_BYTES,
+	OPT_WS_PING,
+	OPT_LOG_LEVEL,
+	OPT_CONSOLE,
+	OPT_HELP,
+	OPT_VERSION,
+};
+
+static const struct option long_options[] = {
+	{"http-host", required_argument, NULL, OPT_HTTP_HOST},
+	{"http-port", required_argument, NULL, OPT_HTTP_PORT},
+	{"web-root", required_argument, NULL, OPT_WEB_ROOT},
+	{"trusted-proxy", required_argument, NULL, OPT_TRUSTED_PROXY},
+	{"max-body", required_argument, NULL, OPT_MAX_BODY},
+	{"pub-timeout", required_argument, NULL, OPT_PUB_TIMEOUT},
+	{"mqtt-host", required_argument, NULL, OPT_MQTT_HOST},
+	{"mqtt-port", required_argument, NULL, OPT_MQTT_PORT},
+	{"mqtt-username", required_argument, NULL, OPT_MQTT_USERNAME},
+	{"mqtt-password-file", required_argument, NULL, OPT_MQTT_PASSWORD_FILE},
+	{"mqtt-cafile", required_argument, NULL, OPT_MQTT_CAFILE},
+	{"mqtt-client-id", required_argument, NULL, OPT_MQTT_CLIENT_ID},
+	{"topic-prefix", required_argument, NULL, OPT_TOPIC_PREFIX},
+	{"input-prefix", required_argument, NULL, OPT_INPUT_PREFIX},
+	{"max-message", required_argument, NULL, OPT_MAX_MESSAGE},
+	{"database", required_argument, NULL, OPT_DATABASE},
+	{"ws-backlog", required_argument, NULL, OPT_WS_BACKLOG},
+	{"ws-backlog-bytes", required_argument, NULL, OPT_WS_BACKLOG_BYTES},
+	{"ws-ping", required_argument, NULL, OPT_WS_PING},
+	{"log-level", required_argument, NULL, OPT_LOG_LEVEL},
+	{"console", no_argument, NULL, OPT_CONSOLE},
+	{"help", no_argument, NULL, OPT_HELP},
+	{"version", no_argument, NULL, OPT_VERSION},
+	{NULL, 0, NULL, 0},
+};
+
+static void defaults(struct bridge_config *cfg)
+{
+	memset(cfg, 0, sizeof(*cfg));
+	cfg->http_host = "127.0.0.1";
+	cfg->http_port = 8080;
+	cfg->mqtt_host = "127.0.0.1";
+	cfg->mqtt_port = 1883;
+	cfg->mqtt_username = "mytracks-bridge";
+	cfg->out_prefix = "mytracks";
+	cfg->in_prefix = "owntracks";
+	cfg->database = "data/mytracks.db";
+	cfg->web_root = MYTRACKS_DEFAULT_WEB_ROOT;
+	cfg->ws_backlog = 1024;
+	cfg->ws_backlog_bytes = 8u << 20;
+	cfg->ws_ping = 30;
+	cfg->max_body = 64u << 10;
+	cfg->max_message = 256u << 10;
+	cfg->pub_timeout = 10;
+	cfg->log_level = LLL_ERR | LLL_WARN | LLL_USER;
+}
+
+static int bad(const char *opt, const char *fmt, const char *value)
+{
+	fprintf(stderr, PROG ": --%s: ", opt);
+	fprintf(stderr, fmt, value);
+	fprintf(stderr, "\n");
+	return -1;
+}
+
+/* A decimal integer in [min, max], nothing else. */
+static int parse_num(const char *opt, const char *s, long long min, long long max, long long *out)
+{
+	char *end;
+	long long v;
+
+	errno = 0;
+	if (!*s || *s == ' ' || *s == '+')
+		goto fail;
+	v = strtoll(s, &end, 10);
+	if (errno || *end || v < min || v > max)
+		goto fail;
+	*out = v;
+	return 0;
+fail:
+	fprintf(stderr, PROG ": --%s: expected an integer from %lld to %lld, got '%s'\n", opt, min,
+		max, s);
+	return -1;
+}
+
+/* An MQTT topic prefix: non-empty, no wildcards, no leading/trailing '/'. */
+static int parse_prefix(const char *opt, const char *s)
+{
+	size_t n = strlen(s);
+
+	if (!n || n > 64 || strpbrk(s, "+#") || s[0] == '/' || s[n - 1] == '/')
+		return bad(opt, "expected a topic prefix without wildcards or leading/trailing '/', "
+				"got '%s'",
+			   s);
+	return 0;
+}
+
+static int parse_log_level(const char *s, int *out)
+{
+	if (!strcmp(s, "error"))
+		*out = LLL_ERR;
+	else if (!strcmp(s, "warning") || !strcmp(s, "warn"))
+		*out = LLL_ERR | LLL_WARN;
+	else if (!strcmp(s, "info"))
+		*out = LLL_ERR | LLL_WARN | LLL_USER;
+	else if (!strcmp(s, "debug"))
+		*out = LLL_ERR | LLL_WARN | LLL_NOTICE | LLL_USER | LLL_INFO;
+	else
+		return bad("log-level", "expected debug, info, warning or error, got '%s'", s);
+	return 0;
+}
+
+static int read_password(struct bridge_config *cfg, const char *file)
+{
+	char line[1024];
+	FILE *f = fopen(file, "r");
+	size_t n;
+
+	if (!f) {
+		fprintf(stderr, PROG ": --mqtt-password-file: cannot read '%s': %s\n", file,
+			strerror(errno));
+		return -1;
+	}
+	if (!fgets(line, sizeof(line), f))
+		line[0] = '\0';
+	fclose(f);
+	n = strcspn(line, "\r\n");
+	line[n] = '\0';
+	free(cfg->mqtt_password);
+	cfg->mqtt_password = strdup(line);
+	return cfg->mqtt_password ? 0 : -1;
+}
+
+static int check_readable_file(const char *opt, const char *file)
+{
+	struct stat st;
+
+	if (stat(file, &st) || !S_ISREG(st.st_mode))
+		return bad(opt, "'%s' is not a readable file", file);
+	return 0;
+}
+
+static int apply(struct bridge_config *cfg, int opt, const char *arg)
+{
+	long long v;
+
+	switch (opt) {
+	case OPT_HTTP_HOST:
+		if (!*arg)
+			return bad("http-host", "expected an address, got '%s'", arg);
+		cfg->http_host = arg;
+		return 0;
+	case OPT_HTTP_PORT:
+		if (parse_num("http-port", arg, 1, 65535, &v))
+			return -1;
+		cfg->http_port = (int)v;
+		return 0;
+	case OPT_WEB_ROOT:
+		cfg->web_root = arg;
+		return 0;
+	case OPT_TRUSTED_PROXY:
+		if (cfg->n_trusted_proxies == CONFIG_MAX_PROXIES)
+			return bad("trusted-proxy", "at most 16 proxies, '%s' is one too many", arg);
+		if (!*arg || strlen(arg) > 63)
+			return bad("trusted-proxy", "expected an IP address, got '%s'", arg);
+		cfg->trusted_proxies[cfg->n_trusted_proxies++] = arg;
+		return 0;
+	case OPT_MAX_BODY:
+		if (parse_num("max-body", arg, 256, 16 << 20, &v))
+			return -1;
+		cfg->max_body = (size_t)v;
+		return 0;
+	case OPT_PUB_TIMEOUT:
+		if (parse_num("pub-timeout", arg, 1, 3600, &v))
+			return -1;
+		cfg->pub_timeout = (int)v;
+		return 0;
+	case OPT_MQTT_HOST:
+		if (!*arg)
+			return bad("mqtt-host", "expected a host name or address, got '%s'", arg);
+		cfg->mqtt_host = arg;
+		return 0;
+	case OPT_MQTT_PORT:
+		if (parse_num("mqtt-port", arg, 1, 65535, &v))
+			return -1;
+		cfg->mqtt_port = (int)v;
+		return 0;
+	case OPT_MQTT_USERNAME:
+		cfg->mqtt_username = arg;
+		return 0;
+	case OPT_MQTT_PASSWORD_FILE:
+		return read_password(cfg, arg);
+	case OPT_MQTT_CAFILE:
+		if (check_readable_file("mqtt-cafile", arg))
+			return -1;
+		cfg->mqtt_cafile = arg;
+		return 0;
+	case OPT_MQTT_CLIENT_ID:
+		if (!*arg || strlen(arg) > 64)
+			return bad("mqtt-client-id", "expected 1 to 64 characters, got '%s'", arg);
+		cfg->mqtt_client_id = arg;
+		return 0;
+	case OPT_TOPIC_PREFIX:
+		if (parse_prefix("topic-prefix", arg))
+			return -1;
+		cfg->out_prefix = arg;
+		return 0;
+	case OPT_INPUT_PREFIX:
+		if (parse_prefix("input-prefix", arg))
+			return -1;
+		cfg->in_prefix = arg;
+		return 0;
+	case OPT_MAX_MESSAGE:
+		if (parse_num("max-message", arg, 1024, 64 << 20, &v))
+			return -1;
+		cfg->max_message = (size_t)v;
+		return 0;
+	case OPT_DATABASE:
+		if (!*arg)
+			return bad("database", "expected a file name, got '%s'", arg);
+		cfg->database = arg;
+		return 0;
+	case OPT_WS_BACKLOG:
+		if (parse_num("ws-backlog", arg, 2, 1 << 20, &v))
+			return -1;
+		cfg->ws_backlog = (size_t)v;
+		return 0;
+	case OPT_WS_BACKLOG_BYTES:
+		if (parse_num("ws-backlog-bytes", arg, 4096, 1LL << 32, &v))
+			return -1;
+		cfg->ws_backlog_bytes = (size_t)v;
+		return 0;
+	case OPT_WS_PING:
+		if (parse_num("ws-ping", arg, 1, 3600, &v))
+			return -1;
+		cfg->ws_ping = (int)v;
+		return 0;
+	case OPT_LOG_LEVEL:
+		return parse_log_level(arg, &cfg->log_level);
+	case OPT_CONSOLE:
+		cfg->console = true;
+		return 0;
+	}
+	return -1;
+}
+
+enum config_result config_parse(struct bridge_config *cfg, int argc, char **argv)
+{
+	struct stat st;
+	int opt;
+
+	defaults(cfg);
+	opterr = 0;
+	optind = 1;
+	while ((opt = getopt_long(argc, argv, ":", long_options, NULL)) != -1) {
+		switch (opt) {
+		case OPT_HELP:
+			fputs(usage_text, stdout);
+			return CONFIG_EXIT_OK;
+		case OPT_VERSION:
+			printf(PROG " %s (libwebsockets %s)\n", MYTRACKS_VERSION,
+			       lws_get_library_version());
+			return CONFIG_EXIT_OK;
+		case '?':
+			if (optopt)
+				fprintf(stderr, PROG ": option '%s' takes no value\n",
+					argv[optind - 1]);
+			else
+				fprintf(stderr, PROG ": unknown option '%s' (see --help)\n",
+					argv[optind - 1]);
+			return CONFIG_ERROR;
+		case ':':
+			fprintf(stderr, PROG ": option '%s' needs a value\n", argv[optind - 1]);
+			return CONFIG_ERROR;
+		default:
+			if (apply(cfg, opt, optarg))
+				return CONFIG_ERROR;
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, PROG ": unexpected argument '%s' (see --help)\n", argv[optind]);
+		return CONFIG_ERROR;
+	}
+	if (cfg->ws_backlog_bytes < cfg->max_message) {
+		fprintf(stderr, PROG ": --ws-backlog-bytes (%zu) must be at least --max-message "
+				"(%zu)\n",
+			cfg->ws_backlog_bytes, cfg->max_message);
+		return CONFIG_ERROR;
+	}
+	if (stat(cfg->web_root, &st) || !S_ISDIR(st.st_mode))
+		fprintf(stderr, PROG ": warning: --web-root '%s' is not a directory; static files "
+				"will be 404\n",
+			cfg->web_root);
+	return CONFIG_OK;
+}
+
+void config_free(struct bridge_config *cfg)
+{
+	free(cfg->mqtt_password);
+	cfg->mqtt_password = NULL;
+}

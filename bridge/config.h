@@ -1,0 +1,49 @@
+/* config: the bridge's command-line options, parsed and checked once.
+ *
+ * Part of mytracks. SPDX-License-Identifier: MIT
+ */
+#ifndef MYTRACKS_BRIDGE_CONFIG_H
+#define MYTRACKS_BRIDGE_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#define CONFIG_MAX_PROXIES 16
+
+struct bridge_config {
+	const char *http_host; /* listen address, default 127.0.0.1 */
+	int http_port;	       /* default 8080 */
+	const char *mqtt_host; /* default 127.0.0.1 */
+	int mqtt_port;	       /* default 1883 */
+	const char *mqtt_username; /* default mytracks-bridge; "" for none */
+	char *mqtt_password;	   /* read from --mqtt-password-file, owned */
+	const char *mqtt_cafile;   /* enables TLS to the broker */
+	const char *mqtt_client_id; /* NULL: libmosquitto picks one */
+	const char *out_prefix;	   /* the plugin's output prefix, default mytracks */
+	const char *in_prefix;	   /* OwnTracks input prefix, default owntracks */
+	const char *database;	   /* SQLite file, opened read-only */
+	const char *web_root;	   /* static files */
+	const char *trusted_proxies[CONFIG_MAX_PROXIES];
+	int n_trusted_proxies;
+	size_t ws_backlog;	 /* messages a WebSocket client may lag behind */
+	size_t ws_backlog_bytes; /* bytes the relay ring may hold */
+	int ws_ping;		 /* seconds idle before a ping; hangup after 2x */
+	size_t max_body;	 /* largest HTTP-mode POST body */
+	size_t max_message;	 /* largest MQTT payload relayed */
+	int pub_timeout;	 /* seconds to wait for a PUBACK */
+	int log_level;		 /* lws log bitmask */
+	bool console;		 /* log to stderr instead of syslog */
+};
+
+enum config_result {
+	CONFIG_OK = 0,
+	CONFIG_EXIT_OK,	 /* --help or --version was printed */
+	CONFIG_ERROR,	 /* a message naming the option was printed */
+};
+
+/* Parse argv into `cfg` (defaults first). Prints errors and --help text to
+ * stderr/stdout itself. Free with config_free(). */
+enum config_result config_parse(struct bridge_config *cfg, int argc, char **argv);
+void config_free(struct bridge_config *cfg);
+
+#endif

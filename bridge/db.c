@@ -1,0 +1,271 @@
+/* db: read-only history queries on the plugin's SQLite database.
+ *
+ * Part of mytracks. SPDX-License-Identifier: MIT
+ */
+#include "db.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "dataobj.h"
+#include "ot.h"
+
+/* The columns dataobj_location() needs, in the order row_location() reads. */
+#define LOC_COLS                                                                                   \
+	"l.id, l.device_id, d.user, d.device, d.display_name, l.tst, l.lat, l.lon, l.acc, l.alt, " \
+	"l.vel, l.batt, l.conn, l.tid, l.trig, l.cog, l.vac, l.bs, l.ssid, l.bssid, "              \
+	"l.ip_address, l.received_at"
+#define LOC_FROM " FROM locations l JOIN devices d ON d.id = l.device_id"
+
+/* ?1 since_id, ?2 start_time, ?3 end_time, ?4 limit, ?5 device id */
+static const char *const stmt_sql[DB_N_STMTS] = {
+	[DB_LOC_FWD] = "SELECT " LOC_COLS LOC_FROM
+		       " WHERE l.id > ?1 AND l.tst >= ?2 AND l.tst <= ?3 ORDER BY l.id LIMIT ?4",
+	[DB_LOC_FWD_DEV] = "SELECT " LOC_COLS LOC_FROM
+			   " WHERE l.device_id = ?5 AND l.id > ?1 AND l.tst >= ?2 AND l.tst <= ?3"
+			   " ORDER BY l.id LIMIT ?4",
+	[DB_LOC_LATEST] = "SELECT * FROM (SELECT " LOC_COLS LOC_FROM
+			  " ORDER BY l.id DESC LIMIT ?4) ORDER BY 1",
+	[DB_LOC_LATEST_DEV] = "SELECT * FROM (SELECT " LOC_COLS LOC_FROM
+			      " WHERE l.device_id = ?5 ORDER BY l.id DESC LIMIT ?4) ORDER BY 1",
+	[DB_DEVICES] = "SELECT d.id, d.user, d.device, d.display_name, d.tid, d.last_seen, "
+		       "d.online, " LOC_COLS " FROM devices d LEFT JOIN locations l ON l.id = "
+		       "(SELECT MAX(id) FROM locations WHERE device_id = d.id) ORDER BY d.id",
+	[DB_DEVICE_BY_ID] = "SELECT id FROM devices WHERE id = ?1",
+	[DB_DEVICE_BY_NAME] = "SELECT id FROM devices WHERE user = ?1 AND device = ?2",
+};
+
+void db_init(struct db *db, const char *path)
+{
+	memset(db, 0, sizeof(*db));
+	db->path = path;
+}
+
+void db_close(struct db *db)
+{
+	int i;
+
+	for (i = 0; i < DB_N_STMTS; i++) {
+		sqlite3_finalize(db->stmt[i]);
+		db->stmt[i] = NULL;
+	}
+	sqlite3_close(db->h);
+	db->h = NULL;
+}
+
+bool db_ready(struct db *db)
+{
+	int i, rc;
+
+	if (db->h)
+		return true;
+	rc = sqlite3_open_v2(db->path, &db->h, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, NULL);
+	if (rc != SQLITE_OK)
+		goto fail;
+	sqlite3_busy_timeout(db->h, 1000);
+	for (i = 0; i < DB_N_STMTS; i++) {
+		rc = sqlite3_prepare_v3(db->h, stmt_sql[i], -1, SQLITE_PREPARE_PERSISTENT,
+					&db->stmt[i], NULL);
+		if (rc != SQLITE_OK)
+			goto fail;
+	}
+	db->error[0] = '\0';
+	return true;
+fail:
+	snprintf(db->error, sizeof(db->error), "%s",
+		 db->h ? sqlite3_errmsg(db->h) : sqlite3_errstr(rc));
+	db_close(db);
+	return false;
+}
+
+/* A failed step: keep the reason, and close on errors that reopening may
+ * cure (file replaced, I/O error, corruption). */
+static enum db_result step_failed(struct db *db, int rc)
+{
+	snprintf(db->error, sizeof(db->error), "%s", sqlite3_errmsg(db->h));
+	if (rc != SQLITE_BUSY && rc != SQLITE_LOCKED)
+		db_close(db);
+	return DB_UNAVAILABLE;
+}
+
+static int64_t col_opt_int(sqlite3_stmt *s, int i)
+{
+	return sqlite3_column_type(s, i) == SQLITE_NULL ? OT_NONE : sqlite3_column_int64(s, i);
+}
+
+static const char *col_str(sqlite3_stmt *s, int i)
+{
+	return (const char *)sqlite3_column_text(s, i); /* NULL for NULL */
+}
+
+/* Append the data object of the row's LOC_COLS starting at column `c`. */
+static void row_location(sqlite3_stmt *s, int c, struct jbuf *out)
+{
+	struct ot_location loc = {0};
+	struct dataobj_location d = {0};
+
+	loc.tst = sqlite3_column_int64(s, c + 5);
+	loc.lat = sqlite3_column_double(s, c + 6);
+	loc.lon = sqlite3_column_double(s, c + 7);
+	loc.acc = col_opt_int(s, c + 8);
+	loc.alt = col_opt_int(s, c + 9);
+	loc.vel = col_opt_int(s, c + 10);
+	loc.batt = col_opt_int(s, c + 11);
+	loc.conn = col_str(s, c + 12);
+	loc.tid = col_str(s, c + 13);
+	loc.trigger = col_str(s, c + 14);
+	loc.cog = col_opt_int(s, c + 15);
+	loc.vac = col_opt_int(s, c + 16);
+	loc.bs = col_opt_int(s, c + 17);
+	loc.ssid = col_str(s, c + 18);
+	loc.bssid = col_str(s, c + 19);
+	loc.created_at = OT_NONE;
+	d.id = sqlite3_column_int64(s, c);
+	d.device_id = sqlite3_column_int64(s, c + 1);
+	d.user = col_str(s, c + 2);
+	d.device = col_str(s, c + 3);
+	d.display_name = col_str(s, c + 4);
+	d.ip_address = col_str(s, c + 20);
+	d.received_at = sqlite3_column_int64(s, c + 21);
+	d.loc = &loc;
+	if (!d.user)
+		d.user = "";
+	if (!d.device)
+		d.device = "";
+	dataobj_location(out, &d);
+}
+
+static enum db_result lookup_id(struct db *db, sqlite3_stmt *s, int64_t *id)
+{
+	int rc = sqlite3_step(s);
+	enum db_result r;
+
+	if (rc == SQLITE_ROW) {
+		*id = sqlite3_column_int64(s, 0);
+		r = DB_OK;
+	} else if (rc == SQLITE_DONE) {
+		r = DB_NOT_FOUND;
+	} else {
+		r = step_failed(db, rc);
+		return r; /* statements may be finalized now */
+	}
+	sqlite3_reset(s);
+	sqlite3_clear_bindings(s);
+	return r;
+}
+
+enum db_result db_device_id(struct db *db, const char *spec, int64_t *id)
+{
+	const char *slash = strchr(spec, '/');
+	sqlite3_stmt *s;
+
+	if (!db_ready(db))
+		return DB_UNAVAILABLE;
+	if (!slash) {
+		s = db->stmt[DB_DEVICE_BY_ID];
+		sqlite3_bind_int64(s, 1, strtoll(spec, NULL, 10));
+	} else {
+		s = db->stmt[DB_DEVICE_BY_NAME];
+		sqlite3_bind_text(s, 1, spec, (int)(slash - spec), SQLITE_STATIC);
+		sqlite3_bind_text(s, 2, slash + 1, -1, SQLITE_STATIC);
+	}
+	return lookup_id(db, s, id);
+}
+
+enum db_result db_locations(struct db *db, const struct db_loc_query *q, struct jbuf *out,
+			    struct db_loc_page *page)
+{
+	enum db_stmt which;
+	sqlite3_stmt *s;
+	int rc;
+
+	memset(page, 0, sizeof(*page));
+	if (!db_ready(db))
+		return DB_UNAVAILABLE;
+	if (q->latest)
+		which = q->device_id ? DB_LOC_LATEST_DEV : DB_LOC_LATEST;
+	else
+		which = q->device_id ? DB_LOC_FWD_DEV : DB_LOC_FWD;
+	s = db->stmt[which];
+	sqlite3_bind_int64(s, 1, q->since_id);
+	sqlite3_bind_int64(s, 2, q->start_time);
+	sqlite3_bind_int64(s, 3, q->end_time);
+	/* one more than asked: tells whether there is more */
+	sqlite3_bind_int64(s, 4, q->latest ? q->limit : q->limit + 1);
+	if (q->device_id)
+		sqlite3_bind_int64(s, 5, q->device_id);
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		if (page->count == q->limit) {
+			page->has_more = true;
+			break;
+		}
+		if (page->count)
+			jbuf_putc(out, ',');
+		row_location(s, 0, out);
+		page->last_id = sqlite3_column_int64(s, 0);
+		page->count++;
+	}
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return step_failed(db, rc);
+	sqlite3_reset(s);
+	sqlite3_clear_bindings(s);
+	return jbuf_failed(out) ? DB_NOMEM : DB_OK;
+}
+
+static void put_time_pair(struct jbuf *out, sqlite3_stmt *s, int i)
+{
+	char tmp[32];
+
+	if (sqlite3_column_type(s, i) == SQLITE_NULL) {
+		jbuf_puts(out, ",\"last_seen\":null,\"last_seen_unix\":null");
+		return;
+	}
+	dataobj_iso8601(sqlite3_column_int64(s, i), tmp);
+	jbuf_printf(out, ",\"last_seen\":\"%s\",\"last_seen_unix\":%lld", tmp,
+		    (long long)sqlite3_column_int64(s, i));
+}
+
+enum db_result db_devices(struct db *db, struct jbuf *out)
+{
+	sqlite3_stmt *s;
+	int rc, n = 0;
+
+	if (!db_ready(db))
+		return DB_UNAVAILABLE;
+	s = db->stmt[DB_DEVICES];
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		const char *user = col_str(s, 1), *device = col_str(s, 2);
+
+		if (!user)
+			user = "";
+		if (!device)
+			device = "";
+		if (n++)
+			jbuf_putc(out, ',');
+		jbuf_printf(out, "{\"id\":%lld,\"user\":", (long long)sqlite3_column_int64(s, 0));
+		jbuf_json_cstr(out, user);
+		jbuf_puts(out, ",\"device\":");
+		jbuf_json_cstr(out, device);
+		jbuf_puts(out, ",\"device_name\":");
+		dataobj_device_name(out, user, device);
+		jbuf_puts(out, ",\"display_name\":");
+		jbuf_json_cstr(out, col_str(s, 3));
+		jbuf_puts(out, ",\"tid\":");
+		jbuf_json_cstr(out, col_str(s, 4));
+		put_time_pair(out, s, 5);
+		jbuf_puts(out, sqlite3_column_int(s, 6) ? ",\"online\":true" : ",\"online\":false");
+		jbuf_puts(out, ",\"last_location\":");
+		if (sqlite3_column_type(s, 7) == SQLITE_NULL)
+			jbuf_puts(out, "null");
+		else
+			row_location(s, 7, out);
+		jbuf_putc(out, '}');
+		if (jbuf_failed(out))
+			break;
+	}
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return step_failed(db, rc);
+	sqlite3_reset(s);
+	return jbuf_failed(out) ? DB_NOMEM : DB_OK;
+}

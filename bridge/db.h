@@ -1,0 +1,72 @@
+/* db: read-only history queries on the plugin's SQLite database.
+ *
+ * Part of mytracks. SPDX-License-Identifier: MIT
+ *
+ * The database is opened lazily: it may not exist yet when the bridge
+ * starts (the broker's plugin creates it). db_ready() tries again on every
+ * call until it succeeds; a failing query closes it so the next request
+ * reopens. Prepared statements are made once per open and kept.
+ */
+#ifndef MYTRACKS_BRIDGE_DB_H
+#define MYTRACKS_BRIDGE_DB_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <sqlite3.h>
+
+#include "jbuf.h"
+
+enum db_stmt {
+	DB_LOC_FWD,	    /* id > since, tst in range, ascending */
+	DB_LOC_FWD_DEV,	    /* the same for one device */
+	DB_LOC_LATEST,	    /* the newest N, ascending */
+	DB_LOC_LATEST_DEV,  /* the newest N of one device, ascending */
+	DB_DEVICES,	    /* every device with its last location */
+	DB_DEVICE_BY_ID,
+	DB_DEVICE_BY_NAME,
+	DB_N_STMTS,
+};
+
+struct db {
+	const char *path;
+	sqlite3 *h;
+	sqlite3_stmt *stmt[DB_N_STMTS];
+	char error[128]; /* why the last open or query failed */
+};
+
+enum db_result {
+	DB_OK = 0,
+	DB_NOT_FOUND,	/* unknown device */
+	DB_UNAVAILABLE, /* database missing, not initialised, or failing */
+	DB_NOMEM,	/* the output buffer hit its cap */
+};
+
+struct db_loc_query {
+	int64_t device_id; /* 0: all devices */
+	int64_t since_id;  /* ids greater than this */
+	int64_t start_time, end_time; /* tst range, inclusive */
+	int limit;
+	bool latest; /* no since_id and no time range: the newest `limit` rows */
+};
+
+struct db_loc_page {
+	int count;
+	bool has_more;
+	int64_t last_id; /* 0 when count is 0 */
+};
+
+void db_init(struct db *db, const char *path);
+void db_close(struct db *db);
+/* Open and prepare if needed. True when queries can run. */
+bool db_ready(struct db *db);
+
+/* Resolve "<id>" or "<user>/<device>" to a device id. */
+enum db_result db_device_id(struct db *db, const char *spec, int64_t *id);
+/* Append the data objects of a location page, comma-separated. */
+enum db_result db_locations(struct db *db, const struct db_loc_query *q, struct jbuf *out,
+			    struct db_loc_page *page);
+/* Append the device objects, comma-separated. */
+enum db_result db_devices(struct db *db, struct jbuf *out);
+
+#endif

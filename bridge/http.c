@@ -1,0 +1,334 @@
+/* http: the bridge's dynamic HTTP endpoints and HTTP-mode reports.
+ *
+ * Part of mytracks. SPDX-License-Identifier: MIT
+ */
+#include "http.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "api.h"
+#include "bridge.h"
+#include "log.h"
+#include "mqtt.h"
+#include "ot.h"
+
+/* Largest response body (a page of 1000 locations is under 1 MiB). */
+#define HTTP_MAX_RESPONSE (32u << 20)
+/* Bytes written per WRITEABLE callback. */
+#define HTTP_CHUNK (64u << 10)
+/* A declared body this much over --max-body closes the connection at once. */
+#define HTTP_ABSURD_BODY (64u << 20)
+
+#define CT_JSON "application/json"
+#define CT_METRICS "text/plain; version=0.0.4; charset=utf-8"
+
+struct http_session {
+	struct pub_pending pending; /* first: container_of from pub.c lists */
+	struct lws *wsi;
+	struct jbuf in;	 /* the POST body */
+	struct jbuf out; /* the response body, after LWS_PRE headroom */
+	unsigned status;
+	const char *ctype;
+	size_t sent;
+	bool replying, hdr_sent, too_large;
+	char user[OT_NAME_MAX + 1], device[OT_NAME_MAX + 1];
+	bool have_user, have_device;
+	char ip[64];
+};
+
+size_t http_session_size(void)
+{
+	return sizeof(struct http_session);
+}
+
+static void session_clear(struct bridge *b, struct http_session *s)
+{
+	pub_forget(&b->pub, &s->pending);
+	jbuf_free(&s->in);
+	jbuf_free(&s->out);
+	memset(s, 0, sizeof(*s));
+}
+
+static void session_start(struct bridge *b, struct http_session *s, struct lws *wsi)
+{
+	session_clear(b, s);
+	s->wsi = wsi;
+	jbuf_init(&s->in, 0, b->cfg->max_body);
+	jbuf_init(&s->out, LWS_PRE, HTTP_MAX_RESPONSE);
+}
+
+/* Answer with `status` and the body already in s->out. */
+static int reply(struct http_session *s, unsigned status, const char *ctype)
+{
+	s->status = status;
+	s->ctype = ctype;
+	s->replying = true;
+	s->sent = 0;
+	lws_callback_on_writable(s->wsi);
+	return 0;
+}
+
+static int reply_error(struct http_session *s, unsigned status, const char *msg)
+{
+	api_error(&s->out, msg);
+	return reply(s, status, CT_JSON);
+}
+
+static int write_headers(struct http_session *s, struct lws *wsi)
+{
+	unsigned char buf[LWS_PRE + 512], *start = buf + LWS_PRE, *p = start,
+					  *end = buf + sizeof(buf) - 1;
+
+	if (lws_add_http_common_headers(wsi, s->status, s->ctype, jbuf_len(&s->out), &p, end) ||
+	    lws_add_http_header_by_name(wsi, (const unsigned char *)"cache-control:",
+					(const unsigned char *)"no-store", 8, &p, end) ||
+	    lws_finalize_write_http_header(wsi, start, &p, end))
+		return -1;
+	s->hdr_sent = true;
+	return 0;
+}
+
+static int write_body(struct bridge *b, struct http_session *s, struct lws *wsi)
+{
+	size_t len = jbuf_len(&s->out), n = len - s->sent;
+	bool last = n <= HTTP_CHUNK;
+	unsigned char *data = (unsigned char *)jbuf_data(&s->out) + s->sent;
+
+	if (!last)
+		n = HTTP_CHUNK;
+	/* Earlier chunks' bytes serve as headroom: they have been sent. */
+	if (lws_write(wsi, data, n, last ? LWS_WRITE_HTTP_FINAL : LWS_WRITE_HTTP) != (int)n)
+		return -1;
+	s->sent += n;
+	if (!last) {
+		lws_callback_on_writable(wsi);
+		return 0;
+	}
+	session_clear(b, s);
+	s->wsi = wsi;
+	return lws_http_transaction_completed(wsi) ? -1 : 0;
+}
+
+static int writeable(struct bridge *b, struct http_session *s, struct lws *wsi)
+{
+	if (!s->replying)
+		return 0;
+	if (!s->hdr_sent) {
+		if (write_headers(s, wsi))
+			return -1;
+		lws_callback_on_writable(wsi);
+		return 0;
+	}
+	return write_body(b, s, wsi);
+}
+
+/* --- OwnTracks HTTP mode ------------------------------------------------ */
+
+static bool custom_header(struct lws *wsi, const char *name, char *out, size_t out_len)
+{
+	int nl = (int)strlen(name), n = lws_hdr_custom_length(wsi, name, nl);
+
+	if (n <= 0 || (size_t)n >= out_len)
+		return false;
+	return lws_hdr_custom_copy(wsi, out, (int)out_len, name, nl) > 0;
+}
+
+static int report_begin(struct bridge *b, struct http_session *s, struct lws *wsi)
+{
+	char cl[32], peer[64], xff[256];
+	long long declared;
+
+	if (lws_hdr_copy(wsi, cl, sizeof(cl), WSI_TOKEN_HTTP_CONTENT_LENGTH) <= 0) {
+		b->metrics.reports_invalid++;
+		return reply_error(s, 411, "a Content-Length is required");
+	}
+	declared = strtoll(cl, NULL, 10);
+	if (declared <= 0) {
+		b->metrics.reports_invalid++;
+		return reply_error(s, 400, "empty body");
+	}
+	if (declared > (long long)HTTP_ABSURD_BODY)
+		return -1;
+	s->have_user = custom_header(wsi, "x-limit-u:", s->user, sizeof(s->user));
+	s->have_device = custom_header(wsi, "x-limit-d:", s->device, sizeof(s->device));
+	lws_get_peer_simple(wsi, peer, sizeof(peer));
+	if (lws_hdr_copy(wsi, xff, sizeof(xff), WSI_TOKEN_X_FORWARDED_FOR) <= 0)
+		xff[0] = '\0';
+	pub_client_ip(b->cfg, peer, xff[0] ? xff : NULL, s->ip, sizeof(s->ip));
+	return 0; /* the body follows */
+}
+
+static int report_body(struct http_session *s, const void *in, size_t len)
+{
+	if (s->too_large)
+		return 0;
+	jbuf_append(&s->in, in, len);
+	if (jbuf_failed(&s->in)) {
+		s->too_large = true;
+		jbuf_free(&s->in);
+	}
+	return 0;
+}
+
+static int report_submit(struct bridge *b, struct http_session *s)
+{
+	char topic[2 * OT_NAME_MAX + 80], err[128];
+	int mid = 0;
+
+	if (s->too_large) {
+		b->metrics.reports_invalid++;
+		return reply_error(s, 413, "body too large");
+	}
+	if (pub_topic(b->cfg, jbuf_data(&s->in), jbuf_len(&s->in), s->have_user ? s->user : NULL,
+		      s->have_device ? s->device : NULL, topic, sizeof(topic), err, sizeof(err))) {
+		b->metrics.reports_invalid++;
+		log_debug("http", "report from %s refused: %s", s->ip, err);
+		return reply_error(s, 400, err);
+	}
+	if (!b->broker_up || b->pub.pending.count >= PUB_MAX_PENDING)
+		goto unavailable;
+	switch (mqtt_publish_report(b->mqtt, topic, jbuf_data(&s->in), jbuf_len(&s->in), s->ip,
+				    &mid)) {
+	case MQTT_PUB_OK:
+		break;
+	default:
+		goto unavailable;
+	}
+	pub_wait(&b->pub, &s->pending, mid, (int64_t)lws_now_secs() + b->cfg->pub_timeout);
+	jbuf_free(&s->in);
+	log_debug("http", "report from %s published on %s (mid %d)", s->ip, topic, mid);
+	return 0;
+unavailable:
+	b->metrics.reports_unavailable++;
+	return reply_error(s, 503, "broker unavailable, try again later");
+}
+
+void http_report_acked(struct bridge *b, int mid, int reason)
+{
+	struct pub_pending *p = pub_take(&b->pub, mid);
+	struct http_session *s;
+	char err[96];
+
+	if (!p)
+		return; /* the client went away, or we gave up already */
+	s = lws_container_of(p, struct http_session, pending);
+	if (reason < 0x80) {
+		b->metrics.reports_accepted++;
+		jbuf_puts(&s->out, "[]");
+		reply(s, 200, CT_JSON);
+		return;
+	}
+	b->metrics.reports_invalid++;
+	snprintf(err, sizeof(err), "the broker refused the report (reason 0x%02x)", reason);
+	reply_error(s, reason == 0x87 ? 403 : 503, err);
+}
+
+static void fail_pending(struct bridge *b, bool all, int64_t now)
+{
+	lws_start_foreach_dll_safe(struct lws_dll2 *, d, d1, lws_dll2_get_head(&b->pub.pending)) {
+		struct pub_pending *p = lws_container_of(d, struct pub_pending, list);
+		struct http_session *s = lws_container_of(p, struct http_session, pending);
+
+		if (all || p->deadline <= now) {
+			pub_forget(&b->pub, p);
+			b->metrics.reports_unavailable++;
+			reply_error(s, 503, "broker did not acknowledge the report, try again later");
+		}
+	}
+	lws_end_foreach_dll_safe(d, d1);
+}
+
+void http_reports_fail_all(struct bridge *b)
+{
+	fail_pending(b, true, 0);
+}
+
+void http_reports_expire(struct bridge *b, int64_t now)
+{
+	fail_pending(b, false, now);
+}
+
+/* --- routing ------------------------------------------------------------ */
+
+enum method { M_GET, M_POST, M_OTHER };
+
+static bool path_is(const char *path, const char *want)
+{
+	size_t n = strlen(want);
+
+	/* "/api/devices/" also answers as "/api/devices" */
+	return !strcmp(path, want) ||
+	       (want[n - 1] == '/' && strlen(path) == n - 1 && !strncmp(path, want, n - 1));
+}
+
+static int route(struct bridge *b, struct http_session *s, struct lws *wsi)
+{
+	char path[256];
+	enum method m = M_OTHER;
+	int n;
+
+	if ((n = lws_hdr_copy(wsi, path, sizeof(path), WSI_TOKEN_GET_URI)) > 0)
+		m = M_GET;
+	else if ((n = lws_hdr_copy(wsi, path, sizeof(path), WSI_TOKEN_POST_URI)) > 0)
+		m = M_POST;
+	if (m == M_OTHER)
+		return reply_error(s, 405, "method not allowed");
+
+	if (path_is(path, "/api/locations/")) {
+		if (m == M_POST)
+			return report_begin(b, s, wsi);
+		return reply(s, api_locations(b, wsi, &s->out), CT_JSON);
+	}
+	if (path_is(path, "/pub")) {
+		if (m == M_POST)
+			return report_begin(b, s, wsi);
+		return reply_error(s, 405, "POST an OwnTracks message here");
+	}
+	if (m != M_GET)
+		return reply_error(s, 405, "method not allowed");
+	if (path_is(path, "/api/devices/"))
+		return reply(s, api_devices(b, &s->out), CT_JSON);
+	if (path_is(path, "/healthz"))
+		return reply(s, api_healthz(b, &s->out), CT_JSON);
+	if (path_is(path, "/metrics")) {
+		b->metrics.db_up = db_ready(&b->db);
+		metrics_render(&b->metrics, &s->out);
+		return reply(s, 200, CT_METRICS);
+	}
+	return reply_error(s, 404, "not found");
+}
+
+int http_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
+		  size_t len)
+{
+	struct bridge *b = bridge_from_wsi(wsi);
+	struct http_session *s = user;
+
+	switch (reason) {
+	case LWS_CALLBACK_FILTER_PROTOCOL_CONNECTION:
+		b->metrics.ws_refused++;
+		return 1; /* no WebSocket on this protocol */
+	case LWS_CALLBACK_HTTP:
+		session_start(b, s, wsi);
+		b->metrics.http_requests++;
+		return route(b, s, wsi);
+	case LWS_CALLBACK_HTTP_BODY:
+		return report_body(s, in, len);
+	case LWS_CALLBACK_HTTP_BODY_COMPLETION:
+		if (s->replying)
+			return 0; /* already answered (e.g. 411) */
+		return report_submit(b, s);
+	case LWS_CALLBACK_HTTP_WRITEABLE:
+		return writeable(b, s, wsi);
+	case LWS_CALLBACK_CLOSED_HTTP:
+	case LWS_CALLBACK_HTTP_DROP_PROTOCOL:
+		if (s)
+			session_clear(b, s);
+		break;
+	default:
+		break;
+	}
+	return lws_callback_http_dummy(wsi, reason, user, in, len);
+}

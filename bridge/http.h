@@ -1,0 +1,35 @@
+/* http: the bridge's dynamic HTTP endpoints and HTTP-mode reports.
+ *
+ * Part of mytracks. SPDX-License-Identifier: MIT
+ *
+ * Routes (static files are a separate lws file mount):
+ *   GET  /api/locations/   history (api.c)
+ *   GET  /api/devices/     devices with their last location (api.c)
+ *   POST /api/locations/, POST /pub   OwnTracks HTTP mode (pub.c)
+ *   GET  /healthz, GET /metrics
+ * Responses are built whole, then written headers first and the body in
+ * chunks from WRITEABLE callbacks.
+ */
+#ifndef MYTRACKS_BRIDGE_HTTP_H
+#define MYTRACKS_BRIDGE_HTTP_H
+
+#include <stdint.h>
+
+#include <libwebsockets.h>
+
+#define HTTP_PROTOCOL_NAME "mytracks-http"
+
+struct bridge;
+
+int http_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
+		  size_t len);
+size_t http_session_size(void);
+
+/* The broker acknowledged `mid` (reason code `reason`): answer its report. */
+void http_report_acked(struct bridge *b, int mid, int reason);
+/* The broker went away: answer every waiting report with 503. */
+void http_reports_fail_all(struct bridge *b);
+/* Answer 503 to reports waiting since before `now` - --pub-timeout. */
+void http_reports_expire(struct bridge *b, int64_t now);
+
+#endif

@@ -1,0 +1,249 @@
+/* main: mytracks-bridge start-up, the lws event loop, and shutdown.
+ *
+ * Part of mytracks. SPDX-License-Identifier: MIT
+ *
+ * Threads: the lws thread (this one) owns HTTP, WebSocket, the relay
+ * ring, the database and all counters; libmosquitto runs its own thread
+ * and hands messages over through the bridge's queue (see mqtt.h).
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netdb.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <libwebsockets.h>
+
+#include "bridge.h"
+#include "config.h"
+#include "http.h"
+#include "log.h"
+#include "mqtt.h"
+#include "ws.h"
+
+/* Bytes the MQTT thread may have queued before it waits for the lws thread. */
+#define QUEUE_MAX_BYTES (16u << 20)
+
+/* Signal handling is the only global state: the handler needs the context. */
+static volatile sig_atomic_t stop_requested;
+static struct lws_context *volatile signal_ctx;
+
+static void on_signal(int sig)
+{
+	(void)sig;
+	stop_requested = 1;
+	if (signal_ctx)
+		lws_cancel_service(signal_ctx);
+}
+
+static const struct lws_protocol_vhost_options mime_webmanifest = {
+	NULL, NULL, ".webmanifest", "application/manifest+json"};
+static const struct lws_protocol_vhost_options mime_map = {&mime_webmanifest, NULL, ".map",
+							   "application/json"};
+static const struct lws_protocol_vhost_options mime_mjs = {&mime_map, NULL, ".mjs",
+							   "text/javascript"};
+static const struct lws_protocol_vhost_options mime_json = {&mime_mjs, NULL, ".json",
+							    "application/json"};
+static const struct lws_protocol_vhost_options mime_webp = {&mime_json, NULL, ".webp",
+							    "image/webp"};
+
+/* Added to every HTTP response. No Content-Security-Policy here: the page
+ * loads map tiles from a tile server. */
+static const struct lws_protocol_vhost_options hdr_referrer = {NULL, NULL, "referrer-policy:",
+							       "no-referrer"};
+static const struct lws_protocol_vhost_options hdr_frame = {&hdr_referrer, NULL,
+							    "x-frame-options:", "DENY"};
+static const struct lws_protocol_vhost_options headers = {&hdr_frame, NULL,
+							  "x-content-type-options:", "nosniff"};
+
+/* Dynamic endpoints are callback mounts; everything else is a file. */
+#define CB_MOUNT(var, next, point)                                                                 \
+	static const struct lws_http_mount var = {                                                \
+		.mount_next = next,                                                                \
+		.mountpoint = point,                                                               \
+		.origin = HTTP_PROTOCOL_NAME,                                                      \
+		.origin_protocol = LWSMPRO_CALLBACK,                                               \
+		.mountpoint_len = sizeof(point) - 1,                                               \
+	}
+CB_MOUNT(mount_metrics, NULL, "/metrics");
+CB_MOUNT(mount_healthz, &mount_metrics, "/healthz");
+CB_MOUNT(mount_pub, &mount_healthz, "/pub");
+CB_MOUNT(mount_api, &mount_pub, "/api");
+
+static void tick_cb(lws_sorted_usec_list_t *sul)
+{
+	struct bridge *b = lws_container_of(sul, struct bridge, tick);
+
+	http_reports_expire(b, (int64_t)lws_now_secs());
+	lws_sul_schedule(b->lws, 0, &b->tick, tick_cb, LWS_US_PER_SEC);
+}
+
+/* Say clearly when the HTTP port is taken, before lws tries. */
+static int check_listen(const struct bridge_config *cfg)
+{
+	struct addrinfo hints = {0}, *ai = NULL;
+	char port[8];
+	int fd, rc, one = 1, err;
+
+	hints.ai_family = AF_UNSPEC;
+	hints.ai_socktype = SOCK_STREAM;
+	hints.ai_flags = AI_NUMERICHOST | AI_PASSIVE;
+	snprintf(port, sizeof(port), "%d", cfg->http_port);
+	rc = getaddrinfo(cfg->http_host, port, &hints, &ai);
+	if (rc) {
+		fprintf(stderr, "mytracks-bridge: --http-host '%s': not an IP address (%s)\n",
+			cfg->http_host, gai_strerror(rc));
+		return -1;
+	}
+	fd = socket(ai->ai_family, SOCK_STREAM, 0);
+	if (fd < 0) {
+		freeaddrinfo(ai);
+		return 0; /* let lws report it */
+	}
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	rc = bind(fd, ai->ai_addr, ai->ai_addrlen);
+	err = errno;
+	close(fd);
+	freeaddrinfo(ai);
+	if (rc) {
+		fprintf(stderr, "mytracks-bridge: cannot listen on %s port %d (--http-host/--http-port): %s\n",
+			cfg->http_host, cfg->http_port, strerror(err));
+		return -1;
+	}
+	return 0;
+}
+
+static int bridge_init(struct bridge *b, const struct bridge_config *cfg)
+{
+	int n;
+
+	memset(b, 0, sizeof(*b));
+	b->cfg = cfg;
+	b->startup = (int64_t)time(NULL);
+	b->metrics.start_time = b->startup;
+	n = snprintf((char *)b->welcome + LWS_PRE, sizeof(b->welcome) - LWS_PRE,
+		     "{\"type\":\"welcome\",\"server_startup\":%lld}", (long long)b->startup);
+	b->welcome_len = (size_t)n;
+	db_init(&b->db, cfg->database);
+	if (queue_init(&b->queue, QUEUE_MAX_BYTES))
+		return -1;
+	if (relay_init(&b->relay, cfg->ws_backlog, cfg->ws_backlog_bytes)) {
+		queue_free(&b->queue);
+		return -1;
+	}
+	return 0;
+}
+
+static struct lws_context *create_lws(struct bridge *b)
+{
+	const struct bridge_config *cfg = b->cfg;
+	struct lws_context_creation_info info;
+
+	memset(&info, 0, sizeof(info));
+	/* index 0 is the default for WebSocket upgrades without a subprotocol */
+	b->protocols[0] = (struct lws_protocols){
+		.name = WS_PROTOCOL_NAME,
+		.callback = ws_callback,
+		.per_session_data_size = ws_session_size(),
+		.rx_buffer_size = 4096,
+	};
+	b->protocols[1] = (struct lws_protocols){
+		.name = HTTP_PROTOCOL_NAME,
+		.callback = http_callback,
+		.per_session_data_size = http_session_size(),
+	};
+	b->retry.secs_since_valid_ping = (uint16_t)cfg->ws_ping;
+	b->retry.secs_since_valid_hangup = (uint16_t)(2 * cfg->ws_ping);
+	b->mount_files = (struct lws_http_mount){
+		.mount_next = &mount_api,
+		.mountpoint = "/",
+		.origin = cfg->web_root,
+		.def = "index.html",
+		.origin_protocol = LWSMPRO_FILE,
+		.mountpoint_len = 1,
+		.extra_mimetypes = &mime_webp,
+	};
+	info.port = cfg->http_port;
+	info.iface = cfg->http_host;
+	info.protocols = b->protocols;
+	info.mounts = &b->mount_files;
+	info.headers = &headers;
+	info.user = b;
+	info.retry_and_idle_policy = &b->retry;
+	info.options = LWS_SERVER_OPTION_VALIDATE_UTF8;
+	/* lws binds an IPv4 address only on an IPv4 socket */
+	if (!strchr(cfg->http_host, ':'))
+		info.options |= LWS_SERVER_OPTION_DISABLE_IPV6;
+	info.server_string = "mytracks";
+	return lws_create_context(&info);
+}
+
+int main(int argc, char **argv)
+{
+	struct bridge_config cfg;
+	struct bridge b;
+	int rc = 1;
+
+	switch (config_parse(&cfg, argc, argv)) {
+	case CONFIG_OK:
+		break;
+	case CONFIG_EXIT_OK:
+		config_free(&cfg);
+		return 0;
+	case CONFIG_ERROR:
+		config_free(&cfg);
+		return 2;
+	}
+	lws_set_log_level(cfg.log_level, cfg.console ? lwsl_emit_stderr : lwsl_emit_syslog);
+	if (check_listen(&cfg)) {
+		config_free(&cfg);
+		return 1;
+	}
+	if (bridge_init(&b, &cfg)) {
+		log_err("bridge", "out of memory");
+		config_free(&cfg);
+		return 1;
+	}
+	signal(SIGPIPE, SIG_IGN);
+
+	b.lws = create_lws(&b);
+	if (!b.lws) {
+		log_err("bridge", "cannot start the HTTP server on %s:%d", cfg.http_host,
+			cfg.http_port);
+		goto out;
+	}
+	b.queue.lws = b.lws;
+	signal_ctx = b.lws;
+	signal(SIGINT, on_signal);
+	signal(SIGTERM, on_signal);
+	b.mqtt = mqtt_start(&b);
+	if (!b.mqtt)
+		goto out;
+	lws_sul_schedule(b.lws, 0, &b.tick, tick_cb, LWS_US_PER_SEC);
+	log_info("bridge", "listening on http://%s:%d/ (WebSocket %s), broker %s:%d, database %s",
+		 cfg.http_host, cfg.http_port, WS_PATH, cfg.mqtt_host, cfg.mqtt_port, cfg.database);
+
+	while (!stop_requested)
+		if (lws_service(b.lws, 0) < 0)
+			break;
+	log_info("bridge", "shutting down");
+	rc = 0;
+out:
+	queue_close(&b.queue);
+	mqtt_stop(b.mqtt);
+	if (b.lws) {
+		signal_ctx = NULL;
+		lws_sul_cancel(&b.tick);
+		lws_context_destroy(b.lws);
+	}
+	relay_free(&b.relay);
+	queue_free(&b.queue);
+	db_close(&b.db);
+	config_free(&cfg);
+	return rc;
+}

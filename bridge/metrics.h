@@ -1,0 +1,48 @@
+/* metrics: the bridge's counters and their Prometheus text rendering.
+ *
+ * Part of mytracks. SPDX-License-Identifier: MIT
+ *
+ * Updated and read on the lws thread only.
+ */
+#ifndef MYTRACKS_BRIDGE_METRICS_H
+#define MYTRACKS_BRIDGE_METRICS_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "jbuf.h"
+
+#define METRICS_MAX_PLUGIN 48
+
+struct metrics {
+	uint64_t ws_clients;	   /* gauge */
+	uint64_t ws_connections;   /* accepted WebSocket connections */
+	uint64_t ws_refused;	   /* upgrades refused (wrong path) */
+	uint64_t ws_cut_off;	   /* clients cut off for lagging */
+	uint64_t ws_frames_sent;   /* frames written to clients */
+	uint64_t relayed;	   /* messages put into the relay ring */
+	uint64_t mqtt_received;	   /* messages from the broker */
+	uint64_t mqtt_dropped;	   /* not relayed: invalid or too large */
+	uint64_t broker_connects;  /* successful (re)connections */
+	uint64_t http_requests;
+	uint64_t reports_accepted; /* HTTP-mode reports acknowledged by the broker */
+	uint64_t reports_invalid;  /* 400/413: bad body or missing user/device */
+	uint64_t reports_unavailable; /* 503: broker down, timeout, refused */
+	uint64_t api_errors;	   /* 4xx/5xx answers of the history API */
+	bool broker_up;
+	bool db_up;
+	int64_t start_time;
+	/* numeric fields of the plugin's retained stats message */
+	int n_plugin;
+	struct {
+		char name[64];
+		double value;
+	} plugin[METRICS_MAX_PLUGIN];
+};
+
+/* Take the numeric top-level fields of the plugin's stats JSON. */
+void metrics_set_plugin_stats(struct metrics *m, const char *json, size_t len);
+/* Append the Prometheus text exposition. Check jbuf_failed() afterwards. */
+void metrics_render(const struct metrics *m, struct jbuf *out);
+
+#endif

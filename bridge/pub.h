@@ -1,0 +1,55 @@
+/* pub: OwnTracks HTTP mode, from a POST body to an MQTT publish.
+ *
+ * Part of mytracks. SPDX-License-Identifier: MIT
+ *
+ * The bridge republishes the phone's body unchanged on
+ * <input-prefix>/<user>/<device> at QoS 1 and answers the phone once the
+ * broker acknowledged it. `struct pub` keeps the reports waiting for their
+ * PUBACK (lws thread only).
+ */
+#ifndef MYTRACKS_BRIDGE_PUB_H
+#define MYTRACKS_BRIDGE_PUB_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <libwebsockets.h>
+
+#include "config.h"
+
+/* Most reports waiting for a PUBACK at once; more get 503. */
+#define PUB_MAX_PENDING 4096
+
+struct pub_pending {
+	struct lws_dll2 list; /* in pub.pending while waiting */
+	int mid;
+	int64_t deadline; /* lws_now_secs() after which we give up */
+};
+
+struct pub {
+	struct lws_dll2_owner pending;
+};
+
+/* Work out the topic for a report: user and device from the X-Limit-U /
+ * X-Limit-D headers (NULL when absent), else from the body's "topic"
+ * field; the body must be a JSON object. Returns 0 and fills `topic`, or
+ * -1 with the reason in `err`. */
+int pub_topic(const struct bridge_config *cfg, const char *body, size_t len, const char *hdr_user,
+	      const char *hdr_device, char *topic, size_t topic_len, char *err, size_t err_len);
+
+/* The client address to store: the socket peer, or, when the peer is a
+ * trusted proxy, the right-most X-Forwarded-For entry that is not one. */
+void pub_client_ip(const struct bridge_config *cfg, const char *peer, const char *xff, char *out,
+		   size_t out_len);
+
+void pub_wait(struct pub *pub, struct pub_pending *p, int mid, int64_t deadline);
+void pub_forget(struct pub *pub, struct pub_pending *p);
+static inline bool pub_waiting(const struct pub_pending *p)
+{
+	return p->list.owner != NULL;
+}
+/* The waiting report with this message id (removed from the list), or NULL. */
+struct pub_pending *pub_take(struct pub *pub, int mid);
+
+#endif

@@ -1,0 +1,61 @@
+/* relay: the ring of framed messages with one read position per client.
+ *
+ * Part of mytracks. SPDX-License-Identifier: MIT
+ *
+ * Every message is framed once (by the MQTT thread) and the same bytes go
+ * to every WebSocket client. The ring keeps the newest messages, at most
+ * `max_msgs` and `max_bytes`; each client has a sequence number of the next
+ * message it needs. A client whose next message has been evicted is
+ * lagging and must be cut off (relay_push reports that). No locking: the
+ * lws thread alone uses it.
+ */
+#ifndef MYTRACKS_BRIDGE_RELAY_H
+#define MYTRACKS_BRIDGE_RELAY_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <libwebsockets.h>
+
+#include "queue.h"
+
+struct relay_client {
+	struct lws_dll2 list; /* in relay.clients */
+	struct lws *wsi;
+	uint64_t next; /* sequence number of the next message to send */
+	bool welcomed;
+};
+
+struct relay {
+	struct msg **slots; /* slots[seq % max_msgs] */
+	size_t max_msgs, max_bytes, bytes;
+	uint64_t head; /* sequence number the next push gets */
+	uint64_t tail; /* oldest sequence number still held */
+	struct lws_dll2_owner clients;
+};
+
+int relay_init(struct relay *r, size_t max_msgs, size_t max_bytes);
+/* Free every held message. Clients must have been removed. */
+void relay_free(struct relay *r);
+
+/* Take ownership of `m` and append it, evicting the oldest messages as the
+ * limits require. Returns true when an evicted message was still needed by
+ * some client (call relay_lagging() on each then). */
+bool relay_push(struct relay *r, struct msg *m);
+
+void relay_add(struct relay *r, struct relay_client *c, struct lws *wsi);
+void relay_remove(struct relay *r, struct relay_client *c);
+
+static inline bool relay_lagging(const struct relay *r, const struct relay_client *c)
+{
+	return c->next < r->tail;
+}
+/* The next message for `c`, or NULL when it is up to date (or lagging). */
+struct msg *relay_peek(const struct relay *r, const struct relay_client *c);
+static inline void relay_consumed(struct relay_client *c)
+{
+	c->next++;
+}
+
+#endif

@@ -1,0 +1,204 @@
+/* ws: the /ws/locations/ WebSocket protocol and the relay's fan-out.
+ *
+ * Part of mytracks. SPDX-License-Identifier: MIT
+ */
+#include "ws.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "bridge.h"
+#include "http.h"
+#include "log.h"
+
+/* Frames written per WRITEABLE callback while the socket takes them. */
+#define WS_WRITE_BURST 16
+
+struct ws_session {
+	struct relay_client rc;
+	bool culled;
+};
+
+size_t ws_session_size(void)
+{
+	return sizeof(struct ws_session);
+}
+
+/* The request path must be exactly /ws/locations/ (or without the slash). */
+static bool path_ok(struct lws *wsi)
+{
+	char uri[64];
+	int n = lws_hdr_copy(wsi, uri, sizeof(uri), WSI_TOKEN_GET_URI);
+
+	return n > 0 && (!strcmp(uri, WS_PATH) || !strcmp(uri, "/ws/locations"));
+}
+
+static void cut_off(struct bridge *b, struct ws_session *s)
+{
+	relay_remove(&b->relay, &s->rc);
+	s->culled = true;
+	b->metrics.ws_cut_off++;
+	log_info("ws", "cutting off a client %llu messages behind",
+		 (unsigned long long)(b->relay.head - s->rc.next));
+	lws_set_timeout(s->rc.wsi, PENDING_TIMEOUT_LAGGING, LWS_TO_KILL_ASYNC);
+}
+
+static void cut_off_laggards(struct bridge *b)
+{
+	lws_start_foreach_dll_safe(struct lws_dll2 *, d, d1, lws_dll2_get_head(&b->relay.clients)) {
+		struct relay_client *c = lws_container_of(d, struct relay_client, list);
+
+		if (relay_lagging(&b->relay, c))
+			cut_off(b, lws_container_of(c, struct ws_session, rc));
+	}
+	lws_end_foreach_dll_safe(d, d1);
+}
+
+static void wake_clients(struct bridge *b)
+{
+	lws_start_foreach_dll(struct lws_dll2 *, d, lws_dll2_get_head(&b->relay.clients)) {
+		struct relay_client *c = lws_container_of(d, struct relay_client, list);
+
+		lws_callback_on_writable(c->wsi);
+	}
+	lws_end_foreach_dll(d);
+}
+
+static void set_broker_up(struct bridge *b, bool up)
+{
+	if (up == b->broker_up)
+		return;
+	b->broker_up = up;
+	b->metrics.broker_up = up;
+	if (up) {
+		b->metrics.broker_connects++;
+		log_info("mqtt", "connected to %s:%d and subscribed", b->cfg->mqtt_host,
+			 b->cfg->mqtt_port);
+	} else {
+		log_warn("mqtt", "lost the broker connection; reconnecting");
+		http_reports_fail_all(b);
+	}
+}
+
+void bridge_drain(struct bridge *b)
+{
+	struct msg *m = queue_take_all(&b->queue), *next;
+	bool relayed = false, lagging = false;
+
+	for (; m; m = next) {
+		next = m->next;
+		switch (m->kind) {
+		case MSG_RELAY:
+			b->metrics.mqtt_received++;
+			if (m->reason) { /* dropped by the MQTT thread */
+				b->metrics.mqtt_dropped++;
+				free(m);
+				break;
+			}
+			b->metrics.relayed++;
+			lagging |= relay_push(&b->relay, m);
+			relayed = true;
+			break;
+		case MSG_STATS:
+			b->metrics.mqtt_received++;
+			metrics_set_plugin_stats(&b->metrics, (const char *)msg_data(m), m->len);
+			free(m);
+			break;
+		case MSG_PUBACK:
+			http_report_acked(b, m->mid, m->reason);
+			free(m);
+			break;
+		case MSG_UP:
+		case MSG_DOWN:
+			set_broker_up(b, m->kind == MSG_UP);
+			free(m);
+			break;
+		}
+	}
+	if (lagging)
+		cut_off_laggards(b);
+	if (relayed)
+		wake_clients(b);
+}
+
+static int write_frame(struct lws *wsi, unsigned char *data, size_t len)
+{
+	int n = lws_write(wsi, data, len, LWS_WRITE_TEXT);
+
+	return n < (int)len ? -1 : 0;
+}
+
+static int writeable(struct bridge *b, struct ws_session *s, struct lws *wsi)
+{
+	int i;
+
+	if (s->culled)
+		return 0;
+	if (!s->rc.welcomed) {
+		s->rc.welcomed = true;
+		if (write_frame(wsi, b->welcome + LWS_PRE, b->welcome_len))
+			return -1;
+		b->metrics.ws_frames_sent++;
+	}
+	for (i = 0; i < WS_WRITE_BURST; i++) {
+		struct msg *m;
+
+		if (relay_lagging(&b->relay, &s->rc)) {
+			cut_off(b, s);
+			return 0;
+		}
+		m = relay_peek(&b->relay, &s->rc);
+		if (!m)
+			return 0;
+		if (lws_send_pipe_choked(wsi))
+			break;
+		if (write_frame(wsi, msg_data(m), m->len))
+			return -1;
+		relay_consumed(&s->rc);
+		b->metrics.ws_frames_sent++;
+	}
+	if (relay_peek(&b->relay, &s->rc))
+		lws_callback_on_writable(wsi);
+	return 0;
+}
+
+int ws_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
+		size_t len)
+{
+	struct bridge *b = bridge_from_wsi(wsi);
+	struct ws_session *s = user;
+
+	switch (reason) {
+	case LWS_CALLBACK_EVENT_WAIT_CANCELLED:
+		if (b)
+			bridge_drain(b);
+		return 0;
+	case LWS_CALLBACK_FILTER_PROTOCOL_CONNECTION:
+		if (!path_ok(wsi)) {
+			b->metrics.ws_refused++;
+			log_debug("ws", "refusing a WebSocket upgrade on another path");
+			return 1;
+		}
+		return 0;
+	case LWS_CALLBACK_ESTABLISHED:
+		relay_add(&b->relay, &s->rc, wsi);
+		s->culled = false;
+		b->metrics.ws_clients++;
+		b->metrics.ws_connections++;
+		log_debug("ws", "client connected (%llu now)", (unsigned long long)b->metrics.ws_clients);
+		lws_callback_on_writable(wsi);
+		return 0;
+	case LWS_CALLBACK_SERVER_WRITEABLE:
+		return writeable(b, s, wsi);
+	case LWS_CALLBACK_RECEIVE:
+		return 0; /* clients have nothing to say */
+	case LWS_CALLBACK_CLOSED:
+		relay_remove(&b->relay, &s->rc);
+		b->metrics.ws_clients--;
+		log_debug("ws", "client gone (%llu left)", (unsigned long long)b->metrics.ws_clients);
+		return 0;
+	default:
+		break;
+	}
+	return lws_callback_http_dummy(wsi, reason, user, in, len);
+}

@@ -1,0 +1,24 @@
+/* ws: the /ws/locations/ WebSocket protocol and the relay's fan-out.
+ *
+ * Part of mytracks. SPDX-License-Identifier: MIT
+ *
+ * On connect a client gets {"type":"welcome","server_startup":N}; then
+ * every relayed frame, in broker order, the same bytes for every client.
+ * A client more than the ring's limits behind is cut off. Messages from
+ * clients are read and ignored. Upgrades on any other path are refused.
+ */
+#ifndef MYTRACKS_BRIDGE_WS_H
+#define MYTRACKS_BRIDGE_WS_H
+
+#include <libwebsockets.h>
+
+#define WS_PROTOCOL_NAME "mytracks-locations"
+#define WS_PATH "/ws/locations/"
+
+struct ws_session;
+
+int ws_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
+		size_t len);
+size_t ws_session_size(void);
+
+#endif
