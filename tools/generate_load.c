@@ -453,6 +453,8 @@ static int mqtt_setup(struct gen *g, struct device *d)
 	mosquitto_int_option(d->mosq, MOSQ_OPT_PROTOCOL_VERSION, MQTT_PROTOCOL_V311);
 	/* Our own window bounds what is in flight; the library must not queue. */
 	mosquitto_int_option(d->mosq, MOSQ_OPT_SEND_MAXIMUM, 65535);
+	/* measure the server, not Nagle's algorithm in the client */
+	mosquitto_int_option(d->mosq, MOSQ_OPT_TCP_NODELAY, 1);
 	mosquitto_connect_callback_set(d->mosq, mqtt_connect_cb);
 	mosquitto_disconnect_callback_set(d->mosq, mqtt_disconnect_cb);
 	mosquitto_publish_callback_set(d->mosq, mqtt_publish_cb);
