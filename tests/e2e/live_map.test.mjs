@@ -144,6 +144,29 @@ test('a device named with HTML and script shows as literal text and runs nothing
   assert.deepEqual(problems.dialogs, []);
 });
 
+test('lwt marks a device offline; a transition shows in the device list as text', { timeout: 20000 }, async () => {
+  const bob = await deviceId(page, 'bob/car');
+  const badge = page.locator(`#devices .device[data-device-id="${bob}"] [data-field="online"]`);
+  assert.equal(await badge.textContent(), 'online');
+  await publish(stack.mqtt, 'bob', 'car', { _type: 'lwt', tst: nextTst() });
+  await page.waitForFunction((id) => document.querySelector(`#devices .device[data-device-id="${id}"] [data-field="online"]`)?.textContent === 'offline', bob, { timeout: 10000 });
+  assert.equal((await page.evaluate(() => window.mytracks.devices())).find((d) => d.id === bob).online, false);
+  assert.equal(await page.locator(`.mt-pin.offline[data-device-id="${bob}"]`).count(), 1, 'its marker is greyed');
+  // a region named with markup
+  const region = '<u>Home</u><img src=x onerror=window.pwned=5>';
+  await publish(stack.mqtt, 'bob', 'car', {
+    _type: 'transition', event: 'enter', desc: region, lat: 52.505, lon: 13.42, tst: nextTst(), wtst: 1700000000, acc: 10, t: 'c', tid: 'bc',
+  }, '/event');
+  const event = page.locator(`#devices .device[data-device-id="${bob}"] .event`);
+  await event.waitFor({ timeout: 10000 });
+  assert.match(await event.textContent(), /^entered <u>Home<\/u><img src=x onerror=window\.pwned=5> · /);
+  assert.equal(await page.locator('#devices u, #devices img').count(), 0);
+  // a new location brings it back online
+  await publish(stack.mqtt, 'bob', 'car', location({ lat: 52.504, lon: 13.421, tst: nextTst(), tid: 'bc' }));
+  await page.waitForFunction((id) => document.querySelector(`#devices .device[data-device-id="${id}"] [data-field="online"]`)?.textContent === 'online', bob, { timeout: 10000 });
+  assert.equal(await page.evaluate(() => window.pwned), undefined);
+});
+
 test('a screenshot is written and the page logged no errors', { timeout: 20000 }, async () => {
   await page.keyboard.press('Escape');
   await page.evaluate(() => document.querySelector('.leaflet-popup-close-button')?.click());
