@@ -1,0 +1,141 @@
+// Hostile input: malformed messages interleaved with valid ones. The broker
+// stays up, routes everything as usual, and only the valid ones are stored
+// and republished; every rejection is counted and logged with its reason.
+//
+// Part of mytracks. SPDX-License-Identifier: MIT
+import { describe, it, after } from 'node:test';
+import assert from 'node:assert/strict';
+import {
+  startBroker, mqttConnect, collector, sql, location, waitFor, sleep, stopAll,
+  assertNoSanitizerFindings,
+} from '../lib/harness.mjs';
+
+const MAX_PAYLOAD = 4096;
+
+// [topic suffix, payload, counter that must count it]
+const hostile = [
+  ['', 'not json at all', 'invalid_json'],
+  ['', '{"_type":"location","lat":52.5,"lon":13.4', 'invalid_json'],
+  ['', '[1,2,3]', 'invalid_json'],
+  ['', '{"_type":"location","lat":52.5,"lon":13.4,"tst":1705329000} {"x":1}', 'invalid_json'],
+  ['', '['.repeat(5000) + ']'.repeat(5000), 'oversized'],
+  ['', '{"_type":"location","x":' + '['.repeat(1100) + ']'.repeat(1100) + '}', 'invalid_json'], // deeper than cJSON's limit
+  ['', JSON.stringify({ ...location(), junk: 'x'.repeat(MAX_PAYLOAD) }), 'oversized'],
+  ['', Buffer.from([0x7b, 0x22, 0x5f, 0x74, 0xff, 0xfe, 0x7d]), 'invalid_utf8'],
+  ['', Buffer.from(JSON.stringify({ ...location(), tid: 'a#b' }).replace('#', '\0')), 'invalid_utf8'], // raw NUL
+  ['', JSON.stringify({ lat: 1, lon: 2, tst: 3 }), 'bad_type'],
+  ['', JSON.stringify({ ...location(), _type: 'teleport' }), 'bad_type'],
+  ['', JSON.stringify({ _type: 'encrypted', data: 'AAAA' }), 'bad_type'],
+  ['', '{"_type":"location","lat":NaN,"lon":1,"tst":1705329000}', 'invalid_json'],
+  ['', '{"_type":"location","lat":1e999,"lon":1,"tst":1705329000}', 'bad_field'],
+  ['', JSON.stringify({ ...location(), lat: '52.5' }), 'bad_field'],
+  ['', JSON.stringify({ ...location(), lat: 90.5 }), 'bad_field'],
+  ['', JSON.stringify({ ...location(), lon: -181 }), 'bad_field'],
+  ['', JSON.stringify({ ...location(), batt: 101 }), 'bad_field'],
+  ['', JSON.stringify({ ...location(), tst: -1 }), 'bad_field'],
+  ['', JSON.stringify({ ...location(), tst: 95617584000 }), 'bad_field'], // year 5000
+  ['', JSON.stringify({ ...location(), tst: '1705329000' }), 'bad_field'],
+  ['', JSON.stringify({ ...location(), acc: { x: 1 } }), 'bad_field'],
+  ['', JSON.stringify({ ...location(), tid: "'; DROP TABLE locations; --".repeat(3) }), 'bad_field'],
+  ['/extra/level', JSON.stringify(location()), 'bad_topic'],
+  ['/event', JSON.stringify(location()), 'bad_topic'], // a location on a sub-topic
+];
+
+describe('plugin: hostile input', () => {
+  after(stopAll);
+
+  it('stores and republishes only the valid messages, counts and logs the rest', async () => {
+    const broker = await startBroker({ options: { max_payload: String(MAX_PAYLOAD) } });
+    const sub = await collector(broker.port, 'mytracks/locations/#');
+    const routed = await collector(broker.port, 'owntracks/#');
+    const pub = await mqttConnect(broker.port);
+    const short = await mqttConnect(broker.port);
+    let valid = 0;
+    let tst = 1705329000;
+    for (const [suffix, payload] of hostile) {
+      await pub.publishAsync(`owntracks/h/d${suffix}`, payload, { qos: 1 });
+      // a valid one in between, with a hostile but well-formed tid and SSID
+      await pub.publishAsync('owntracks/h/d',
+        JSON.stringify(location({ tst: tst++, tid: '<b>', SSID: "x'); DROP TABLE devices;--" })), { qos: 1 });
+      valid++;
+    }
+    // too few levels, and an empty payload (clears a retained message): not errors for the broker
+    await short.publishAsync('owntracks/h', JSON.stringify(location()), { qos: 1 });
+    await short.publishAsync('owntracks/h/d', '', { qos: 1, retain: true });
+
+    await waitFor(() => sub.messages.length >= valid, { what: `${valid} republished` });
+    await sleep(300);
+    assert.equal(sub.messages.length, valid);
+    for (const m of sub.messages) {
+      const o = JSON.parse(m.payload);
+      assert.equal(o.tid, '<b>');
+      assert.equal(o.ssid, "x'); DROP TABLE devices;--");
+    }
+    // the broker routed every original message as usual
+    await waitFor(() => routed.messages.length >= 2 * hostile.length + 2, { what: 'routing' });
+
+    await waitFor(() => sql(broker.db, 'SELECT count(*) AS n FROM locations')[0].n === valid,
+      { what: 'valid rows' });
+    assert.equal(sql(broker.db, 'SELECT count(*) AS n FROM devices')[0].n, 1);
+    assert.equal(sql(broker.db, 'PRAGMA integrity_check')[0].integrity_check, 'ok');
+
+    const expected = {};
+    for (const [, , why] of hostile) expected[why] = (expected[why] ?? 0) + 1;
+    expected.bad_topic += 1; // the short topic
+    const stats = await waitFor(async () => {
+      const c = await collector(broker.port, 'mytracks/stats');
+      const m = await waitFor(() => c.messages.at(-1));
+      await c.close();
+      const s = JSON.parse(m.payload);
+      return s.received === 2 * hostile.length + 2 && s;
+    }, { what: 'stats with all messages' });
+    for (const [why, n] of Object.entries(expected)) {
+      assert.equal(stats.rejected_by[why], n, `rejected_by.${why}`);
+    }
+    assert.equal(stats.rejected, hostile.length + 1);
+    assert.equal(stats.accepted, valid);
+    assert.equal(stats.ignored, 1);
+    // rejections are logged with their reason, rate-limited
+    assert.match(broker.proc.output, /rejected message on 'owntracks\/h\/d' .*\(invalid_json\): payload is not valid JSON/);
+    assert.match(broker.proc.output, /\(bad_field\): field 'batt': out of range \[0, 100\]/);
+    assert.match(broker.proc.output, /more rejected messages not logged|rejected message/);
+    const logged = broker.proc.output.split('\n').filter((l) => l.includes('rejected message on')).length;
+    assert.ok(logged <= 20, `at most 20 rejection lines per 10 s, got ${logged}`);
+
+    assert.equal(broker.proc.running, true);
+    for (const c of [pub, short]) await c.endAsync();
+    await sub.close();
+    await routed.close();
+    await broker.stop();
+    assert.equal(broker.proc.exitCode, 0);
+    assertNoSanitizerFindings(assert, broker.proc);
+  });
+
+  it('survives a flood of valid messages with duplicates from many clients', async () => {
+    const broker = await startBroker();
+    const sub = await collector(broker.port, 'mytracks/locations/#');
+    const clients = await Promise.all([0, 1, 2, 3].map(() => mqttConnect(broker.port)));
+    const per = 200;
+    await Promise.all(clients.map(async (c, i) => {
+      for (let k = 0; k < per; k++) {
+        const msg = JSON.stringify(location({ tst: 1705329000 + k }));
+        // every report sent twice
+        await Promise.all([
+          c.publishAsync(`owntracks/flood/d${i}`, msg, { qos: 1 }),
+          c.publishAsync(`owntracks/flood/d${i}`, msg, { qos: 1 }),
+        ]);
+      }
+    }));
+    await waitFor(() => sub.messages.length >= 4 * per, { timeout: 30000, what: 'all unique locations' });
+    await sleep(300);
+    assert.equal(sub.messages.length, 4 * per);
+    const ids = sub.messages.map((m) => JSON.parse(m.payload).id);
+    assert.equal(new Set(ids).size, ids.length, 'ids are unique');
+    await waitFor(() => sql(broker.db, 'SELECT count(*) AS n FROM locations')[0].n === 4 * per,
+      { timeout: 20000 });
+    for (const c of clients) await c.endAsync();
+    await sub.close();
+    await broker.stop();
+    assertNoSanitizerFindings(assert, broker.proc);
+  });
+});

@@ -1,0 +1,357 @@
+// Plugin integration tests: a real mosquitto loading the built plugin on a
+// free loopback port, a real MQTT client, a real SQLite file.
+//
+// Part of mytracks. SPDX-License-Identifier: MIT
+import { describe, it, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import {
+  startBroker, mqttConnect, collector, sql, location, waitFor, sleep, stopAll, tmpDir,
+  assertNoSanitizerFindings, freePort, Proc, sanitizerEnv, pluginPath,
+} from '../lib/harness.mjs';
+
+const SEED_KEYS = ['id', 'device', 'device_name', 'latitude', 'longitude', 'timestamp',
+  'timestamp_unix', 'accuracy', 'altitude', 'velocity', 'battery_level', 'connection_type',
+  'ip_address'];
+
+function iso(tst) {
+  return new Date(tst * 1000).toISOString().replace('.000Z', 'Z');
+}
+
+/** The data object the plugin must publish for `loc`, computed independently. */
+function expectedObject(id, deviceId, user, device, loc, ip = '127.0.0.1') {
+  const n = (v) => (v === undefined ? null : Math.round(v));
+  const s = (v) => (v === undefined ? null : v);
+  return {
+    id, device: deviceId, device_name: `${user}/${device}`,
+    latitude: loc.lat.toFixed(6), longitude: loc.lon.toFixed(6),
+    timestamp: iso(loc.tst), timestamp_unix: loc.tst,
+    accuracy: n(loc.acc), altitude: n(loc.alt), velocity: n(loc.vel), battery_level: n(loc.batt),
+    connection_type: s(loc.conn), ip_address: ip,
+    user, display_name: null, tid: s(loc.tid), trigger: s(loc.t), course: n(loc.cog),
+    vertical_accuracy: n(loc.vac), battery_status: n(loc.bs), ssid: s(loc.SSID), bssid: s(loc.BSSID),
+  };
+}
+
+function locationsOf(messages) {
+  return messages.filter((m) => m.topic.startsWith('mytracks/locations/'));
+}
+
+async function stats(port) {
+  const c = await collector(port, 'mytracks/stats');
+  try {
+    const m = await waitFor(() => c.messages.at(-1), { what: 'mytracks/stats' });
+    return JSON.parse(m.payload);
+  } finally {
+    await c.close();
+  }
+}
+
+describe('plugin: store and republish', () => {
+  let broker; let sub; let pub;
+
+  before(async () => {
+    broker = await startBroker();
+    sub = await collector(broker.port, 'mytracks/#');
+    pub = await mqttConnect(broker.port, { clientId: 'phone-alice' });
+  });
+  after(async () => {
+    await pub?.endAsync();
+    await sub?.close();
+    await stopAll();
+  });
+
+  it('stores a location once and republishes the exact data object', async () => {
+    const loc = location({ lat: 37.7749, lon: -122.4194, tst: 1705329000, tid: 'hm', cog: 90 });
+    await pub.publishAsync('owntracks/alice/phone', JSON.stringify(loc), { qos: 1 });
+    // the same report again (a QoS 1 redelivery or a resent queue)
+    await pub.publishAsync('owntracks/alice/phone', JSON.stringify(loc), { qos: 1 });
+    const second = location({ lat: -33.8688, lon: 151.2093, tst: 1705329060, acc: undefined, batt: 0 });
+    delete second.acc;
+    await pub.publishAsync('owntracks/alice/phone', JSON.stringify(second), { qos: 1 });
+
+    await waitFor(() => locationsOf(sub.messages).length >= 2, { what: 'two republished locations' });
+    await sleep(300); // a third (duplicate) one would have arrived by now
+    const got = locationsOf(sub.messages);
+    assert.equal(got.length, 2, 'the duplicate must not be republished');
+    assert.equal(got[0].topic, 'mytracks/locations/alice/phone');
+    const first = JSON.parse(got[0].payload);
+    assert.deepEqual(Object.keys(first).slice(0, SEED_KEYS.length), SEED_KEYS);
+    const { received_at: ra1, ...rest1 } = first;
+    assert.match(ra1, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/);
+    assert.deepEqual(rest1, expectedObject(1, 1, 'alice', 'phone', loc));
+    assert.equal(first.latitude, '37.774900');
+    assert.equal(first.timestamp, '2024-01-15T14:30:00Z');
+    const { received_at: ra2, ...rest2 } = JSON.parse(got[1].payload);
+    assert.ok(ra2);
+    assert.deepEqual(rest2, expectedObject(2, 1, 'alice', 'phone', second));
+
+    const status = sub.messages.filter((m) => m.topic === 'mytracks/status/alice/phone');
+    assert.equal(status.length, 1);
+    assert.equal(JSON.parse(status[0].payload).online, true);
+
+    const rows = await waitFor(() => {
+      const r = sql(broker.db, 'SELECT id, device_id, tst, lat, lon, acc, batt, conn, tid, cog, ip_address, raw FROM locations ORDER BY id');
+      return r.length === 2 && r;
+    }, { what: 'two committed rows' });
+    assert.deepEqual(rows.map((r) => [r.id, r.device_id, r.tst]), [[1, 1, 1705329000], [2, 1, 1705329060]]);
+    assert.equal(rows[0].lat, 37.7749);
+    assert.equal(rows[0].cog, 90);
+    assert.equal(rows[1].acc, null);
+    assert.equal(rows[1].batt, 0);
+    assert.equal(rows[0].ip_address, '127.0.0.1');
+    assert.deepEqual(JSON.parse(rows[0].raw), loc, 'the raw JSON is kept as sent');
+    const dev = sql(broker.db, 'SELECT id, user, device, online FROM devices');
+    assert.deepEqual(dev, [{ id: 1, user: 'alice', device: 'phone', online: 1 }]);
+  });
+
+  it('keeps every field the phone sent in the raw JSON', async () => {
+    const loc = location({ tst: 1705329120, inregions: ['home'], p: 101.3, _id: 'abc', custom: { x: 1 } });
+    await pub.publishAsync('owntracks/alice/phone', JSON.stringify(loc), { qos: 1 });
+    const row = await waitFor(() => sql(broker.db, 'SELECT raw FROM locations WHERE tst = 1705329120')[0],
+      { what: 'row' });
+    assert.deepEqual(JSON.parse(row.raw), loc);
+  });
+
+  it('accepts an old report from a backlog, and refuses it twice', async () => {
+    const old = location({ tst: 1705000000 });
+    await pub.publishAsync('owntracks/alice/phone', JSON.stringify(old), { qos: 1 });
+    await waitFor(() => sql(broker.db, 'SELECT 1 FROM locations WHERE tst = 1705000000').length === 1,
+      { what: 'old row' });
+    const before = locationsOf(sub.messages).length;
+    // older than everything in the recent window: checked against the database
+    for (let i = 0; i < 70; i++) {
+      await pub.publishAsync('owntracks/alice/phone', JSON.stringify(location({ tst: 1705400000 + i })), { qos: 1 });
+    }
+    await pub.publishAsync('owntracks/alice/phone', JSON.stringify(old), { qos: 1 });
+    await waitFor(() => locationsOf(sub.messages).length >= before + 70, { what: '70 more locations' });
+    await sleep(300);
+    assert.equal(locationsOf(sub.messages).length, before + 70);
+    await waitFor(() => sql(broker.db, 'SELECT count(*) AS n FROM locations WHERE tst = 1705000000')[0].n === 1);
+  });
+
+  it('stores cards, transitions and lwt, and republishes them', async () => {
+    await pub.publishAsync('owntracks/alice/phone/info',
+      JSON.stringify({ _type: 'card', name: 'Alice <b>', tid: 'AL' }), { qos: 1 });
+    const tr = { _type: 'transition', event: 'enter', desc: 'Home', lat: 52.1, lon: 13.2, tst: 1705329500, wtst: 1700000000, acc: 20, t: 'c' };
+    await pub.publishAsync('owntracks/alice/phone/event', JSON.stringify(tr), { qos: 1 });
+    await pub.publishAsync('owntracks/alice/phone', JSON.stringify({ _type: 'lwt', tst: 1705329000 }), { qos: 1 });
+
+    const card = await waitFor(() => sub.messages.find((m) => m.topic === 'mytracks/cards/alice/phone'));
+    assert.deepEqual(JSON.parse(card.payload),
+      { device: 1, device_name: 'alice/phone', user: 'alice', display_name: 'Alice <b>', tid: 'AL' });
+    const t = await waitFor(() => sub.messages.find((m) => m.topic === 'mytracks/transitions/alice/phone'));
+    const tp = JSON.parse(t.payload);
+    assert.equal(tp.event, 'enter');
+    assert.equal(tp.desc, 'Home');
+    assert.equal(tp.latitude, '52.100000');
+    assert.equal(tp.timestamp, iso(1705329500));
+    const off = await waitFor(() => sub.messages.filter((m) => m.topic === 'mytracks/status/alice/phone')
+      .map((m) => JSON.parse(m.payload)).find((p) => p.online === false));
+    assert.equal(off.device_name, 'alice/phone');
+
+    await waitFor(() => sql(broker.db, "SELECT display_name FROM devices WHERE id = 1")[0].display_name === 'Alice <b>');
+    await waitFor(() => sql(broker.db, 'SELECT online FROM devices WHERE id = 1')[0].online === 0);
+    const events = await waitFor(() => {
+      const e = sql(broker.db, 'SELECT type FROM events ORDER BY id');
+      return e.length === 3 && e;
+    });
+    assert.deepEqual(events.map((e) => e.type), ['card', 'transition', 'lwt']);
+
+    // a location brings it back online, and now carries the display name
+    await pub.publishAsync('owntracks/alice/phone', JSON.stringify(location({ tst: 1705329600 })), { qos: 1 });
+    const back = await waitFor(() => locationsOf(sub.messages).map((m) => JSON.parse(m.payload))
+      .find((p) => p.timestamp_unix === 1705329600));
+    assert.equal(back.display_name, 'Alice <b>');
+    await waitFor(() => sql(broker.db, 'SELECT online FROM devices WHERE id = 1')[0].online === 1);
+  });
+
+  it('marks a device offline when its client disconnects', async () => {
+    const phone = await mqttConnect(broker.port, { clientId: 'phone-bob' });
+    await phone.publishAsync('owntracks/bob/tablet', JSON.stringify(location({ tst: 1705329000 })), { qos: 1 });
+    await waitFor(() => sub.messages.find((m) => m.topic === 'mytracks/status/bob/tablet'));
+    phone.stream.destroy(); // an unclean drop, as a phone losing its network
+    const off = await waitFor(() => sub.messages.filter((m) => m.topic === 'mytracks/status/bob/tablet')
+      .map((m) => JSON.parse(m.payload)).find((p) => p.online === false), { what: 'offline status' });
+    assert.equal(off.device_name, 'bob/tablet');
+    phone.end(true);
+  });
+
+  it('keeps rows and continues ids after a restart', async () => {
+    const before = sql(broker.db, 'SELECT max(id) AS id, count(*) AS n FROM locations')[0];
+    await pub.endAsync();
+    await sub.close();
+    const r = await broker.restart();
+    assert.equal(r.proc.running, true);
+    sub = await collector(broker.port, 'mytracks/#');
+    pub = await mqttConnect(broker.port, { clientId: 'phone-alice' });
+    const after = sql(broker.db, 'SELECT max(id) AS id, count(*) AS n FROM locations')[0];
+    assert.deepEqual(after, before);
+    // the duplicate check survives the restart
+    await pub.publishAsync('owntracks/alice/phone', JSON.stringify(location({ tst: 1705329600 })), { qos: 1 });
+    await pub.publishAsync('owntracks/alice/phone', JSON.stringify(location({ tst: 1705329900 })), { qos: 1 });
+    const m = await waitFor(() => locationsOf(sub.messages)[0]);
+    await sleep(200);
+    assert.equal(locationsOf(sub.messages).length, 1);
+    assert.equal(JSON.parse(m.payload).id, before.id + 1);
+    assert.equal(JSON.parse(m.payload).device, 1);
+    await waitFor(() => sql(broker.db, 'SELECT max(id) AS id FROM locations')[0].id === before.id + 1);
+  });
+
+  it('commits everything on a clean shutdown and leaves no sanitizer findings', async () => {
+    await pub.endAsync();
+    await sub.close();
+    const n = sql(broker.db, 'SELECT count(*) AS n FROM locations')[0].n;
+    await broker.stop();
+    assert.equal(broker.proc.exitCode, 0, broker.proc.output.slice(-2000));
+    assert.equal(sql(broker.db, 'SELECT count(*) AS n FROM locations')[0].n, n);
+    assert.equal(sql(broker.db, 'PRAGMA integrity_check')[0].integrity_check, 'ok');
+    assertNoSanitizerFindings(assert, broker.proc);
+    assert.match(broker.proc.output, /mytracks: stopped: \d+ locations stored/);
+  });
+});
+
+describe('plugin: commit window', () => {
+  after(stopAll);
+
+  it('a long window still loses nothing on SIGTERM', async () => {
+    const broker = await startBroker({ options: { commit_window: '10000' } });
+    const pub = await mqttConnect(broker.port);
+    for (let i = 0; i < 50; i++) {
+      await pub.publishAsync('owntracks/w/d', JSON.stringify(location({ tst: 1705329000 + i })), { qos: 1 });
+    }
+    await pub.endAsync();
+    assert.equal(sql(broker.db, 'SELECT count(*) AS n FROM locations')[0].n, 0, 'nothing committed yet');
+    await broker.stop();
+    assert.equal(sql(broker.db, 'SELECT count(*) AS n FROM locations')[0].n, 50);
+    assertNoSanitizerFindings(assert, broker.proc);
+  });
+
+  it('window 0 commits every message at once', async () => {
+    const broker = await startBroker({ options: { commit_window: '0' } });
+    const pub = await mqttConnect(broker.port);
+    await pub.publishAsync('owntracks/w/d', JSON.stringify(location()), { qos: 1 });
+    await waitFor(() => sql(broker.db, 'SELECT count(*) AS n FROM locations')[0].n === 1, { timeout: 3000 });
+    await pub.endAsync();
+    await broker.stop();
+  });
+});
+
+describe('plugin: options', () => {
+  after(stopAll);
+
+  async function failsWith(options, pattern) {
+    const dir = tmpDir();
+    const port = await freePort();
+    const conf = path.join(dir, 'm.conf');
+    const lines = [`listener ${port} 127.0.0.1`, 'allow_anonymous true', `plugin ${pluginPath}`];
+    if (process.getuid() === 0) lines.push('user root');
+    for (const [k, v] of Object.entries(options)) lines.push(`plugin_opt_${k} ${v}`);
+    fs.writeFileSync(conf, lines.join('\n') + '\n');
+    const p = new Proc('mosquitto', 'mosquitto', ['-c', conf], { env: sanitizerEnv(true) });
+    const r = await Promise.race([p.exited, sleep(10000).then(() => null)]);
+    await p.stop();
+    assert.ok(r, 'the broker must refuse to start');
+    assert.notEqual(r.code, 0);
+    assert.match(p.output, pattern);
+  }
+
+  it('a bad value stops start-up naming the option', async () => {
+    const db = path.join(tmpDir(), 'x.db');
+    await failsWith({ database: db, commit_window: 'soon' }, /plugin_opt_commit_window/);
+    await failsWith({ database: db, max_payload: '-1' }, /plugin_opt_max_payload/);
+    await failsWith({ database: db, topic_user_check: 'maybe' }, /plugin_opt_topic_user_check/);
+    await failsWith({ database: db, input_prefix: 'own/#' }, /plugin_opt_input_prefix/);
+    await failsWith({ database: db, colour: 'blue' }, /unknown option plugin_opt_colour/);
+    await failsWith({ stats_interval: '1' }, /plugin_opt_database is required/);
+    await failsWith({ database: '/nonexistent/dir/x.db' }, /plugin_opt_database: cannot open/);
+  });
+
+  it('trims trailing whitespace in values and honours the prefixes', async () => {
+    const broker = await startBroker({ options: { input_prefix: 'ot  ', output_prefix: 'out/live ' } });
+    const sub = await collector(broker.port, 'out/live/#');
+    const pub = await mqttConnect(broker.port);
+    await pub.publishAsync('ot/u/d', JSON.stringify(location()), { qos: 1 });
+    await pub.publishAsync('owntracks/u/d', JSON.stringify(location({ tst: 1705329001 })), { qos: 1 });
+    const m = await waitFor(() => sub.messages.find((x) => x.topic === 'out/live/locations/u/d'));
+    await sleep(200);
+    assert.equal(sub.messages.filter((x) => x.topic.startsWith('out/live/locations')).length, 1);
+    assert.equal(JSON.parse(m.payload).timestamp_unix, 1705329000);
+    await pub.endAsync();
+    await sub.close();
+    await broker.stop();
+  });
+});
+
+describe('plugin: who may publish for whom', () => {
+  after(stopAll);
+
+  it('refuses a topic user other than the MQTT username, trusts the bridge user for ip', async () => {
+    const broker = await startBroker({ options: { trusted_user: 'mytracks-bridge' } });
+    const sub = await collector(broker.port, 'mytracks/#');
+    const mallory = await mqttConnect(broker.port, { username: 'mallory' });
+    await mallory.publishAsync('owntracks/alice/phone', JSON.stringify(location()), { qos: 1 });
+    await mallory.publishAsync('owntracks/mallory/phone', JSON.stringify(location()), { qos: 1 });
+    const bridge = await mqttConnect(broker.port, { username: 'mytracks-bridge', protocolVersion: 5 });
+    await bridge.publishAsync('owntracks/carol/phone', JSON.stringify(location()),
+      { qos: 1, properties: { userProperties: { 'mytracks-ip': '203.0.113.7' } } });
+    // the property means nothing from anybody else
+    const eve = await mqttConnect(broker.port, { username: 'eve', protocolVersion: 5 });
+    await eve.publishAsync('owntracks/eve/phone', JSON.stringify(location()),
+      { qos: 1, properties: { userProperties: { 'mytracks-ip': '198.51.100.1' } } });
+
+    await waitFor(() => locationsOf(sub.messages).length >= 3, { what: 'three locations' });
+    await sleep(200);
+    const got = locationsOf(sub.messages).map((m) => JSON.parse(m.payload));
+    assert.deepEqual(got.map((g) => g.device_name).sort(), ['carol/phone', 'eve/phone', 'mallory/phone']);
+    assert.equal(got.find((g) => g.user === 'carol').ip_address, '203.0.113.7');
+    assert.equal(got.find((g) => g.user === 'eve').ip_address, '127.0.0.1');
+    const s = await waitFor(async () => { const x = await stats(broker.port); return x.rejected_by.forbidden === 1 && x; });
+    assert.equal(s.rejected, 1);
+    assert.match(broker.proc.output, /rejected message on 'owntracks\/alice\/phone'.*forbidden/);
+    for (const c of [mallory, bridge, eve]) await c.endAsync();
+    await sub.close();
+    await broker.stop();
+  });
+});
+
+describe('plugin: a locked database', () => {
+  after(stopAll);
+
+  it('keeps routing and republishing, then stores everything when the lock is gone', async () => {
+    const broker = await startBroker({ options: { commit_window: '20' } });
+    const sub = await collector(broker.port, 'mytracks/locations/#');
+    const raw = await collector(broker.port, 'owntracks/#');
+    const pub = await mqttConnect(broker.port);
+    await pub.publishAsync('owntracks/lock/d', JSON.stringify(location({ tst: 1705329000 })), { qos: 1 });
+    await waitFor(() => sql(broker.db, 'SELECT count(*) AS n FROM locations')[0].n === 1);
+
+    // another process takes the write lock and keeps it
+    const locker = spawn('sqlite3', [broker.db], { stdio: ['pipe', 'pipe', 'pipe'] });
+    locker.stdin.write('BEGIN EXCLUSIVE;\nINSERT INTO events(device_id, type, received_at, raw) VALUES (1, \'x\', 0, \'{}\');\n');
+    await sleep(300);
+    for (let i = 1; i <= 20; i++) {
+      await pub.publishAsync('owntracks/lock/d', JSON.stringify(location({ tst: 1705329000 + i })), { qos: 1 });
+    }
+    await waitFor(() => locationsOf(sub.messages).length === 21, { what: 'republished while locked' });
+    await waitFor(() => raw.messages.length === 21, { what: 'original messages routed' });
+    await waitFor(() => /database write failed/.test(broker.proc.output), { timeout: 15000, what: 'a logged write failure' });
+    assert.equal(sql(broker.db, 'SELECT count(*) AS n FROM locations')[0].n, 1);
+    // counted too (stats are published every second: wait for a fresh one)
+    await waitFor(async () => {
+      const s = await stats(broker.port);
+      return s.write_errors >= 1 && s.pending >= 20;
+    }, { what: 'write errors and pending rows in mytracks/stats' });
+
+    locker.stdin.end('ROLLBACK;\n');
+    await new Promise((r) => locker.once('exit', r));
+    await waitFor(() => sql(broker.db, 'SELECT count(*) AS n FROM locations')[0].n === 21,
+      { timeout: 20000, what: 'all rows after the lock is gone' });
+    assert.equal(sql(broker.db, 'PRAGMA integrity_check')[0].integrity_check, 'ok');
+    await pub.endAsync(); await sub.close(); await raw.close();
+    await broker.stop();
+    assertNoSanitizerFindings(assert, broker.proc);
+  });
+});
