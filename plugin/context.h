@@ -10,6 +10,7 @@
 #include "jbuf.h"
 #include "store.h"
 
+#include <stdbool.h>
 #include <stdint.h>
 
 /* Why a message was not stored: counter labels and log reasons. */
@@ -52,7 +53,9 @@ struct mt_ctx {
 	struct mt_counters c;
 	struct ratelimit reject_rl;
 	int64_t next_stats;   /* monotonic ms of the next stats publish */
-	uint64_t logged_write_errors, logged_full, logged_lost;
+	uint64_t logged_write_errors, logged_full;
+	bool store_failing;	     /* a write error was logged, no commit since */
+	uint64_t commits_at_failure; /* commit count when it was logged */
 	size_t in_prefix_len;
 };
 

@@ -65,6 +65,14 @@ void stats_tick(struct mt_ctx *ctx)
 				     " failures so far, %" PRIu64 " rows buffered, retrying): %s",
 				     sc.write_errors, sc.pending, err);
 		ctx->logged_write_errors = sc.write_errors;
+		ctx->store_failing = true;
+		ctx->commits_at_failure = sc.commits;
+	}
+	if (ctx->store_failing && sc.commits != ctx->commits_at_failure) {
+		mosquitto_log_printf(MOSQ_LOG_NOTICE,
+				     "mytracks: database writable again, %" PRIu64 " rows still buffered",
+				     sc.pending);
+		ctx->store_failing = false;
 	}
 	if (sc.rejected_full != ctx->logged_full) {
 		mosquitto_log_printf(MOSQ_LOG_ERR,

@@ -350,6 +350,7 @@ describe('plugin: a locked database', () => {
     await waitFor(() => sql(broker.db, 'SELECT count(*) AS n FROM locations')[0].n === 21,
       { timeout: 20000, what: 'all rows after the lock is gone' });
     assert.equal(sql(broker.db, 'PRAGMA integrity_check')[0].integrity_check, 'ok');
+    await waitFor(() => /database writable again/.test(broker.proc.output), { what: 'recovery logged' });
     await pub.endAsync(); await sub.close(); await raw.close();
     await broker.stop();
     assertNoSanitizerFindings(assert, broker.proc);
