@@ -172,11 +172,15 @@ EXPORT int mosquitto_plugin_cleanup(void *userdata, struct mosquitto_opt *opts, 
 	mosquitto_callback_unregister(ctx->pid, MOSQ_EVT_DISCONNECT, disconnect_cb, NULL);
 	store_close(ctx->store, SHUTDOWN_GIVE_UP_MS, &sc);
 	ctx->store = NULL;
-	mosquitto_log_printf(sc.lost ? MOSQ_LOG_ERR : MOSQ_LOG_NOTICE,
+	mosquitto_log_printf(MOSQ_LOG_NOTICE,
 			     "mytracks: stopped: %" PRIu64 " locations stored, %" PRIu64
-			     " rows committed in %" PRIu64 " transactions, %" PRIu64
-			     " rows lost because the database was not writable",
-			     sc.locations_stored, sc.committed_rows, sc.commits, sc.lost);
+			     " rows committed in %" PRIu64 " transactions",
+			     sc.locations_stored, sc.committed_rows, sc.commits);
+	if (sc.lost)
+		mosquitto_log_printf(MOSQ_LOG_ERR,
+				     "mytracks: %" PRIu64 " rows lost: the database was not writable "
+				     "at shutdown",
+				     sc.lost);
 	ctx_free(ctx);
 	return MOSQ_ERR_SUCCESS;
 }
