@@ -38,6 +38,7 @@ const layers = new Map(); // device id → { marker, track, tid, offline }
 let follow = true;          // keep new positions in view
 let focusedDevice = null;   // follow this device only, when set
 let fittedOnce = false;
+let pendingFollow = null;   // the position to follow at the next render
 
 function initMap() {
   if (!L) {
@@ -167,13 +168,18 @@ function followTo(loc) {
 
 // ---------------------------------------------------------------- lists
 
-const dirty = new Set();
+const dirty = new Set();       // devices whose marker/track need drawing
+let devicesChanged = true;     // the device list needs rebuilding (names, status, new devices)
+let lastDevicesRender = 0;
 let renderTimer = null;
+let lastRender = 0;
 const fresh = new Set();
+const RENDER_GAP_MS = 100;     // under load, draw at most ~10 times a second
 
 function scheduleRender() {
   if (renderTimer !== null) return;
-  renderTimer = setTimeout(render, 30);
+  const wait = Math.max(20, lastRender + RENDER_GAP_MS - performance.now());
+  renderTimer = setTimeout(render, wait);
 }
 
 function render() {
@@ -186,12 +192,20 @@ function render() {
   if (!fittedOnce && store.devices.size && map) {
     fittedOnce = true;
     fitAll();
+  } else if (pendingFollow) {
+    // the newest position of this batch, not every one of them
+    followTo(pendingFollow);
   }
-  renderDevices();
+  pendingFollow = null;
+  // "last seen" texts change with every location: rebuild for those once a second
+  if (devicesChanged || performance.now() - lastDevicesRender > 1000) renderDevices();
   renderActivity();
+  lastRender = performance.now();
 }
 
 function renderDevices() {
+  devicesChanged = false;
+  lastDevicesRender = performance.now();
   const devs = [...store.devices.values()].sort((a, b) => deviceLabel(a).localeCompare(deviceLabel(b)) || a.id - b.id);
   ui.deviceCount.textContent = String(devs.length);
   ui.noDevices.hidden = devs.length > 0;
@@ -352,23 +366,26 @@ const client = new LiveClient({
         for (const li of rows.values()) li.remove();
         rows.clear();
         fittedOnce = !follow; // re-fit after a reload only if the user has not panned away
+        devicesChanged = true;
         for (const id of store.devices.keys()) dirty.add(id);
         scheduleRender();
         break;
       case 'locations':
         for (const loc of detail.added) {
+          if (!store.devices.get(loc.device) || !layers.has(loc.device)) devicesChanged = true;
           dirty.add(loc.device);
           if (detail.live) fresh.add(loc.id);
         }
-        if (detail.live && fittedOnce && detail.added.length) {
+        if (detail.live && detail.added.length) {
           const newest = detail.added.reduce((a, b) => (b.id > a.id ? b : a));
           const dev = store.devices.get(newest.device);
           // follow the device's current position (a late, older fix does not pull the map back)
-          if (dev && dev.last) followTo(dev.last);
+          if (dev && dev.last) pendingFollow = dev.last;
         }
         scheduleRender();
         break;
       case 'devices': case 'transition':
+        devicesChanged = true;
         for (const id of store.devices.keys()) dirty.add(id);
         scheduleRender();
         break;
