@@ -6,9 +6,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { chromium } from 'playwright-core';
-import {
-  startBroker, mqttConnect, freePort, Proc, waitFor, tmpDir, sourceDir, bridgePath, pluginPath, sanitizerEnv,
-} from '../lib/harness.mjs';
+import { startBroker, mqttConnect, tmpDir, sourceDir, bridgePath, pluginPath } from '../lib/harness.mjs';
+import { startBridge } from '../lib/bridge.mjs';
 
 export const webRoot = path.join(sourceDir, 'web');
 export const artifacts = path.join(sourceDir, 'tests', 'artifacts');
@@ -17,36 +16,21 @@ export const chromiumPath = process.env.MYTRACKS_CHROMIUM || '/usr/bin/chromium'
 // fast timings so the fallback paths run within seconds
 export const FAST = '?backoff_ms=100&poll_ms=500&ws_retry_ms=2000&stable_ms=1000';
 
-async function httpOk(url) {
-  try {
-    const r = await fetch(url);
-    return r.ok;
-  } catch {
-    return false;
-  }
-}
-
 /**
- * The bridge on a free port (or `port`), talking to the broker and reading
- * the plugin's database. Returns { proc, port, url, stop(), start() }.
+ * The bridge (tests/lib/bridge.mjs) serving this checkout's web/, with
+ * start() to run it again on the same port after stop().
  */
-export async function startBridge({ brokerPort, db, dir, port }) {
-  port ??= await freePort();
-  const bridge = { port, url: `http://127.0.0.1:${port}` };
+async function startWebBridge(broker) {
+  const args = ['--web-root', webRoot];
+  const first = await startBridge(broker, { args });
+  const bridge = { port: first.port, url: first.url, proc: first.proc };
+  bridge.stop = () => bridge.proc.stop();
   bridge.start = async () => {
-    const proc = new Proc('mytracks-bridge', bridgePath, [
-      '--http-port', String(port), '--mqtt-port', String(brokerPort), '--database', db,
-      '--web-root', webRoot, '--log-level', 'info',
-    ], { env: sanitizerEnv(false), logFile: path.join(dir, `bridge-${port}.log`) });
-    bridge.proc = proc;
-    await waitFor(async () => {
-      if (!proc.running) throw new Error(`bridge exited: ${proc.output}`);
-      return httpOk(`${bridge.url}/healthz`);
-    }, { timeout: 15000, what: `bridge on port ${port}` });
+    const b = await startBridge(broker, { args, port: bridge.port });
+    bridge.proc = b.proc;
     return bridge;
   };
-  bridge.stop = () => bridge.proc.stop();
-  return bridge.start();
+  return bridge;
 }
 
 /** mosquitto + plugin + bridge on free ports with a fresh database. */
@@ -56,7 +40,7 @@ export async function startStack() {
   }
   const dir = tmpDir('mytracks-e2e-');
   const broker = await startBroker({ dir });
-  const bridge = await startBridge({ brokerPort: broker.port, db: broker.db, dir });
+  const bridge = await startWebBridge(broker);
   const mqtt = await mqttConnect(broker.port, { clientId: `e2e-${process.pid}-${Date.now()}` });
   return { dir, broker, bridge, mqtt };
 }
