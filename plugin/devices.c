@@ -145,18 +145,6 @@ void device_recent_add(struct device *dev, int64_t tst)
 		dev->max_tst = tst;
 }
 
-int64_t device_recent_min(const struct device *dev)
-{
-	int64_t m = 0;
-	unsigned i;
-
-	for (i = 0; i < dev->recent_count; i++) {
-		if (m == 0 || dev->recent[i] < m)
-			m = dev->recent[i];
-	}
-	return m;
-}
-
 void devices_each(struct devices *d, void (*fn)(void *arg, struct device *dev), void *arg)
 {
 	size_t i;

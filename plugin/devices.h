@@ -21,6 +21,7 @@ struct device {
 	char *user, *device;  /* one allocation, owned */
 	char *display_name;   /* owned, or NULL */
 	bool online;
+	bool persisted;	      /* its row is in the database or queued */
 	const void *client;   /* the MQTT client that last published for it */
 	int64_t max_tst;      /* newest tst stored, 0 if none */
 	int64_t recent[DEVICE_RECENT];
@@ -48,8 +49,6 @@ int device_set_display_name(struct device *dev, const char *name);
 /* Is tst among the device's recent locations? */
 bool device_recent_has(const struct device *dev, int64_t tst);
 void device_recent_add(struct device *dev, int64_t tst);
-/* The oldest tst still in the recent window (0 if the window is empty). */
-int64_t device_recent_min(const struct device *dev);
 
 /* Call fn for every device. */
 void devices_each(struct devices *d, void (*fn)(void *arg, struct device *dev), void *arg);

@@ -206,33 +206,42 @@ static void set_online(struct mt_ctx *ctx, struct device *dev, bool online, int6
 	ingest_publish(ctx, "status", dev->user, dev->device, false);
 }
 
+/* Queue the device's row. Until that succeeds (the buffer may be full),
+ * every message for the device tries again: INSERT OR IGNORE makes it safe. */
+static bool persist_device(struct mt_ctx *ctx, struct device *dev, int64_t now,
+			   const struct mosquitto_evt_message *ed)
+{
+	struct store_op *op = store_op_new(STORE_DEVICE_NEW,
+					   strlen(dev->user) + strlen(dev->device) + 2);
+
+	if (op) {
+		op->id = dev->id;
+		op->s1 = store_op_copy_str(op, dev->user);
+		op->s2 = store_op_copy_str(op, dev->device);
+		op->received_at = now;
+	}
+	if (!submit(ctx, op, ed))
+		return false;
+	dev->persisted = true;
+	return true;
+}
+
 static struct device *find_or_add(struct mt_ctx *ctx, const struct ot_topic *t, int64_t now,
 				  const struct mosquitto_evt_message *ed)
 {
 	struct device *dev = devices_find(&ctx->devices, t->user, t->device);
-	struct store_op *op;
 
-	if (dev)
-		return dev;
-	op = store_op_new(STORE_DEVICE_NEW, strlen(t->user) + strlen(t->device) + 2);
-	if (!op) {
-		submit(ctx, NULL, ed);
-		return NULL;
-	}
-	dev = devices_add(&ctx->devices, 0, t->user, t->device);
 	if (!dev) {
-		free(op);
-		submit(ctx, NULL, ed);
-		return NULL;
+		dev = devices_add(&ctx->devices, 0, t->user, t->device);
+		if (!dev) {
+			submit(ctx, NULL, ed);
+			return NULL;
+		}
+		mosquitto_log_printf(MOSQ_LOG_INFO, "mytracks: new device %" PRId64 " '%s/%s'",
+				     dev->id, dev->user, dev->device);
 	}
-	op->id = dev->id;
-	op->s1 = store_op_copy_str(op, t->user);
-	op->s2 = store_op_copy_str(op, t->device);
-	op->received_at = now;
-	if (!submit(ctx, op, ed))
-		return NULL; /* the device stays in memory; its row is retried with the next one */
-	mosquitto_log_printf(MOSQ_LOG_INFO, "mytracks: new device %" PRId64 " '%s/%s'", dev->id,
-			     dev->user, dev->device);
+	if (!dev->persisted && !persist_device(ctx, dev, now, ed))
+		return NULL;
 	return dev;
 }
 

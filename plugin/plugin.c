@@ -60,6 +60,7 @@ static void load_device_cb(void *arg, int64_t id, const char *user, const char *
 		return;
 	device_set_display_name(dev, display_name);
 	dev->max_tst = max_tst;
+	dev->persisted = true;
 	/* No client is connected for it yet: it comes back online with its
 	 * next location. Keep the stored state so a restart is not an event. */
 	dev->online = online;

@@ -355,4 +355,29 @@ describe('plugin: a locked database', () => {
     await broker.stop();
     assertNoSanitizerFindings(assert, broker.proc);
   });
+
+  it('refuses what does not fit in the bounded buffer, and says so', async () => {
+    const broker = await startBroker({ options: { buffer_max: '10' } });
+    const sub = await collector(broker.port, 'mytracks/locations/#');
+    const pub = await mqttConnect(broker.port);
+    await pub.publishAsync('owntracks/full/d', JSON.stringify(location({ tst: 1705329000 })), { qos: 1 });
+    await waitFor(() => sql(broker.db, 'SELECT count(*) AS n FROM locations')[0].n === 1);
+    const locker = spawn('sqlite3', [broker.db], { stdio: ['pipe', 'pipe', 'pipe'] });
+    locker.stdin.write('BEGIN EXCLUSIVE;\nINSERT INTO events(device_id, type, received_at, raw) VALUES (1, \'x\', 0, \'{}\');\n');
+    await sleep(300);
+    for (let i = 1; i <= 15; i++) {
+      await pub.publishAsync('owntracks/full/d', JSON.stringify(location({ tst: 1705329000 + i })), { qos: 1 });
+    }
+    await waitFor(async () => (await stats(broker.port)).buffer_full === 5, { what: '5 refused' });
+    assert.equal(locationsOf(sub.messages).length, 11, 'what was refused is not republished');
+    await waitFor(() => /storage buffer full/.test(broker.proc.output), { what: 'logged' });
+    locker.stdin.end('ROLLBACK;\n');
+    await new Promise((r) => locker.once('exit', r));
+    await waitFor(() => sql(broker.db, 'SELECT count(*) AS n FROM locations')[0].n === 11, { timeout: 20000 });
+    const ids = sql(broker.db, 'SELECT id FROM locations ORDER BY id').map((r) => r.id);
+    assert.deepEqual(ids, locationsOf(sub.messages).map((m) => JSON.parse(m.payload).id));
+    await pub.endAsync(); await sub.close();
+    await broker.stop();
+    assertNoSanitizerFindings(assert, broker.proc);
+  });
 });
