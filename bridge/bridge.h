@@ -30,12 +30,15 @@ struct bridge {
 	struct queue queue;	/* MQTT thread -> lws thread */
 	struct mqtt_link *mqtt; /* the broker connection */
 	struct relay relay;	/* framed messages for WebSocket clients */
+	/* taken from the queue, waiting for room in the relay ring */
+	struct msg *inbox, *inbox_tail;
 	struct db db;		/* read-only history */
 	struct pub pub;		/* HTTP-mode reports awaiting their PUBACK */
 	struct metrics metrics;
 	int64_t startup;	/* unix seconds */
 	bool broker_up;		/* connected and subscribed, as last reported */
 	lws_sorted_usec_list_t tick; /* once a second: PUBACK timeouts */
+	lws_sorted_usec_list_t drain_retry; /* while the inbox waits for clients */
 	/* what lws reads for the context's lifetime */
 	struct lws_protocols protocols[3];
 	lws_retry_bo_t retry;
@@ -50,8 +53,13 @@ static inline struct bridge *bridge_from_wsi(struct lws *wsi)
 	return lws_context_user(lws_get_context(wsi));
 }
 
-/* Handle everything the MQTT thread queued (called on the lws thread when
- * lws_cancel_service() wakes it). Defined in ws.c. */
+/* Handle what the MQTT thread queued (called on the lws thread when
+ * lws_cancel_service() wakes it, and when clients catch up). Relayed
+ * messages wait while the ring is full and a reading client still needs
+ * its oldest message; clients that stopped reading are cut off then.
+ * Defined in ws.c. */
 void bridge_drain(struct bridge *b);
+/* Free messages still waiting in the inbox (at shutdown). */
+void bridge_drop_inbox(struct bridge *b);
 
 #endif

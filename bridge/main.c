@@ -239,8 +239,10 @@ out:
 	if (b.lws) {
 		signal_ctx = NULL;
 		lws_sul_cancel(&b.tick);
+		lws_sul_cancel(&b.drain_retry);
 		lws_context_destroy(b.lws);
 	}
+	bridge_drop_inbox(&b);
 	relay_free(&b.relay);
 	queue_free(&b.queue);
 	db_close(&b.db);

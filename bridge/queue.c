@@ -85,10 +85,18 @@ struct msg *queue_take_all(struct queue *q)
 	pthread_mutex_lock(&q->mu);
 	m = q->head;
 	q->head = q->tail = NULL;
-	q->bytes = 0;
-	pthread_cond_broadcast(&q->cv);
 	pthread_mutex_unlock(&q->mu);
 	return m;
+}
+
+void queue_release(struct queue *q, size_t bytes)
+{
+	if (!bytes)
+		return;
+	pthread_mutex_lock(&q->mu);
+	q->bytes -= bytes < q->bytes ? bytes : q->bytes;
+	pthread_cond_broadcast(&q->cv);
+	pthread_mutex_unlock(&q->mu);
 }
 
 void queue_close(struct queue *q)

@@ -58,8 +58,11 @@ void queue_free(struct queue *q);
  * Waits while the queue is over its cap; after queue_close(), frees `m`. */
 void queue_push(struct queue *q, struct msg *m);
 /* Take every queued message, oldest first (a list linked by `next`, owned
- * by the caller), or NULL. */
+ * by the caller), or NULL. Their bytes still count against the cap until
+ * the caller passes them to queue_release(): messages the lws thread holds
+ * back (clients catching up) keep pressing on the MQTT thread. */
 struct msg *queue_take_all(struct queue *q);
+void queue_release(struct queue *q, size_t bytes);
 /* Stop accepting messages and release a waiting pusher. */
 void queue_close(struct queue *q);
 

@@ -26,43 +26,40 @@ void relay_free(struct relay *r)
 	r->slots = NULL;
 }
 
-/* The smallest `next` over all clients, or UINT64_MAX without clients. */
-static uint64_t oldest_needed(const struct relay *r)
+bool relay_full(const struct relay *r, size_t len)
 {
-	uint64_t min = UINT64_MAX;
+	return r->tail < r->head &&
+	       (r->head - r->tail >= r->max_msgs || r->bytes + len > r->max_bytes);
+}
 
+bool relay_oldest_needed(const struct relay *r)
+{
+	if (r->tail == r->head)
+		return false;
 	lws_start_foreach_dll(struct lws_dll2 *, d, lws_dll2_get_head((struct lws_dll2_owner *)&r->clients)) {
 		const struct relay_client *c = lws_container_of(d, struct relay_client, list);
 
-		if (c->next < min)
-			min = c->next;
+		if (c->next <= r->tail)
+			return true;
 	}
 	lws_end_foreach_dll(d);
-	return min;
+	return false;
 }
 
-bool relay_push(struct relay *r, struct msg *m)
+void relay_push(struct relay *r, struct msg *m)
 {
-	bool needed = false;
-	uint64_t evicted_max = 0;
-	bool evicted = false;
-
-	while (r->tail < r->head &&
-	       (r->head - r->tail >= r->max_msgs || r->bytes + m->len > r->max_bytes)) {
+	while (relay_full(r, m->len)) {
 		struct msg **slot = &r->slots[r->tail % r->max_msgs];
 
 		r->bytes -= (*slot)->len;
 		free(*slot);
 		*slot = NULL;
-		evicted_max = r->tail++;
-		evicted = true;
+		r->tail++;
 	}
-	if (evicted && oldest_needed(r) <= evicted_max)
-		needed = true;
+	m->next = NULL;
 	r->slots[r->head % r->max_msgs] = m;
 	r->bytes += m->len;
 	r->head++;
-	return needed;
 }
 
 void relay_add(struct relay *r, struct relay_client *c, struct lws *wsi)
@@ -70,6 +67,7 @@ void relay_add(struct relay *r, struct relay_client *c, struct lws *wsi)
 	memset(c, 0, sizeof(*c));
 	c->wsi = wsi;
 	c->next = r->head;
+	c->progress = lws_now_usecs();
 	lws_dll2_add_tail(&c->list, &r->clients);
 }
 

@@ -4,10 +4,11 @@
  *
  * Every message is framed once (by the MQTT thread) and the same bytes go
  * to every WebSocket client. The ring keeps the newest messages, at most
- * `max_msgs` and `max_bytes`; each client has a sequence number of the next
- * message it needs. A client whose next message has been evicted is
- * lagging and must be cut off (relay_push reports that). No locking: the
- * lws thread alone uses it.
+ * `max_msgs` and `max_bytes`; each client has the sequence number of the
+ * next message it needs. When the ring is full, the caller either waits
+ * for the clients that still need the oldest message (relay_oldest_needed)
+ * or cuts them off; relay_push then evicts what nobody needs any more.
+ * No locking: the lws thread alone uses it.
  */
 #ifndef MYTRACKS_BRIDGE_RELAY_H
 #define MYTRACKS_BRIDGE_RELAY_H
@@ -24,6 +25,7 @@ struct relay_client {
 	struct lws_dll2 list; /* in relay.clients */
 	struct lws *wsi;
 	uint64_t next; /* sequence number of the next message to send */
+	lws_usec_t progress; /* last write, or last time it was up to date */
 	bool welcomed;
 };
 
@@ -39,10 +41,14 @@ int relay_init(struct relay *r, size_t max_msgs, size_t max_bytes);
 /* Free every held message. Clients must have been removed. */
 void relay_free(struct relay *r);
 
+/* True when appending `len` bytes would evict the oldest message. */
+bool relay_full(const struct relay *r, size_t len);
+/* True when some client still needs the oldest message held. */
+bool relay_oldest_needed(const struct relay *r);
 /* Take ownership of `m` and append it, evicting the oldest messages as the
- * limits require. Returns true when an evicted message was still needed by
- * some client (call relay_lagging() on each then). */
-bool relay_push(struct relay *r, struct msg *m);
+ * limits require (clients that needed them are then lagging: see
+ * relay_lagging()). */
+void relay_push(struct relay *r, struct msg *m);
 
 void relay_add(struct relay *r, struct relay_client *c, struct lws *wsi);
 void relay_remove(struct relay *r, struct relay_client *c);

@@ -13,6 +13,11 @@
 
 /* Frames written per WRITEABLE callback while the socket takes them. */
 #define WS_WRITE_BURST 16
+/* A client holding the full ring that wrote nothing for this long has
+ * stopped reading: it is cut off. */
+#define WS_STALL_US (1500 * LWS_US_PER_MS)
+/* How often a waiting inbox is looked at again. */
+#define WS_RETRY_US (100 * LWS_US_PER_MS)
 
 struct ws_session {
 	struct relay_client rc;
@@ -43,15 +48,35 @@ static void cut_off(struct bridge *b, struct ws_session *s)
 	lws_set_timeout(s->rc.wsi, PENDING_TIMEOUT_LAGGING, LWS_TO_KILL_ASYNC);
 }
 
-static void cut_off_laggards(struct bridge *b)
+/* The ring is full: cut off the clients holding its oldest message that
+ * have not written anything for WS_STALL_US (they stopped reading).
+ * Clients merely behind in a burst keep writing and are waited for. */
+static void cut_off_stalled(struct bridge *b, lws_usec_t now)
 {
 	lws_start_foreach_dll_safe(struct lws_dll2 *, d, d1, lws_dll2_get_head(&b->relay.clients)) {
 		struct relay_client *c = lws_container_of(d, struct relay_client, list);
 
-		if (relay_lagging(&b->relay, c))
+		if (c->next <= b->relay.tail && now - c->progress > WS_STALL_US)
 			cut_off(b, lws_container_of(c, struct ws_session, rc));
 	}
 	lws_end_foreach_dll_safe(d, d1);
+}
+
+/* Clients with nothing left to send are not stalled, however long idle. */
+static void mark_caught_up(struct bridge *b, lws_usec_t now)
+{
+	lws_start_foreach_dll(struct lws_dll2 *, d, lws_dll2_get_head(&b->relay.clients)) {
+		struct relay_client *c = lws_container_of(d, struct relay_client, list);
+
+		if (c->next == b->relay.head)
+			c->progress = now;
+	}
+	lws_end_foreach_dll(d);
+}
+
+static void drain_retry_cb(lws_sorted_usec_list_t *sul)
+{
+	bridge_drain(lws_container_of(sul, struct bridge, drain_retry));
 }
 
 static void wake_clients(struct bridge *b)
@@ -80,45 +105,86 @@ static void set_broker_up(struct bridge *b, bool up)
 	}
 }
 
+/* Handle one control message, or a relay message the MQTT thread dropped. */
+static void handle_control(struct bridge *b, struct msg *m)
+{
+	switch (m->kind) {
+	case MSG_RELAY: /* dropped by the MQTT thread: only counted */
+		b->metrics.mqtt_received++;
+		b->metrics.mqtt_dropped++;
+		break;
+	case MSG_STATS:
+		b->metrics.mqtt_received++;
+		metrics_set_plugin_stats(&b->metrics, (const char *)msg_data(m), m->len);
+		break;
+	case MSG_PUBACK:
+		http_report_acked(b, m->mid, m->reason);
+		break;
+	case MSG_UP:
+	case MSG_DOWN:
+		set_broker_up(b, m->kind == MSG_UP);
+		break;
+	}
+	free(m);
+}
+
 void bridge_drain(struct bridge *b)
 {
-	struct msg *m = queue_take_all(&b->queue), *next;
-	bool relayed = false, lagging = false;
+	struct msg *m = queue_take_all(&b->queue);
+	lws_usec_t now = lws_now_usecs();
+	size_t released = 0;
+	bool relayed = false;
 
-	for (; m; m = next) {
-		next = m->next;
-		switch (m->kind) {
-		case MSG_RELAY:
-			b->metrics.mqtt_received++;
-			if (m->reason) { /* dropped by the MQTT thread */
-				b->metrics.mqtt_dropped++;
-				free(m);
+	if (m) {
+		if (b->inbox_tail)
+			b->inbox_tail->next = m;
+		else
+			b->inbox = m;
+		while (m->next)
+			m = m->next;
+		b->inbox_tail = m;
+	}
+	if (b->inbox)
+		mark_caught_up(b, now);
+	while ((m = b->inbox)) {
+		bool relay = m->kind == MSG_RELAY && !m->reason;
+
+		if (relay && relay_full(&b->relay, m->len)) {
+			cut_off_stalled(b, now);
+			if (relay_oldest_needed(&b->relay)) {
+				/* a client is behind: wait for its writes, or its stall */
+				lws_sul_schedule(b->lws, 0, &b->drain_retry, drain_retry_cb,
+						 WS_RETRY_US);
 				break;
 			}
-			b->metrics.relayed++;
-			lagging |= relay_push(&b->relay, m);
-			relayed = true;
-			break;
-		case MSG_STATS:
-			b->metrics.mqtt_received++;
-			metrics_set_plugin_stats(&b->metrics, (const char *)msg_data(m), m->len);
-			free(m);
-			break;
-		case MSG_PUBACK:
-			http_report_acked(b, m->mid, m->reason);
-			free(m);
-			break;
-		case MSG_UP:
-		case MSG_DOWN:
-			set_broker_up(b, m->kind == MSG_UP);
-			free(m);
-			break;
 		}
+		b->inbox = m->next;
+		if (!b->inbox)
+			b->inbox_tail = NULL;
+		released += m->len;
+		if (!relay) {
+			handle_control(b, m);
+			continue;
+		}
+		b->metrics.mqtt_received++;
+		b->metrics.relayed++;
+		relay_push(&b->relay, m);
+		relayed = true;
 	}
-	if (lagging)
-		cut_off_laggards(b);
+	queue_release(&b->queue, released);
 	if (relayed)
 		wake_clients(b);
+}
+
+void bridge_drop_inbox(struct bridge *b)
+{
+	struct msg *m, *next;
+
+	for (m = b->inbox; m; m = next) {
+		next = m->next;
+		free(m);
+	}
+	b->inbox = b->inbox_tail = NULL;
 }
 
 static int write_frame(struct lws *wsi, unsigned char *data, size_t len)
@@ -130,6 +196,7 @@ static int write_frame(struct lws *wsi, unsigned char *data, size_t len)
 
 static int writeable(struct bridge *b, struct ws_session *s, struct lws *wsi)
 {
+	struct msg *m;
 	int i;
 
 	if (s->culled)
@@ -140,25 +207,23 @@ static int writeable(struct bridge *b, struct ws_session *s, struct lws *wsi)
 			return -1;
 		b->metrics.ws_frames_sent++;
 	}
-	for (i = 0; i < WS_WRITE_BURST; i++) {
-		struct msg *m;
-
-		if (relay_lagging(&b->relay, &s->rc)) {
-			cut_off(b, s);
-			return 0;
-		}
-		m = relay_peek(&b->relay, &s->rc);
-		if (!m)
-			return 0;
-		if (lws_send_pipe_choked(wsi))
+	if (relay_lagging(&b->relay, &s->rc)) {
+		cut_off(b, s);
+		return 0;
+	}
+	for (i = 0; i < WS_WRITE_BURST && (m = relay_peek(&b->relay, &s->rc)); i++) {
+		if (i && lws_send_pipe_choked(wsi))
 			break;
 		if (write_frame(wsi, msg_data(m), m->len))
 			return -1;
 		relay_consumed(&s->rc);
+		s->rc.progress = lws_now_usecs();
 		b->metrics.ws_frames_sent++;
 	}
 	if (relay_peek(&b->relay, &s->rc))
 		lws_callback_on_writable(wsi);
+	if (b->inbox) /* room in the ring now? */
+		bridge_drain(b);
 	return 0;
 }
 
