@@ -128,7 +128,7 @@ static void usage(FILE *f)
 		"      --total-rate R     messages per second over all devices (overrides --rate)\n"
 		"  -t, --duration S       stop after S seconds (default: until Ctrl-C)\n"
 		"  -n, --count N          stop after N messages over all devices\n"
-		"  -u, --user NAME        topic user (default 'load')\n"
+		"  -u, --user NAME        topic user (default 'load', or the --username)\n"
 		"      --prefix P         device names are P0001, P0002, ... (default 'dev')\n"
 		"      --topic-prefix T   first topic level (default 'owntracks')\n"
 		"      --lat D --lon D    centre of the walks (default Berlin 52.52, 13.405)\n"
@@ -216,7 +216,6 @@ static int parse_options(int argc, char **argv, struct options *o)
 	*o = (struct options){
 		.host = "127.0.0.1",
 		.port = 1883,
-		.user = "load",
 		.prefix = "dev",
 		.topic_prefix = "owntracks",
 		.devices = 5,
@@ -344,6 +343,8 @@ static int parse_options(int argc, char **argv, struct options *o)
 			argv[optind]);
 		return -1;
 	}
+	if (!o->user) /* phones publish under their own name */
+		o->user = o->username ? o->username : "load";
 	if (strlen(o->user) + strlen(o->prefix) + 8 >= NAME_MAX_LEN ||
 	    strlen(o->topic_prefix) >= NAME_MAX_LEN) {
 		fprintf(stderr, "generate_load: --user, --prefix or --topic-prefix too long\n");
@@ -835,15 +836,21 @@ static int64_t send_due(struct gen *g, int64_t now, int64_t *next_due, int64_t i
 	int sent_now = 0;
 
 	if (interval == 0) {
-		/* as fast as possible: fill every window */
-		for (unsigned k = 0; k < g->o.devices && budget_left(g); k++) {
-			struct device *d = &g->devs[k];
-			while (budget_left(g) && dev_ready(g, d) && sent_now < 1000) {
-				if (dev_send(g, d))
-					break;
-				sent_now++;
+		/* as fast as possible: fill the windows one message per device per
+		 * pass, so every device sends its share (and its tst range stays
+		 * where fast_tst_start() put it) */
+		bool any = true;
+		while (any && budget_left(g) && sent_now < 1000) {
+			any = false;
+			for (unsigned k = 0; k < g->o.devices && budget_left(g); k++) {
+				struct device *d = &g->devs[(g->rr + k) % g->o.devices];
+				if (dev_ready(g, d) && dev_send(g, d) == 0) {
+					any = true;
+					sent_now++;
+				}
 			}
 		}
+		g->rr = (g->rr + 1) % g->o.devices;
 		return -1;
 	}
 	while (*next_due <= now && budget_left(g)) {

@@ -40,7 +40,7 @@ struct options {
 	int mqtt_port;
 	const char *username, *password, *user;
 	unsigned devices;
-	double rate, duration, settle, connect_timeout;
+	double rate, duration, settle, connect_timeout, warmup;
 	int qos;
 	int watch[MAX_WATCH];
 	const char *watch_name[MAX_WATCH];
@@ -78,6 +78,7 @@ struct bench {
 	struct sim_device *devs;
 	int64_t tst_base;
 	uint64_t total, published, acked;
+	uint64_t warm;		/* sequence numbers below this were warm-up */
 	int64_t *send_ns;	/* by sequence number */
 	uint32_t *seen;		/* frames received per sequence number */
 	uint64_t frames, unknown_frames, bad_frames;
@@ -109,10 +110,12 @@ static void usage(FILE *f)
 		"  --mqtt-host HOST       broker (default 127.0.0.1)\n"
 		"  --mqtt-port PORT       broker port (required)\n"
 		"  --username/--password  MQTT credentials\n"
-		"  --user NAME            topic user (default 'bench')\n"
+		"  --user NAME            topic user (default 'bench<pid>': the tst values of\n"
+		"                         two runs overlap, and the plugin stores a (device, tst) once)\n"
 		"  --devices N            simulated devices (default 10)\n"
 		"  --rate R               locations per second over all devices (default 100)\n"
 		"  --duration S           seconds of publishing (default 5)\n"
+		"  --warmup S             publish S s first without measuring (default 1)\n"
 		"  --settle S             wait up to S s after the last publish for frames (default 5)\n"
 		"  --qos 0|1              publish QoS (default 1)\n"
 		"  --watch NAME:PID       report RSS and CPU of this process (up to 4)\n"
@@ -124,7 +127,7 @@ static int parse_options(int argc, char **argv, struct options *o)
 {
 	enum {
 		O_WS = 256, O_CLIENTS, O_BATCH, O_CTIMEOUT, O_MHOST, O_MPORT, O_USERNAME, O_PASSWORD,
-		O_USER, O_DEVICES, O_RATE, O_DURATION, O_SETTLE, O_QOS, O_WATCH, O_JSON,
+		O_USER, O_DEVICES, O_RATE, O_DURATION, O_SETTLE, O_QOS, O_WATCH, O_JSON, O_WARMUP,
 	};
 	static const struct option longopts[] = {
 		{"ws", required_argument, NULL, O_WS},
@@ -140,6 +143,7 @@ static int parse_options(int argc, char **argv, struct options *o)
 		{"rate", required_argument, NULL, O_RATE},
 		{"duration", required_argument, NULL, O_DURATION},
 		{"settle", required_argument, NULL, O_SETTLE},
+		{"warmup", required_argument, NULL, O_WARMUP},
 		{"qos", required_argument, NULL, O_QOS},
 		{"watch", required_argument, NULL, O_WATCH},
 		{"json", no_argument, NULL, O_JSON},
@@ -154,11 +158,12 @@ static int parse_options(int argc, char **argv, struct options *o)
 		.connect_batch = 200,
 		.connect_timeout = 60,
 		.mqtt_host = "127.0.0.1",
-		.user = "bench",
+		.user = NULL,
 		.devices = 10,
 		.rate = 100,
 		.duration = 5,
 		.settle = 5,
+		.warmup = 1,
 		.qos = 1,
 	};
 	while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
@@ -216,6 +221,10 @@ static int parse_options(int argc, char **argv, struct options *o)
 			if (tu_parse_double(optarg, 0, 3600, &o->settle))
 				goto bad;
 			break;
+		case O_WARMUP:
+			if (tu_parse_double(optarg, 0, 3600, &o->warmup))
+				goto bad;
+			break;
 		case O_QOS:
 			if (tu_parse_u64(optarg, 0, 1, &u))
 				goto bad;
@@ -240,6 +249,11 @@ static int parse_options(int argc, char **argv, struct options *o)
 			usage(stderr);
 			return -1;
 		}
+	}
+	if (!o->user) {
+		static char user[32];
+		snprintf(user, sizeof(user), "bench%d", (int)getpid());
+		o->user = user;
 	}
 	if (!o->ws_url || !o->mqtt_port) {
 		fprintf(stderr, "ws_bench: --ws and --mqtt-port are required (see --help)\n");
@@ -389,6 +403,8 @@ static void on_text(struct bench *b, const char *p, size_t len, int64_t now)
 		return;
 	}
 	b->seen[seq]++;
+	if ((uint64_t)seq < b->warm)
+		return;
 	tu_samples_add(&b->lat, (now - b->send_ns[seq]) / 1000);
 }
 
@@ -648,7 +664,7 @@ static int mqtt_start(struct bench *b)
 
 static uint64_t expected_frames(const struct bench *b)
 {
-	return b->published * (uint64_t)b->open;
+	return (b->published - b->warm) * (uint64_t)b->open;
 }
 
 static uint64_t matched_frames(const struct bench *b)
@@ -661,12 +677,27 @@ static void run(struct bench *b)
 	struct epoll_event ev[512];
 	int64_t interval = (int64_t)(1e9 / b->o.rate), next_due, end, settle_end = 0, last_misc;
 
-	b->t_pub_start = next_due = last_misc = tu_mono_ns();
-	end = b->t_pub_start + (int64_t)(b->o.duration * 1e9);
-	watch_sample(b, 0);
+	int64_t warm_end;
+	bool warming = b->o.warmup > 0;
+
+	next_due = last_misc = tu_mono_ns();
+	warm_end = next_due + (int64_t)(b->o.warmup * 1e9);
+	end = warm_end + (int64_t)(b->o.duration * 1e9);
+	if (!warming) {
+		b->t_pub_start = next_due;
+		watch_sample(b, 0);
+	}
 	for (;;) {
 		int64_t now = tu_mono_ns(), wait;
 		int n;
+
+		if (warming && now >= warm_end) {
+			/* from here on, frames count */
+			warming = false;
+			b->warm = b->published;
+			b->t_pub_start = now;
+			watch_sample(b, 0);
+		}
 
 		if (now < end && !g_stop) {
 			while (next_due <= now && b->published < b->total && b->mqtt_connected) {
@@ -710,7 +741,7 @@ static void report(struct bench *b)
 	long hz = sysconf(_SC_CLK_TCK);
 	double wall = (double)(tu_mono_ns() - b->t_pub_start) / 1e9;
 
-	for (uint64_t s = 0; s < b->published; s++) {
+	for (uint64_t s = b->warm; s < b->published; s++) {
 		if (b->seen[s] < b->open)
 			missing += b->open - b->seen[s];
 		else
@@ -761,7 +792,7 @@ int main(int argc, char **argv)
 	sigaction(SIGTERM, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
 
-	b.total = (uint64_t)(b.o.rate * b.o.duration) + 16;
+	b.total = (uint64_t)(b.o.rate * (b.o.duration + b.o.warmup)) + 16;
 	b.cl = calloc(b.o.clients ? b.o.clients : 1, sizeof(*b.cl));
 	b.devs = calloc(b.o.devices, sizeof(*b.devs));
 	b.send_ns = calloc(b.total, sizeof(*b.send_ns));
@@ -777,6 +808,7 @@ int main(int argc, char **argv)
 		sim_device_init(&b.devs[i], i, 7, 52.52, 13.405);
 	/* unique over the run and in the past, so the plugin accepts all */
 	b.tst_base = (int64_t)time(NULL) - (int64_t)b.total - 10;
+	b.warm = b.o.warmup > 0 ? UINT64_MAX : 0; /* nothing counts while warming up */
 	for (int i = 0; i < b.o.nwatch; i++)
 		b.w[i] = (struct watch){.pid = b.o.watch[i], .name = b.o.watch_name[i],
 					.cpu_start_ticks = -1, .cpu_end_ticks = -1};
