@@ -167,6 +167,41 @@ test('lwt marks a device offline; a transition shows in the device list as text'
   assert.equal(await page.evaluate(() => window.pwned), undefined);
 });
 
+test('the map follows new positions until the user drags it away', { timeout: 20000 }, async () => {
+  // follow all devices
+  for (let i = 0; i < 2 && (await page.textContent('#follow')) !== 'Following'; i++) await page.locator('#follow').click();
+  assert.equal(await page.evaluate(() => window.mytracks.follow), true);
+  await page.waitForTimeout(600); // the fit-all animation
+  const alice = await deviceId(page, 'alice/phone');
+  // far outside the view: the map pans to it
+  await publish(stack.mqtt, 'alice', 'phone', location({ lat: 48.137, lon: 11.575, tst: nextTst() }));
+  await page.waitForFunction(() => {
+    const v = window.mytracks.view();
+    return Math.abs(v.lat - 48.137) < 0.5 && Math.abs(v.lng - 11.575) < 0.5;
+  }, null, { timeout: 10000 });
+  // the user drags the map: following stops, and the next position does not move it
+  // (after the pan animation, from an empty spot: the followed marker sits in the middle)
+  await page.waitForTimeout(600);
+  const box = await page.locator('#map').boundingBox();
+  const x = box.x + box.width * 0.75;
+  const y = box.y + box.height * 0.8;
+  await page.mouse.move(x, y);
+  await page.mouse.down();
+  await page.mouse.move(x - 200, y - 120, { steps: 8 });
+  await page.mouse.up();
+  assert.equal(await page.evaluate(() => window.mytracks.follow), false);
+  assert.equal(await page.textContent('#follow'), 'Follow');
+  await page.waitForTimeout(600); // drag inertia
+  const before = await page.evaluate(() => window.mytracks.view());
+  await publish(stack.mqtt, 'alice', 'phone', location({ lat: 50.11, lon: 8.68, tst: nextTst() }));
+  await page.waitForFunction((id) => window.mytracks.marker(id).lat === 50.11, alice, { timeout: 10000 });
+  await page.waitForTimeout(400);
+  assert.deepEqual(await page.evaluate(() => window.mytracks.view()), before, 'the map stayed where the user put it');
+  // a click on Follow fits every device again
+  await page.locator('#follow').click();
+  assert.equal(await page.evaluate(() => window.mytracks.follow), true);
+});
+
 test('a screenshot is written and the page logged no errors', { timeout: 20000 }, async () => {
   await page.keyboard.press('Escape');
   await page.evaluate(() => document.querySelector('.leaflet-popup-close-button')?.click());

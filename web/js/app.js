@@ -405,6 +405,11 @@ Object.defineProperty(window, 'mytracks', {
     get highestId() { return store.highestId; },
     get follow() { return follow; },
     config: Object.freeze({ ...cfg }),
+    view() {
+      if (!map) return null;
+      const c = map.getCenter();
+      return { lat: c.lat, lng: c.lng, zoom: map.getZoom() };
+    },
     marker(deviceId) {
       const l = layers.get(deviceId);
       if (!l) return null;
