@@ -1,0 +1,88 @@
+// ./my-tracks-server: the one-command start, tried as a user would (with
+// free ports, a temporary data directory and the build under test).
+//
+// Part of mytracks. SPDX-License-Identifier: MIT
+import { describe, it, after } from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import net from 'node:net';
+import path from 'node:path';
+import { spawnSync } from 'node:child_process';
+import {
+  Proc, buildDir, sourceDir, freePort, tmpDir, waitFor, sanitizerEnv, sanitizerFindings,
+  mqttConnect, location, sql, stopAll,
+} from '../lib/harness.mjs';
+import { getJson, wsConnect } from '../lib/bridge.mjs';
+
+const script = path.join(sourceDir, 'my-tracks-server');
+
+function alive(pid) {
+  try { process.kill(pid, 0); return true; } catch { return false; }
+}
+
+describe('my-tracks-server', () => {
+  after(stopAll);
+
+  it('starts broker and bridge, relays and stores a location, stops both on SIGTERM', async () => {
+    const dir = tmpDir();
+    const httpPort = await freePort();
+    const mqttPort = await freePort();
+    const server = new Proc('my-tracks-server', script, [
+      '--no-install', '--no-build', '--build-dir', buildDir,
+      '--http-port', String(httpPort), '--mqtt-port', String(mqttPort), '--data-dir', dir,
+    ], { env: sanitizerEnv(false), logFile: path.join(dir, 'server.out') });
+    await waitFor(() => {
+      if (!server.running) throw new Error(`exited: ${server.output}`);
+      return server.output.includes('mytracks is running');
+    }, { timeout: 30000, what: 'the start-up banner' });
+    assert.match(server.output, new RegExp(`http://127\\.0\\.0\\.1:${httpPort}/`));
+    const [, brokerPid, bridgePid] = server.output.match(/mosquitto pid (\d+), mytracks-bridge pid (\d+)/).map(Number);
+    assert.ok(alive(brokerPid) && alive(bridgePid));
+
+    await waitFor(async () => (await fetch(`http://127.0.0.1:${httpPort}/healthz`)).status === 200,
+      { what: '/healthz 200' });
+    const ws = await wsConnect(`ws://127.0.0.1:${httpPort}/ws/locations/`);
+    await ws.waitFrames(1);
+    const phone = await mqttConnect(mqttPort, { clientId: 'server-test-phone' });
+    await phone.publishAsync('owntracks/dora/phone', JSON.stringify(location({ tst: 1705600000 })), { qos: 1 });
+    await phone.endAsync();
+    const frame = JSON.parse(await ws.waitFor((f) => f.includes('"device_name":"dora/phone"')));
+    assert.equal(frame.type, 'location');
+    const hist = await waitFor(async () => {
+      const r = await getJson(`http://127.0.0.1:${httpPort}/api/locations/`);
+      return r.body.count ? r : null;
+    }, { what: 'the location in /api/locations/' });
+    assert.equal(hist.body.results[0].device_name, 'dora/phone');
+    await ws.close();
+
+    const r = await server.stop();
+    assert.equal(r.code, 0, server.output);
+    assert.match(server.output, /stopped/);
+    assert.equal(alive(brokerPid), false, 'mosquitto is gone');
+    assert.equal(alive(bridgePid), false, 'the bridge is gone');
+    // the plugin's final commit happened
+    assert.equal(sql(path.join(dir, 'mytracks.db'), 'SELECT COUNT(*) AS n FROM locations')[0].n, 1);
+    assert.deepEqual(sanitizerFindings(server.output), []);
+    assert.deepEqual(sanitizerFindings(fs.readFileSync(path.join(dir, 'bridge.log'), 'utf8')), []);
+  });
+
+  it('says clearly when a port is in use, and names bad options', async () => {
+    const busy = net.createServer().listen(0, '127.0.0.1');
+    await new Promise((r) => busy.once('listening', r));
+    const port = busy.address().port;
+    try {
+      const res = spawnSync(script, ['--no-install', '--no-build', '--build-dir', buildDir,
+        '--http-port', String(port), '--mqtt-port', String(await freePort()), '--data-dir', tmpDir()],
+      { encoding: 'utf8', env: sanitizerEnv(false) });
+      assert.equal(res.status, 1);
+      assert.match(res.stderr, new RegExp(`port ${port} \\(--http-port\\) is already in use`));
+    } finally {
+      busy.close();
+    }
+    const bad = spawnSync(script, ['--http-port', 'eighty'], { encoding: 'utf8' });
+    assert.equal(bad.status, 1);
+    assert.match(bad.stderr, /--http-port: expected a port number/);
+    const unknown = spawnSync(script, ['--frobnicate'], { encoding: 'utf8' });
+    assert.match(unknown.stderr, /unknown option '--frobnicate'/);
+  });
+});
