@@ -75,6 +75,15 @@ CB_MOUNT(mount_healthz, &mount_metrics, "/healthz");
 CB_MOUNT(mount_pub, &mount_healthz, "/pub");
 CB_MOUNT(mount_api, &mount_pub, "/api");
 
+/* Without --console: syslog, and errors on stderr too, so a failed start
+ * says why where it was started. */
+static void emit_syslog_cb(int level, const char *line)
+{
+	lwsl_emit_syslog(level, line);
+	if (level & LLL_ERR)
+		fprintf(stderr, "mytracks-bridge: %s", line);
+}
+
 static void tick_cb(lws_sorted_usec_list_t *sul)
 {
 	struct bridge *b = lws_container_of(sul, struct bridge, tick);
@@ -199,7 +208,7 @@ int main(int argc, char **argv)
 		config_free(&cfg);
 		return 2;
 	}
-	lws_set_log_level(cfg.log_level, cfg.console ? lwsl_emit_stderr : lwsl_emit_syslog);
+	lws_set_log_level(cfg.log_level, cfg.console ? lwsl_emit_stderr : emit_syslog_cb);
 	if (check_listen(&cfg)) {
 		config_free(&cfg);
 		return 1;

@@ -247,16 +247,9 @@ struct mqtt_link *mqtt_start(struct bridge *b)
 	}
 	if (configure(m))
 		goto fail;
-	rc = mosquitto_connect_async(m->mosq, cfg->mqtt_host, cfg->mqtt_port, KEEPALIVE_S);
-	if (rc == MOSQ_ERR_INVAL || rc == MOSQ_ERR_EAI) {
-		log_err("mqtt", "--mqtt-host %s --mqtt-port %d: %s", cfg->mqtt_host, cfg->mqtt_port,
-			mosquitto_strerror(rc));
-		goto fail;
-	}
-	if (rc)
-		log_warn("mqtt", "broker %s:%d not reachable yet (%s); retrying in the background",
-			 cfg->mqtt_host, cfg->mqtt_port, mosquitto_strerror(rc));
-	/* signals belong to the lws thread */
+	/* The thread first, then the connection: in libmosquitto 2.0 a thread
+	 * started after a refused connect_async never retries (upstream issue
+	 * #1903). Signals belong to the lws thread. */
 	sigemptyset(&block);
 	sigaddset(&block, SIGINT);
 	sigaddset(&block, SIGTERM);
@@ -268,6 +261,15 @@ struct mqtt_link *mqtt_start(struct bridge *b)
 		log_err("mqtt", "cannot start the MQTT thread: %s", mosquitto_strerror(rc));
 		goto fail;
 	}
+	rc = mosquitto_connect_async(m->mosq, cfg->mqtt_host, cfg->mqtt_port, KEEPALIVE_S);
+	if (rc == MOSQ_ERR_INVAL || rc == MOSQ_ERR_EAI) {
+		log_err("mqtt", "--mqtt-host %s --mqtt-port %d: %s", cfg->mqtt_host, cfg->mqtt_port,
+			mosquitto_strerror(rc));
+		goto fail;
+	}
+	if (rc)
+		log_warn("mqtt", "broker %s:%d not reachable yet (%s); retrying in the background",
+			 cfg->mqtt_host, cfg->mqtt_port, mosquitto_strerror(rc));
 	return m;
 fail:
 	mqtt_stop(m);

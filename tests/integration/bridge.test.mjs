@@ -5,9 +5,10 @@
 // Part of mytracks. SPDX-License-Identifier: MIT
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import path from 'node:path';
 import {
   startBroker, mqttConnect, collector, sql, location, waitFor, sleep, stopAll,
-  assertNoSanitizerFindings,
+  assertNoSanitizerFindings, freePort, tmpDir,
 } from '../lib/harness.mjs';
 import {
   startBridge, getJson, metric, wsConnect, framesOfType,
@@ -339,5 +340,35 @@ describe('bridge', () => {
     assert.equal(await metric(bridge, 'mytracks_bridge_broker_connected'), 1);
     assert.ok(await metric(bridge, 'mytracks_bridge_messages_relayed_total') >= 10);
     assert.ok(await metric(bridge, 'mytracks_bridge_http_reports_total{result="accepted"}') >= 2);
+  });
+});
+
+describe('bridge started before the broker and its database', () => {
+  after(stopAll);
+
+  it('answers 503 until the broker and the database appear, then works', async () => {
+    const dir = tmpDir();
+    const port = await freePort();
+    const pending = { port, dir, db: path.join(dir, 'mytracks.db') };
+    const bridge = await startBridge(pending, { waitBroker: false });
+    let h = await getJson(`${bridge.url}/healthz`);
+    assert.equal(h.status, 503);
+    assert.deepEqual([h.body.broker, h.body.database], ['disconnected', 'unavailable']);
+    const api = await getJson(`${bridge.url}/api/locations/`);
+    assert.equal(api.status, 503);
+    assert.match(api.body.error, /database unavailable/);
+    assert.equal((await getJson(`${bridge.url}/api/devices/`)).status, 503);
+
+    const broker = await startBroker({ dir, port, options: { trusted_user: 'mytracks-bridge' } });
+    await waitFor(async () => (await fetch(`${bridge.url}/healthz`)).status === 200,
+      { timeout: 20000, what: 'the bridge connected' });
+    h = await getJson(`${bridge.url}/healthz`);
+    assert.equal(h.body.database, 'ok');
+    const r = await getJson(`${bridge.url}/api/locations/`);
+    assert.deepEqual(r.body, { results: [], count: 0, has_more: false, next_since_id: null });
+    const res = await bridge.stop();
+    assert.equal(res.code, 0);
+    assertNoSanitizerFindings(assert, bridge.proc);
+    await broker.stop();
   });
 });
