@@ -42,6 +42,7 @@ struct options {
 	unsigned devices;
 	double rate, duration, settle, connect_timeout, warmup;
 	int qos;
+	bool nodelay;
 	int watch[MAX_WATCH];
 	const char *watch_name[MAX_WATCH];
 	int nwatch;
@@ -118,6 +119,8 @@ static void usage(FILE *f)
 		"  --warmup S             publish S s first without measuring (default 1)\n"
 		"  --settle S             wait up to S s after the last publish for frames (default 5)\n"
 		"  --qos 0|1              publish QoS (default 1)\n"
+		"  --nodelay 0|1          TCP_NODELAY on the publisher (default 1; many phone\n"
+		"                         MQTT libraries leave it off)\n"
 		"  --watch NAME:PID       report RSS and CPU of this process (up to 4)\n"
 		"  --json                 (accepted; the output is always JSON)\n"
 		"  -h, --help             this text\n");
@@ -127,7 +130,7 @@ static int parse_options(int argc, char **argv, struct options *o)
 {
 	enum {
 		O_WS = 256, O_CLIENTS, O_BATCH, O_CTIMEOUT, O_MHOST, O_MPORT, O_USERNAME, O_PASSWORD,
-		O_USER, O_DEVICES, O_RATE, O_DURATION, O_SETTLE, O_QOS, O_WATCH, O_JSON, O_WARMUP,
+		O_USER, O_DEVICES, O_RATE, O_DURATION, O_SETTLE, O_QOS, O_WATCH, O_JSON, O_WARMUP, O_NODELAY,
 	};
 	static const struct option longopts[] = {
 		{"ws", required_argument, NULL, O_WS},
@@ -145,6 +148,7 @@ static int parse_options(int argc, char **argv, struct options *o)
 		{"settle", required_argument, NULL, O_SETTLE},
 		{"warmup", required_argument, NULL, O_WARMUP},
 		{"qos", required_argument, NULL, O_QOS},
+		{"nodelay", required_argument, NULL, O_NODELAY},
 		{"watch", required_argument, NULL, O_WATCH},
 		{"json", no_argument, NULL, O_JSON},
 		{"help", no_argument, NULL, 'h'},
@@ -165,6 +169,7 @@ static int parse_options(int argc, char **argv, struct options *o)
 		.settle = 5,
 		.warmup = 1,
 		.qos = 1,
+		.nodelay = true,
 	};
 	while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
 		switch (c) {
@@ -224,6 +229,11 @@ static int parse_options(int argc, char **argv, struct options *o)
 		case O_WARMUP:
 			if (tu_parse_double(optarg, 0, 3600, &o->warmup))
 				goto bad;
+			break;
+		case O_NODELAY:
+			if (tu_parse_u64(optarg, 0, 1, &u))
+				goto bad;
+			o->nodelay = u;
 			break;
 		case O_QOS:
 			if (tu_parse_u64(optarg, 0, 1, &u))
@@ -639,7 +649,7 @@ static int mqtt_start(struct bench *b)
 		return -1;
 	mosquitto_int_option(b->mosq, MOSQ_OPT_SEND_MAXIMUM, 65535);
 	/* measure the server, not Nagle's algorithm in the client */
-	mosquitto_int_option(b->mosq, MOSQ_OPT_TCP_NODELAY, 1);
+	mosquitto_int_option(b->mosq, MOSQ_OPT_TCP_NODELAY, b->o.nodelay);
 	mosquitto_connect_callback_set(b->mosq, mqtt_connect_cb);
 	mosquitto_publish_callback_set(b->mosq, mqtt_publish_cb);
 	mosquitto_disconnect_callback_set(b->mosq, mqtt_disconnect_cb);
