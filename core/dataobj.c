@@ -57,14 +57,11 @@ size_t dataobj_iso8601(int64_t t, char out[32])
 	return (size_t)n;
 }
 
+/* `k` is the key with its punctuation: ,"name": (ours: no escaping needed) */
+#define KEY(name) ",\"" name "\":"
 static void key(struct jbuf *b, const char *k)
 {
-	/* keys are ours: no escaping needed */
-	jbuf_putc(b, ',');
-	jbuf_putc(b, '"');
-	jbuf_puts(b, k);
-	jbuf_putc(b, '"');
-	jbuf_putc(b, ':');
+	jbuf_append(b, k, strlen(k));
 }
 
 static void put_opt_int(struct jbuf *b, const char *k, int64_t v)
@@ -131,7 +128,7 @@ static void open_object(struct jbuf *b, int64_t id, int64_t device_id, const cha
 	}
 	jbuf_puts(b, "\"device\":");
 	jbuf_int(b, device_id);
-	key(b, "device_name");
+	key(b, KEY("device_name"));
 	dataobj_device_name(b, user, device);
 }
 
@@ -140,26 +137,26 @@ void dataobj_location(struct jbuf *b, const struct dataobj_location *d)
 	const struct ot_location *l = d->loc;
 
 	open_object(b, d->id, d->device_id, d->user, d->device, true);
-	put_fixed6(b, "latitude", l->lat);
-	put_fixed6(b, "longitude", l->lon);
-	put_time(b, "timestamp", l->tst);
-	put_opt_int(b, "timestamp_unix", l->tst);
-	put_opt_int(b, "accuracy", l->acc);
-	put_opt_int(b, "altitude", l->alt);
-	put_opt_int(b, "velocity", l->vel);
-	put_opt_int(b, "battery_level", l->batt);
-	put_str(b, "connection_type", l->conn);
-	put_str(b, "ip_address", d->ip_address);
-	put_str(b, "user", d->user);
-	put_str(b, "display_name", d->display_name);
-	put_str(b, "tid", l->tid);
-	put_str(b, "trigger", l->trigger);
-	put_opt_int(b, "course", l->cog);
-	put_opt_int(b, "vertical_accuracy", l->vac);
-	put_opt_int(b, "battery_status", l->bs);
-	put_str(b, "ssid", l->ssid);
-	put_str(b, "bssid", l->bssid);
-	put_time(b, "received_at", d->received_at);
+	put_fixed6(b, KEY("latitude"), l->lat);
+	put_fixed6(b, KEY("longitude"), l->lon);
+	put_time(b, KEY("timestamp"), l->tst);
+	put_opt_int(b, KEY("timestamp_unix"), l->tst);
+	put_opt_int(b, KEY("accuracy"), l->acc);
+	put_opt_int(b, KEY("altitude"), l->alt);
+	put_opt_int(b, KEY("velocity"), l->vel);
+	put_opt_int(b, KEY("battery_level"), l->batt);
+	put_str(b, KEY("connection_type"), l->conn);
+	put_str(b, KEY("ip_address"), d->ip_address);
+	put_str(b, KEY("user"), d->user);
+	put_str(b, KEY("display_name"), d->display_name);
+	put_str(b, KEY("tid"), l->tid);
+	put_str(b, KEY("trigger"), l->trigger);
+	put_opt_int(b, KEY("course"), l->cog);
+	put_opt_int(b, KEY("vertical_accuracy"), l->vac);
+	put_opt_int(b, KEY("battery_status"), l->bs);
+	put_str(b, KEY("ssid"), l->ssid);
+	put_str(b, KEY("bssid"), l->bssid);
+	put_time(b, KEY("received_at"), d->received_at);
 	jbuf_putc(b, '}');
 }
 
@@ -167,11 +164,11 @@ void dataobj_status(struct jbuf *b, int64_t device_id, const char *user, const c
 		    bool online, int64_t when)
 {
 	open_object(b, 0, device_id, user, device, false);
-	put_str(b, "user", user);
-	key(b, "online");
+	put_str(b, KEY("user"), user);
+	key(b, KEY("online"));
 	jbuf_puts(b, online ? "true" : "false");
-	put_time(b, "timestamp", when);
-	put_opt_int(b, "timestamp_unix", when);
+	put_time(b, KEY("timestamp"), when);
+	put_opt_int(b, KEY("timestamp_unix"), when);
 	jbuf_putc(b, '}');
 }
 
@@ -179,15 +176,15 @@ void dataobj_transition(struct jbuf *b, int64_t id, int64_t device_id, const cha
 			const char *device, const struct ot_transition *t)
 {
 	open_object(b, id, device_id, user, device, true);
-	put_str(b, "user", user);
-	put_str(b, "event", t->event);
-	put_str(b, "desc", t->desc);
-	put_str(b, "rid", t->rid);
-	put_fixed6(b, "latitude", t->lat);
-	put_fixed6(b, "longitude", t->lon);
-	put_opt_int(b, "accuracy", t->acc);
-	put_time(b, "timestamp", t->tst);
-	put_opt_int(b, "timestamp_unix", t->tst);
-	put_str(b, "trigger", t->trigger);
+	put_str(b, KEY("user"), user);
+	put_str(b, KEY("event"), t->event);
+	put_str(b, KEY("desc"), t->desc);
+	put_str(b, KEY("rid"), t->rid);
+	put_fixed6(b, KEY("latitude"), t->lat);
+	put_fixed6(b, KEY("longitude"), t->lon);
+	put_opt_int(b, KEY("accuracy"), t->acc);
+	put_time(b, KEY("timestamp"), t->tst);
+	put_opt_int(b, KEY("timestamp_unix"), t->tst);
+	put_str(b, KEY("trigger"), t->trigger);
 	jbuf_putc(b, '}');
 }

@@ -15,6 +15,7 @@
 
 extern const char mytracks_schema_sql[]; /* generated from schema/schema.sql */
 #define SCHEMA_VERSION 1
+#define WAKE_BATCH 2048 /* queued ops that wake a writer inside a window */
 
 enum {
 	ST_INS_DEVICE,
@@ -60,6 +61,9 @@ struct store {
 	pthread_mutex_t lock;
 	pthread_cond_t cond;
 	struct store_op *head, **tail; /* submitted, not yet taken by the writer */
+	size_t qlen;		       /* ops in that list */
+	bool idle;		       /* the writer waits for work */
+	bool sleeping;		       /* the writer sleeps out a commit window */
 	bool stopping;
 	int give_up_ms;
 	char error[256]; /* newest error, under lock */
@@ -254,8 +258,7 @@ static int apply(struct store *s, const struct store_op *op)
 		else
 			atomic_fetch_add(&s->locations_stored, 1);
 	}
-	sqlite3_reset(st);
-	sqlite3_clear_bindings(st);
+	sqlite3_reset(st); /* every parameter is bound again next time */
 	/* A constraint failure is about this row alone: skip it, keep going. */
 	if ((rc & 0xff) == SQLITE_CONSTRAINT) {
 		atomic_fetch_add(&s->duplicates, 1);
@@ -295,12 +298,14 @@ static size_t list_len(const struct store_op *op)
 static void requeue_front(struct store *s, struct store_op *list)
 {
 	struct store_op *last;
+	size_t n = 1;
 
 	if (!list)
 		return;
 	for (last = list; last->next; last = last->next)
-		;
+		n++;
 	pthread_mutex_lock(&s->lock);
+	s->qlen += n;
 	last->next = s->head;
 	if (!s->head)
 		s->tail = &last->next;
@@ -346,19 +351,27 @@ static void *writer_main(void *arg)
 				pthread_cond_timedwait(&s->cond, &s->lock, &retry_at);
 				continue;
 			}
+			if (in_txn && !stopping) {
+				/* Inside a transaction: sleep until the window closes,
+				 * not woken by every new row, unless the queue grows big. */
+				if (ts_reached(&deadline) || s->qlen >= WAKE_BATCH)
+					break;
+				s->sleeping = true;
+				pthread_cond_timedwait(&s->cond, &s->lock, &deadline);
+				s->sleeping = false;
+				continue;
+			}
 			if (s->head || stopping)
 				break;
-			if (in_txn) {
-				if (pthread_cond_timedwait(&s->cond, &s->lock, &deadline) == ETIMEDOUT)
-					break;
-			} else {
-				pthread_cond_wait(&s->cond, &s->lock);
-			}
+			s->idle = true;
+			pthread_cond_wait(&s->cond, &s->lock);
+			s->idle = false;
 		}
 		retrying = false;
 		batch = s->head;
 		s->head = NULL;
 		s->tail = &s->head;
+		s->qlen = 0;
 		pthread_mutex_unlock(&s->lock);
 
 		if (batch && !in_txn) {
@@ -433,6 +446,7 @@ failed:
 			rest = s->head;
 			s->head = NULL;
 			s->tail = &s->head;
+			s->qlen = 0;
 			pthread_mutex_unlock(&s->lock);
 			n = list_len(rest);
 			atomic_fetch_add(&s->lost, n);
@@ -455,7 +469,11 @@ int store_submit(struct store *s, struct store_op *op)
 	pthread_mutex_lock(&s->lock);
 	*s->tail = op;
 	s->tail = &op->next;
-	pthread_cond_signal(&s->cond);
+	s->qlen++;
+	/* Wake the writer only when it waits for work, or when it sleeps out
+	 * a commit window and the queue has grown big: one wake per batch. */
+	if (s->idle || (s->sleeping && s->qlen == WAKE_BATCH))
+		pthread_cond_signal(&s->cond);
 	pthread_mutex_unlock(&s->lock);
 	return 0;
 }
