@@ -115,6 +115,12 @@ static int read_response(struct conn *c, const char **body, size_t *blen)
 	int status = -1;
 
 	c->len = 0;
+	if (!c->buf) {
+		c->cap = 1 << 20;
+		c->buf = malloc(c->cap);
+		if (!c->buf)
+			return -1;
+	}
 	for (;;) {
 		ssize_t n;
 
