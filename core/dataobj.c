@@ -9,19 +9,53 @@
 #include <string.h>
 #include <time.h>
 
+/* Write `width` decimal digits of v (zero-padded) at p; return p + width. */
+static char *put_digits(char *p, uint64_t v, int width)
+{
+	int i;
+
+	for (i = width - 1; i >= 0; i--) {
+		p[i] = (char)('0' + v % 10);
+		v /= 10;
+	}
+	return p + width;
+}
+
+/* Decimal digits of v, no padding. */
+static char *put_uint(char *p, uint64_t v)
+{
+	char tmp[20];
+	int n = 0;
+
+	do {
+		tmp[n++] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v);
+	while (n)
+		*p++ = tmp[--n];
+	return p;
+}
+
 size_t dataobj_fixed6(double v, char out[32])
 {
 	long long scaled;
 	unsigned long long a;
-	int n;
+	char *p = out;
 
 	if (!isfinite(v) || fabs(v) > 1e12)
 		v = 0.0;
 	scaled = llround(v * 1e6);
-	a = scaled < 0 ? (unsigned long long)-scaled : (unsigned long long)scaled;
-	n = snprintf(out, 32, "%s%llu.%06llu", scaled < 0 ? "-" : "", a / 1000000ULL,
-		     a % 1000000ULL);
-	return (size_t)n;
+	if (scaled < 0) {
+		*p++ = '-';
+		a = (unsigned long long)-scaled;
+	} else {
+		a = (unsigned long long)scaled;
+	}
+	p = put_uint(p, a / 1000000ULL);
+	*p++ = '.';
+	p = put_digits(p, a % 1000000ULL, 6);
+	*p = '\0';
+	return (size_t)(p - out);
 }
 
 /* Days since 1970-01-01 to civil date (Howard Hinnant's algorithm), so the
@@ -45,16 +79,30 @@ size_t dataobj_iso8601(int64_t t, char out[32])
 {
 	int64_t days = t / 86400, secs = t % 86400, y;
 	unsigned m, d;
-	int n;
+	char *p = out;
 
 	if (secs < 0) {
 		secs += 86400;
 		days--;
 	}
 	civil_from_days(days, &y, &m, &d);
-	n = snprintf(out, 32, "%04lld-%02u-%02uT%02d:%02d:%02dZ", (long long)y, m, d,
-		     (int)(secs / 3600), (int)(secs / 60 % 60), (int)(secs % 60));
-	return (size_t)n;
+	if (y < 0 || y > 9999) { /* outside ISO-8601's four digits: clamp */
+		y = y < 0 ? 0 : 9999;
+	}
+	p = put_digits(p, (uint64_t)y, 4);
+	*p++ = '-';
+	p = put_digits(p, m, 2);
+	*p++ = '-';
+	p = put_digits(p, d, 2);
+	*p++ = 'T';
+	p = put_digits(p, (uint64_t)(secs / 3600), 2);
+	*p++ = ':';
+	p = put_digits(p, (uint64_t)(secs / 60 % 60), 2);
+	*p++ = ':';
+	p = put_digits(p, (uint64_t)(secs % 60), 2);
+	*p++ = 'Z';
+	*p = '\0';
+	return (size_t)(p - out);
 }
 
 /* `k` is the key with its punctuation: ,"name": (ours: no escaping needed) */

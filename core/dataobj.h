@@ -52,7 +52,8 @@ void dataobj_device_name(struct jbuf *b, const char *user, const char *device);
 size_t dataobj_fixed6(double v, char out[32]);
 
 /* ISO-8601 UTC with Z, e.g. 2024-01-15T14:30:00Z. `out` must hold 32
- * bytes; returns the length. Works for any 64-bit time within year 9999. */
+ * bytes; returns the length. Years outside 0000-9999 are clamped to them
+ * (mytracks refuses such timestamps before they get here). */
 size_t dataobj_iso8601(int64_t t, char out[32]);
 
 #endif

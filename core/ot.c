@@ -7,6 +7,7 @@
 
 #include <cjson/cJSON.h>
 #include <math.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -168,31 +169,113 @@ enum ot_result ot_location_check(const struct ot_location *l, int64_t now, int64
 	return OT_OK;
 }
 
+/* The location's fields, read in one pass over the object (a lookup per
+ * field would scan the member list each time). The first occurrence of a
+ * key counts, as with cJSON_GetObjectItem. */
+enum field_kind { F_LAT, F_LON, F_TST, F_INT, F_STR };
+
+struct field {
+	const char *key;
+	enum field_kind kind;
+	size_t off; /* into struct ot_location */
+};
+
+#define LOC_FIELD(k, kind, member) {k, kind, offsetof(struct ot_location, member)}
+static const struct field loc_fields[] = {
+	LOC_FIELD("lat", F_LAT, lat),	     LOC_FIELD("lon", F_LON, lon),
+	LOC_FIELD("tst", F_TST, tst),	     LOC_FIELD("acc", F_INT, acc),
+	LOC_FIELD("alt", F_INT, alt),	     LOC_FIELD("vel", F_INT, vel),
+	LOC_FIELD("batt", F_INT, batt),	     LOC_FIELD("cog", F_INT, cog),
+	LOC_FIELD("vac", F_INT, vac),	     LOC_FIELD("bs", F_INT, bs),
+	LOC_FIELD("created_at", F_INT, created_at), LOC_FIELD("conn", F_STR, conn),
+	LOC_FIELD("tid", F_STR, tid),	     LOC_FIELD("t", F_STR, trigger),
+	LOC_FIELD("SSID", F_STR, ssid),	     LOC_FIELD("BSSID", F_STR, bssid),
+};
+#define LOC_NFIELDS (sizeof(loc_fields) / sizeof(loc_fields[0]))
+
+static int find_loc_field(const char *k)
+{
+	size_t i;
+
+	for (i = 0; i < LOC_NFIELDS; i++) {
+		if (loc_fields[i].key[0] == k[0] && !strcmp(loc_fields[i].key, k))
+			return (int)i;
+	}
+	return -1;
+}
+
+/* Store one member's value. Returns OT_OK or OT_ERR_FIELD with a reason. */
+static enum ot_result take_loc_field(const struct field *f, const cJSON *it,
+				     struct ot_location *l, char *reason, size_t rlen)
+{
+	char *base = (char *)l;
+	double d;
+
+	if (cJSON_IsNull(it))
+		return f->kind == F_LAT || f->kind == F_LON || f->kind == F_TST
+			       ? fail(reason, rlen, OT_ERR_FIELD, "field '%s' is missing", f->key)
+			       : OT_OK;
+	if (f->kind == F_STR) {
+		if (!cJSON_IsString(it) || strlen(it->valuestring) > OT_SHORT_STR_MAX)
+			return fail(reason, rlen, OT_ERR_FIELD, "field '%s': expected a short string",
+				    f->key);
+		*(const char **)(base + f->off) = it->valuestring;
+		return OT_OK;
+	}
+	if (!cJSON_IsNumber(it) || !isfinite(it->valuedouble))
+		return fail(reason, rlen, OT_ERR_FIELD,
+			    f->kind == F_INT ? "field '%s': expected a number"
+					     : f->kind == F_TST ? "field '%s': expected an integer"
+								: "field '%s': expected a finite number",
+			    f->key);
+	d = it->valuedouble;
+	switch (f->kind) {
+	case F_LAT:
+	case F_LON:
+		*(double *)(base + f->off) = d;
+		break;
+	case F_TST:
+		if (d != floor(d) || fabs(d) >= OT_INT_LIMIT)
+			return fail(reason, rlen, OT_ERR_FIELD, "field '%s': expected an integer",
+				    f->key);
+		*(int64_t *)(base + f->off) = (int64_t)d;
+		break;
+	default:
+		if (fabs(d) >= OT_INT_LIMIT)
+			return fail(reason, rlen, OT_ERR_FIELD, "field '%s': expected a number",
+				    f->key);
+		*(int64_t *)(base + f->off) = (int64_t)llround(d);
+		break;
+	}
+	return OT_OK;
+}
+
 static enum ot_result parse_location(const cJSON *o, struct ot_location *l, int64_t now,
 				     int64_t max_future, char *reason, size_t rlen)
 {
+	uint32_t seen = 0;
+	const cJSON *it;
 	enum ot_result r;
+	size_t i;
 
 	memset(l, 0, sizeof(*l));
-	r = need_latlon(o, &l->lat, &l->lon, reason, rlen);
-	if (r != OT_OK)
-		return r;
-	r = need_tst(o, &l->tst, reason, rlen);
-	if (r != OT_OK)
-		return r;
-	NEED(get_int(o, "acc", &l->acc), "acc", "expected a number");
-	NEED(get_int(o, "alt", &l->alt), "alt", "expected a number");
-	NEED(get_int(o, "vel", &l->vel), "vel", "expected a number");
-	NEED(get_int(o, "batt", &l->batt), "batt", "expected a number");
-	NEED(get_int(o, "cog", &l->cog), "cog", "expected a number");
-	NEED(get_int(o, "vac", &l->vac), "vac", "expected a number");
-	NEED(get_int(o, "bs", &l->bs), "bs", "expected a number");
-	NEED(get_int(o, "created_at", &l->created_at), "created_at", "expected a number");
-	NEED(get_str(o, "conn", OT_SHORT_STR_MAX, &l->conn), "conn", "expected a short string");
-	NEED(get_str(o, "tid", OT_SHORT_STR_MAX, &l->tid), "tid", "expected a short string");
-	NEED(get_str(o, "t", OT_SHORT_STR_MAX, &l->trigger), "t", "expected a short string");
-	NEED(get_str(o, "SSID", OT_SHORT_STR_MAX, &l->ssid), "SSID", "expected a short string");
-	NEED(get_str(o, "BSSID", OT_SHORT_STR_MAX, &l->bssid), "BSSID", "expected a short string");
+	l->acc = l->alt = l->vel = l->batt = OT_NONE;
+	l->cog = l->vac = l->bs = l->created_at = OT_NONE;
+	for (it = o->child; it; it = it->next) {
+		int f = it->string ? find_loc_field(it->string) : -1;
+
+		if (f < 0 || (seen & (1u << f)))
+			continue;
+		seen |= 1u << f;
+		r = take_loc_field(&loc_fields[f], it, l, reason, rlen);
+		if (r != OT_OK)
+			return r;
+	}
+	for (i = 0; i < 3; i++) { /* lat, lon, tst are required */
+		if (!(seen & (1u << i)))
+			return fail(reason, rlen, OT_ERR_FIELD, "field '%s' is missing",
+				    loc_fields[i].key);
+	}
 	return ot_location_check(l, now, max_future, reason, rlen);
 }
 
