@@ -16,10 +16,11 @@
 
 /* Largest response body (a page of 1000 locations is under 1 MiB). */
 #define HTTP_MAX_RESPONSE (32u << 20)
-/* Bytes written per WRITEABLE callback. */
-#define HTTP_CHUNK (64u << 10)
 /* A declared body this much over --max-body closes the connection at once. */
 #define HTTP_ABSURD_BODY (64u << 20)
+
+/* Room for the status line and headers before a body. */
+#define HTTP_MAX_HEADERS 1024
 
 #define CT_JSON "application/json"
 #define CT_METRICS "text/plain; version=0.0.4; charset=utf-8"
@@ -31,8 +32,11 @@ struct http_session {
 	struct jbuf out; /* the response body, after LWS_PRE headroom */
 	unsigned status;
 	const char *ctype;
-	size_t sent;
-	bool replying, hdr_sent, too_large;
+	bool replying; /* a deferred answer is ready for WRITEABLE */
+	bool paused;   /* reading stopped while the broker acknowledges */
+	bool too_large;
+	bool in_body; /* between a report's headers and its body's end */
+	size_t declared, got; /* Content-Length, and body bytes seen */
 	char user[OT_NAME_MAX + 1], device[OT_NAME_MAX + 1];
 	bool have_user, have_device;
 	char ip[64];
@@ -59,69 +63,72 @@ static void session_start(struct bridge *b, struct http_session *s, struct lws *
 	jbuf_init(&s->out, LWS_PRE, HTTP_MAX_RESPONSE);
 }
 
-/* Answer with `status` and the body already in s->out. */
-static int reply(struct http_session *s, unsigned status, const char *ctype)
+/* Write headers and body in one lws_write (lws keeps what the socket does
+ * not take yet) and finish the transaction. Returns the callback's value. */
+static int send_response(struct bridge *b, struct http_session *s, struct lws *wsi)
 {
-	s->status = status;
-	s->ctype = ctype;
-	s->replying = true;
-	s->sent = 0;
-	lws_callback_on_writable(s->wsi);
-	return 0;
-}
+	size_t body = jbuf_len(&s->out), hdr;
+	unsigned char *buf, *start, *p, *end;
+	int rc = -1;
 
-static int reply_error(struct http_session *s, unsigned status, const char *msg)
-{
-	api_error(&s->out, msg);
-	return reply(s, status, CT_JSON);
-}
-
-static int write_headers(struct http_session *s, struct lws *wsi)
-{
-	unsigned char buf[LWS_PRE + 512], *start = buf + LWS_PRE, *p = start,
-					  *end = buf + sizeof(buf) - 1;
-
-	if (lws_add_http_common_headers(wsi, s->status, s->ctype, jbuf_len(&s->out), &p, end) ||
+	buf = malloc(LWS_PRE + HTTP_MAX_HEADERS + body);
+	if (!buf)
+		return -1;
+	start = p = buf + LWS_PRE;
+	end = start + HTTP_MAX_HEADERS - 1;
+	if (lws_add_http_common_headers(wsi, s->status, s->ctype, body, &p, end) ||
 	    lws_add_http_header_by_name(wsi, (const unsigned char *)"cache-control:",
 					(const unsigned char *)"no-store", 8, &p, end) ||
-	    lws_finalize_write_http_header(wsi, start, &p, end))
-		return -1;
-	s->hdr_sent = true;
-	return 0;
-}
-
-static int write_body(struct bridge *b, struct http_session *s, struct lws *wsi)
-{
-	size_t len = jbuf_len(&s->out), n = len - s->sent;
-	bool last = n <= HTTP_CHUNK;
-	unsigned char *data = (unsigned char *)jbuf_data(&s->out) + s->sent;
-
-	if (!last)
-		n = HTTP_CHUNK;
-	/* Earlier chunks' bytes serve as headroom: they have been sent. */
-	if (lws_write(wsi, data, n, last ? LWS_WRITE_HTTP_FINAL : LWS_WRITE_HTTP) != (int)n)
-		return -1;
-	s->sent += n;
-	if (!last) {
-		lws_callback_on_writable(wsi);
-		return 0;
-	}
+	    lws_finalize_http_header(wsi, &p, end))
+		goto out;
+	hdr = (size_t)(p - start);
+	memcpy(p, jbuf_data(&s->out), body);
+	if (lws_write(wsi, start, hdr + body, LWS_WRITE_HTTP_FINAL) != (int)(hdr + body))
+		goto out;
+	rc = 0;
+out:
+	free(buf);
+	if (s->paused)
+		lws_rx_flow_control(wsi, 1);
 	session_clear(b, s);
 	s->wsi = wsi;
+	if (rc)
+		return -1;
 	return lws_http_transaction_completed(wsi) ? -1 : 0;
 }
 
-static int writeable(struct bridge *b, struct http_session *s, struct lws *wsi)
+/* Answer now, from the request's own callback, with the body in s->out.
+ * (Answering later would let lws parse a pipelined request meanwhile.) */
+static int reply_now(struct bridge *b, struct http_session *s, unsigned status,
+		     const char *ctype)
 {
-	if (!s->replying)
-		return 0;
-	if (!s->hdr_sent) {
-		if (write_headers(s, wsi))
-			return -1;
-		lws_callback_on_writable(wsi);
-		return 0;
+	s->status = status;
+	s->ctype = ctype;
+	return send_response(b, s, s->wsi);
+}
+
+static int reply_error(struct bridge *b, struct http_session *s, unsigned status,
+		       const char *msg)
+{
+	api_error(&s->out, msg);
+	return reply_now(b, s, status, CT_JSON);
+}
+
+/* Answer a waiting report from another callback: write when WRITEABLE. */
+static void reply_later(struct http_session *s, unsigned status, const char *msg)
+{
+	if (msg)
+		api_error(&s->out, msg);
+	else
+		jbuf_puts(&s->out, "[]");
+	s->status = status;
+	s->ctype = CT_JSON;
+	s->replying = true;
+	if (s->paused) { /* lws holds WRITEABLE back while reading is paused */
+		lws_rx_flow_control(s->wsi, 1);
+		s->paused = false;
 	}
-	return write_body(b, s, wsi);
+	lws_callback_on_writable(s->wsi);
 }
 
 /* --- OwnTracks HTTP mode ------------------------------------------------ */
@@ -142,15 +149,17 @@ static int report_begin(struct bridge *b, struct http_session *s, struct lws *ws
 
 	if (lws_hdr_copy(wsi, cl, sizeof(cl), WSI_TOKEN_HTTP_CONTENT_LENGTH) <= 0) {
 		b->metrics.reports_invalid++;
-		return reply_error(s, 411, "a Content-Length is required");
+		return reply_error(b, s, 411, "a Content-Length is required");
 	}
 	declared = strtoll(cl, NULL, 10);
 	if (declared <= 0) {
 		b->metrics.reports_invalid++;
-		return reply_error(s, 400, "empty body");
+		return reply_error(b, s, 400, "empty body");
 	}
 	if (declared > (long long)HTTP_ABSURD_BODY)
 		return -1;
+	s->declared = (size_t)declared;
+	s->in_body = true;
 	s->have_user = custom_header(wsi, "x-limit-u:", s->user, sizeof(s->user));
 	s->have_device = custom_header(wsi, "x-limit-d:", s->device, sizeof(s->device));
 	lws_get_peer_simple(wsi, peer, sizeof(peer));
@@ -162,6 +171,10 @@ static int report_begin(struct bridge *b, struct http_session *s, struct lws *ws
 
 static int report_body(struct http_session *s, const void *in, size_t len)
 {
+	/* lws 4.1 may hand over bytes of a pipelined request after the body */
+	if (len > s->declared - s->got)
+		len = s->declared - s->got;
+	s->got += len;
 	if (s->too_large)
 		return 0;
 	jbuf_append(&s->in, in, len);
@@ -179,13 +192,18 @@ static int report_submit(struct bridge *b, struct http_session *s)
 
 	if (s->too_large) {
 		b->metrics.reports_invalid++;
-		return reply_error(s, 413, "body too large");
+		return reply_error(b, s, 413, "body too large");
+	}
+	if (s->got < s->declared) {
+		/* lws 4.1 loses the body of a POST pipelined behind another request */
+		b->metrics.reports_invalid++;
+		return reply_error(b, s, 400, "body shorter than its Content-Length");
 	}
 	if (pub_topic(b->cfg, jbuf_data(&s->in), jbuf_len(&s->in), s->have_user ? s->user : NULL,
 		      s->have_device ? s->device : NULL, topic, sizeof(topic), err, sizeof(err))) {
 		b->metrics.reports_invalid++;
 		log_debug("http", "report from %s refused: %s", s->ip, err);
-		return reply_error(s, 400, err);
+		return reply_error(b, s, 400, err);
 	}
 	if (!b->broker_up || b->pub.pending.count >= PUB_MAX_PENDING)
 		goto unavailable;
@@ -198,11 +216,14 @@ static int report_submit(struct bridge *b, struct http_session *s)
 	}
 	pub_wait(&b->pub, &s->pending, mid, (int64_t)lws_now_secs() + b->cfg->pub_timeout);
 	jbuf_free(&s->in);
+	/* read nothing more (a pipelined request) until this one is answered */
+	lws_rx_flow_control(s->wsi, 0);
+	s->paused = true;
 	log_debug("http", "report from %s published on %s (mid %d)", s->ip, topic, mid);
 	return 0;
 unavailable:
 	b->metrics.reports_unavailable++;
-	return reply_error(s, 503, "broker unavailable, try again later");
+	return reply_error(b, s, 503, "broker unavailable, try again later");
 }
 
 void http_report_acked(struct bridge *b, int mid, int reason)
@@ -216,13 +237,12 @@ void http_report_acked(struct bridge *b, int mid, int reason)
 	s = lws_container_of(p, struct http_session, pending);
 	if (reason < 0x80) {
 		b->metrics.reports_accepted++;
-		jbuf_puts(&s->out, "[]");
-		reply(s, 200, CT_JSON);
+		reply_later(s, 200, NULL);
 		return;
 	}
 	b->metrics.reports_invalid++;
 	snprintf(err, sizeof(err), "the broker refused the report (reason 0x%02x)", reason);
-	reply_error(s, reason == 0x87 ? 403 : 503, err);
+	reply_later(s, reason == 0x87 ? 403 : 503, err);
 }
 
 static void fail_pending(struct bridge *b, bool all, int64_t now)
@@ -234,7 +254,7 @@ static void fail_pending(struct bridge *b, bool all, int64_t now)
 		if (all || p->deadline <= now) {
 			pub_forget(&b->pub, p);
 			b->metrics.reports_unavailable++;
-			reply_error(s, 503, "broker did not acknowledge the report, try again later");
+			reply_later(s, 503, "broker did not acknowledge the report, try again later");
 		}
 	}
 	lws_end_foreach_dll_safe(d, d1);
@@ -274,30 +294,30 @@ static int route(struct bridge *b, struct http_session *s, struct lws *wsi)
 	else if ((n = lws_hdr_copy(wsi, path, sizeof(path), WSI_TOKEN_POST_URI)) > 0)
 		m = M_POST;
 	if (m == M_OTHER)
-		return reply_error(s, 405, "method not allowed");
+		return reply_error(b, s, 405, "method not allowed");
 
 	if (path_is(path, "/api/locations/")) {
 		if (m == M_POST)
 			return report_begin(b, s, wsi);
-		return reply(s, api_locations(b, wsi, &s->out), CT_JSON);
+		return reply_now(b, s, api_locations(b, wsi, &s->out), CT_JSON);
 	}
 	if (path_is(path, "/pub")) {
 		if (m == M_POST)
 			return report_begin(b, s, wsi);
-		return reply_error(s, 405, "POST an OwnTracks message here");
+		return reply_error(b, s, 405, "POST an OwnTracks message here");
 	}
 	if (m != M_GET)
-		return reply_error(s, 405, "method not allowed");
+		return reply_error(b, s, 405, "method not allowed");
 	if (path_is(path, "/api/devices/"))
-		return reply(s, api_devices(b, &s->out), CT_JSON);
+		return reply_now(b, s, api_devices(b, &s->out), CT_JSON);
 	if (path_is(path, "/healthz"))
-		return reply(s, api_healthz(b, &s->out), CT_JSON);
+		return reply_now(b, s, api_healthz(b, &s->out), CT_JSON);
 	if (path_is(path, "/metrics")) {
 		b->metrics.db_up = db_ready(&b->db);
 		metrics_render(&b->metrics, &s->out);
-		return reply(s, 200, CT_METRICS);
+		return reply_now(b, s, 200, CT_METRICS);
 	}
-	return reply_error(s, 404, "not found");
+	return reply_error(b, s, 404, "not found");
 }
 
 int http_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
@@ -314,14 +334,18 @@ int http_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user,
 		session_start(b, s, wsi);
 		b->metrics.http_requests++;
 		return route(b, s, wsi);
+	/* lws 4.1 may signal a body again for a pipelined request's bytes */
 	case LWS_CALLBACK_HTTP_BODY:
-		return report_body(s, in, len);
+		return s->in_body ? report_body(s, in, len) : 0;
 	case LWS_CALLBACK_HTTP_BODY_COMPLETION:
-		if (s->replying)
-			return 0; /* already answered (e.g. 411) */
+		if (!s->in_body)
+			return 0;
+		s->in_body = false;
 		return report_submit(b, s);
 	case LWS_CALLBACK_HTTP_WRITEABLE:
-		return writeable(b, s, wsi);
+		if (!s->replying)
+			return 0;
+		return send_response(b, s, wsi);
 	case LWS_CALLBACK_CLOSED_HTTP:
 	case LWS_CALLBACK_HTTP_DROP_PROTOCOL:
 		if (s)

@@ -7,8 +7,9 @@
  *   GET  /api/devices/     devices with their last location (api.c)
  *   POST /api/locations/, POST /pub   OwnTracks HTTP mode (pub.c)
  *   GET  /healthz, GET /metrics
- * Responses are built whole, then written headers first and the body in
- * chunks from WRITEABLE callbacks.
+ * Responses are built whole and written in one go from the request's own
+ * callback; HTTP-mode reports are answered from WRITEABLE once the broker
+ * acknowledged them, with reading paused meanwhile.
  */
 #ifndef MYTRACKS_BRIDGE_HTTP_H
 #define MYTRACKS_BRIDGE_HTTP_H

@@ -21,6 +21,7 @@
 
 struct ws_session {
 	struct relay_client rc;
+	bool established; /* CLOSED also comes for refused upgrades */
 	bool culled;
 };
 
@@ -247,6 +248,7 @@ int ws_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, v
 		return 0;
 	case LWS_CALLBACK_ESTABLISHED:
 		relay_add(&b->relay, &s->rc, wsi);
+		s->established = true;
 		s->culled = false;
 		b->metrics.ws_clients++;
 		b->metrics.ws_connections++;
@@ -258,6 +260,9 @@ int ws_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, v
 	case LWS_CALLBACK_RECEIVE:
 		return 0; /* clients have nothing to say */
 	case LWS_CALLBACK_CLOSED:
+		if (!s || !s->established)
+			return 0;
+		s->established = false;
 		relay_remove(&b->relay, &s->rc);
 		b->metrics.ws_clients--;
 		log_debug("ws", "client gone (%llu left)", (unsigned long long)b->metrics.ws_clients);

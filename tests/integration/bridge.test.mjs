@@ -5,6 +5,7 @@
 // Part of mytracks. SPDX-License-Identifier: MIT
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import net from 'node:net';
 import path from 'node:path';
 import {
   startBroker, mqttConnect, collector, sql, location, waitFor, sleep, stopAll,
@@ -112,6 +113,7 @@ describe('bridge', () => {
       await assert.rejects(wsConnect(`ws://127.0.0.1:${bridge.port}${p}`), `upgrade on ${p} must fail`);
     }
     assert.equal(await metric(bridge, 'mytracks_bridge_ws_refused_total'), before + 4);
+    assert.equal(await metric(bridge, 'mytracks_bridge_ws_clients'), 0, 'refused upgrades are not clients');
     // the right path still works
     const c = await wsConnect(bridge.wsUrl);
     await c.waitFrames(1);
@@ -170,6 +172,25 @@ describe('bridge', () => {
     assert.ok(await metric(bridge, 'mytracks_bridge_http_reports_total{result="invalid"}') >= 5);
     // still healthy
     assert.equal((await fetch(`${bridge.url}/healthz`)).status, 200);
+  });
+
+  it('answers pipelined requests in order on one connection', async () => {
+    const raw = (text) => new Promise((resolve, reject) => {
+      const sock = net.connect(bridge.port, '127.0.0.1', () => sock.write(text));
+      let out = '';
+      sock.on('data', (d) => { out += d; });
+      sock.setTimeout(1000, () => sock.destroy());
+      sock.on('close', () => resolve(out));
+      sock.on('error', reject);
+    });
+    const body = JSON.stringify(location({ tst: 1705333000 }));
+    // (a POST pipelined behind another request loses its body in lws 4.1)
+    const out = await raw(`POST /pub HTTP/1.1\r\nHost: x\r\nX-Limit-U: pipe\r\nX-Limit-D: line\r\nContent-Length: ${body.length}\r\n\r\n${body}`
+      + 'GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n'
+      + 'GET /api/devices/ HTTP/1.1\r\nHost: x\r\n\r\n'
+      + 'GET /nope HTTP/1.1\r\nHost: x\r\n\r\n');
+    const statuses = [...out.matchAll(/HTTP\/1\.1 (\d{3})/g)].map((m) => Number(m[1]));
+    assert.deepEqual(statuses, [200, 200, 200, 404], out);
   });
 
   describe('history API', () => {
