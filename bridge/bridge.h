@@ -32,6 +32,7 @@ struct bridge {
 	struct relay relay;	/* framed messages for WebSocket clients */
 	/* taken from the queue, waiting for room in the relay ring */
 	struct msg *inbox, *inbox_tail;
+	lws_usec_t blocked_since; /* the inbox has waited for clients since; 0: not */
 	struct db db;		/* read-only history */
 	struct pub pub;		/* HTTP-mode reports awaiting their PUBACK */
 	struct metrics metrics;

@@ -13,9 +13,13 @@
 
 /* Frames written per WRITEABLE callback while the socket takes them. */
 #define WS_WRITE_BURST 16
-/* A client holding the full ring that wrote nothing for this long has
- * stopped reading: it is cut off. */
+/* With the ring full, a client that still needs its oldest message and
+ * wrote nothing for WS_STALL_US has stopped reading: it is cut off. Clients
+ * behind in a burst keep writing and are waited for, but at most
+ * WS_SLOW_US in a row: then whoever holds the ring is too slow for the
+ * others and is cut off too. */
 #define WS_STALL_US (1500 * LWS_US_PER_MS)
+#define WS_SLOW_US (5 * LWS_US_PER_SEC)
 /* How often a waiting inbox is looked at again. */
 #define WS_RETRY_US (100 * LWS_US_PER_MS)
 
@@ -50,14 +54,16 @@ static void cut_off(struct bridge *b, struct ws_session *s)
 }
 
 /* The ring is full: cut off the clients holding its oldest message that
- * have not written anything for WS_STALL_US (they stopped reading).
- * Clients merely behind in a burst keep writing and are waited for. */
+ * wrote nothing for WS_STALL_US, or all of them once messages have been
+ * waiting for WS_SLOW_US. */
 static void cut_off_stalled(struct bridge *b, lws_usec_t now)
 {
+	bool too_long = now - b->blocked_since > WS_SLOW_US;
+
 	lws_start_foreach_dll_safe(struct lws_dll2 *, d, d1, lws_dll2_get_head(&b->relay.clients)) {
 		struct relay_client *c = lws_container_of(d, struct relay_client, list);
 
-		if (c->next <= b->relay.tail && now - c->progress > WS_STALL_US)
+		if (c->next <= b->relay.tail && (too_long || now - c->progress > WS_STALL_US))
 			cut_off(b, lws_container_of(c, struct ws_session, rc));
 	}
 	lws_end_foreach_dll_safe(d, d1);
@@ -151,6 +157,8 @@ void bridge_drain(struct bridge *b)
 		bool relay = m->kind == MSG_RELAY && !m->reason;
 
 		if (relay && relay_full(&b->relay, m->len)) {
+			if (!b->blocked_since)
+				b->blocked_since = now;
 			cut_off_stalled(b, now);
 			if (relay_oldest_needed(&b->relay)) {
 				/* a client is behind: wait for its writes, or its stall */
@@ -172,6 +180,8 @@ void bridge_drain(struct bridge *b)
 		relay_push(&b->relay, m);
 		relayed = true;
 	}
+	if (!b->inbox)
+		b->blocked_since = 0;
 	queue_release(&b->queue, released);
 	if (relayed)
 		wake_clients(b);
