@@ -33,7 +33,6 @@ struct http_session {
 	unsigned status;
 	const char *ctype;
 	bool replying; /* a deferred answer is ready for WRITEABLE */
-	bool paused;   /* reading stopped while the broker acknowledges */
 	bool too_large;
 	bool in_body; /* between a report's headers and its body's end */
 	size_t declared, got; /* Content-Length, and body bytes seen */
@@ -64,8 +63,10 @@ static void session_start(struct bridge *b, struct http_session *s, struct lws *
 }
 
 /* Write headers and body in one lws_write (lws keeps what the socket does
- * not take yet) and finish the transaction. Returns the callback's value. */
-static int send_response(struct bridge *b, struct http_session *s, struct lws *wsi)
+ * not take yet) and, if `complete`, finish the transaction. Returns the
+ * callback's value. */
+static int write_response(struct bridge *b, struct http_session *s, struct lws *wsi,
+			  bool complete)
 {
 	size_t body = jbuf_len(&s->out), hdr;
 	unsigned char *buf, *start, *p, *end;
@@ -88,13 +89,18 @@ static int send_response(struct bridge *b, struct http_session *s, struct lws *w
 	rc = 0;
 out:
 	free(buf);
-	if (s->paused)
-		lws_rx_flow_control(wsi, 1);
 	session_clear(b, s);
 	s->wsi = wsi;
 	if (rc)
 		return -1;
+	if (!complete)
+		return 0;
 	return lws_http_transaction_completed(wsi) ? -1 : 0;
+}
+
+static int send_response(struct bridge *b, struct http_session *s, struct lws *wsi)
+{
+	return write_response(b, s, wsi, true);
 }
 
 /* Answer now, from the request's own callback, with the body in s->out.
@@ -114,6 +120,20 @@ static int reply_error(struct bridge *b, struct http_session *s, unsigned status
 	return reply_now(b, s, status, CT_JSON);
 }
 
+/* Answer and close the connection: after a bad report body. (lws 4.1
+ * hands a POST pipelined behind another request its own header bytes as
+ * body, and spins on the real body left in its buffer if the connection is
+ * kept.) */
+static int reply_error_close(struct bridge *b, struct http_session *s, unsigned status,
+			     const char *msg)
+{
+	api_error(&s->out, msg);
+	s->status = status;
+	s->ctype = CT_JSON;
+	write_response(b, s, s->wsi, false);
+	return -1;
+}
+
 /* Answer a waiting report from another callback: write when WRITEABLE. */
 static void reply_later(struct http_session *s, unsigned status, const char *msg)
 {
@@ -124,10 +144,6 @@ static void reply_later(struct http_session *s, unsigned status, const char *msg
 	s->status = status;
 	s->ctype = CT_JSON;
 	s->replying = true;
-	if (s->paused) { /* lws holds WRITEABLE back while reading is paused */
-		lws_rx_flow_control(s->wsi, 1);
-		s->paused = false;
-	}
 	lws_callback_on_writable(s->wsi);
 }
 
@@ -192,18 +208,17 @@ static int report_submit(struct bridge *b, struct http_session *s)
 
 	if (s->too_large) {
 		b->metrics.reports_invalid++;
-		return reply_error(b, s, 413, "body too large");
+		return reply_error_close(b, s, 413, "body too large");
 	}
 	if (s->got < s->declared) {
-		/* lws 4.1 loses the body of a POST pipelined behind another request */
 		b->metrics.reports_invalid++;
-		return reply_error(b, s, 400, "body shorter than its Content-Length");
+		return reply_error_close(b, s, 400, "body shorter than its Content-Length");
 	}
 	if (pub_topic(b->cfg, jbuf_data(&s->in), jbuf_len(&s->in), s->have_user ? s->user : NULL,
 		      s->have_device ? s->device : NULL, topic, sizeof(topic), err, sizeof(err))) {
 		b->metrics.reports_invalid++;
 		log_debug("http", "report from %s refused: %s", s->ip, err);
-		return reply_error(b, s, 400, err);
+		return reply_error_close(b, s, 400, err);
 	}
 	if (!b->broker_up || b->pub.pending.count >= PUB_MAX_PENDING)
 		goto unavailable;
@@ -216,9 +231,6 @@ static int report_submit(struct bridge *b, struct http_session *s)
 	}
 	pub_wait(&b->pub, &s->pending, mid, (int64_t)lws_now_secs() + b->cfg->pub_timeout);
 	jbuf_free(&s->in);
-	/* read nothing more (a pipelined request) until this one is answered */
-	lws_rx_flow_control(s->wsi, 0);
-	s->paused = true;
 	log_debug("http", "report from %s published on %s (mid %d)", s->ip, topic, mid);
 	return 0;
 unavailable:
@@ -331,6 +343,20 @@ int http_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user,
 		b->metrics.ws_refused++;
 		return 1; /* no WebSocket on this protocol */
 	case LWS_CALLBACK_HTTP:
+		/* lws parses a request pipelined behind a report that still
+		 * waits for its PUBACK: answers must keep their order, so the
+		 * report is answered first (503 if not acknowledged yet: the
+		 * phone resends it and the plugin stores it once). */
+		if (pub_waiting(&s->pending)) {
+			pub_forget(&b->pub, &s->pending);
+			b->metrics.reports_unavailable++;
+			api_error(&s->out, "request pipelined behind a report, try again");
+			s->status = 503;
+			s->ctype = CT_JSON;
+			s->replying = true;
+		}
+		if (s->replying && write_response(b, s, wsi, false))
+			return -1;
 		session_start(b, s, wsi);
 		b->metrics.http_requests++;
 		return route(b, s, wsi);

@@ -245,6 +245,7 @@ int main(int argc, char **argv)
 out:
 	queue_close(&b.queue);
 	mqtt_stop(b.mqtt);
+	log_debug("bridge", "MQTT client stopped");
 	if (b.lws) {
 		signal_ctx = NULL;
 		lws_sul_cancel(&b.tick);
