@@ -12,6 +12,7 @@
 #include "bridge.h"
 #include "db.h"
 #include "ot.h"
+#include "parse.h"
 
 /* Room for a query value: a user/device pair, URL-decoded, and the name. */
 #define ARG_MAX (2 * OT_NAME_MAX + 32)
@@ -29,22 +30,6 @@ static unsigned fail(struct bridge *b, struct jbuf *out, unsigned status, const 
 	b->metrics.api_errors++;
 	api_error(out, msg);
 	return status;
-}
-
-/* A non-negative decimal integer up to `max`, digits only. */
-static int parse_uint(const char *s, int64_t max, int64_t *out)
-{
-	char *end;
-	long long v;
-
-	if (!*s || *s < '0' || *s > '9')
-		return -1;
-	errno = 0;
-	v = strtoll(s, &end, 10);
-	if (errno || *end || v < 0 || v > max)
-		return -1;
-	*out = v;
-	return 0;
 }
 
 /* Find `name` (e.g. "limit=") among the URL-decoded query arguments.
@@ -66,7 +51,8 @@ static int query_arg(struct lws *wsi, const char *name, char *buf, int len, cons
 	return 0;
 }
 
-unsigned api_locations(struct bridge *b, struct lws *wsi, struct jbuf *out)
+unsigned api_locations(struct bridge *b, struct lws *wsi, const char *users_json,
+		       struct jbuf *out)
 {
 	static const char *const names[] = {"since_id=", "start_time=", "end_time=", "limit="};
 	struct db_loc_query q = {0};
@@ -103,22 +89,15 @@ unsigned api_locations(struct bridge *b, struct lws *wsi, struct jbuf *out)
 	q.end_time = nums[2];
 	q.limit = (int)nums[3];
 	q.latest = !have[0] && !have[1] && !have[2];
+	q.users_json = users_json;
 
 	i = query_arg(wsi, "device=", buf, sizeof(buf), &v);
 	if (i < 0)
 		return fail(b, out, 400, "query argument too long");
 	if (i) {
-		const char *slash = strchr(v, '/');
-		int64_t id;
-
-		if (!slash) {
-			if (parse_uint(v, INT64_MAX, &id) || id == 0)
-				return fail(b, out, 400, "device must be an id or user/device");
-		} else if (slash == v || !slash[1] || strchr(slash + 1, '/') ||
-			   strlen(v) > 2 * OT_NAME_MAX + 1) {
+		if (!parse_device_spec(v))
 			return fail(b, out, 400, "device must be an id or user/device");
-		}
-		r = db_device_id(&b->db, v, &q.device_id);
+		r = db_device_id(&b->db, v, users_json, &q.device_id);
 		if (r == DB_NOT_FOUND)
 			return fail(b, out, 404, "unknown device");
 		if (r != DB_OK)
@@ -147,13 +126,13 @@ unavailable:
 	return fail(b, out, 503, err);
 }
 
-unsigned api_devices(struct bridge *b, struct jbuf *out)
+unsigned api_devices(struct bridge *b, const char *users_json, struct jbuf *out)
 {
 	char err[192];
 	enum db_result r;
 
 	jbuf_puts(out, "{\"results\":[");
-	r = db_devices(&b->db, out);
+	r = db_devices(&b->db, users_json, out);
 	if (r == DB_NOMEM)
 		return fail(b, out, 500, "response too large");
 	if (r != DB_OK) {

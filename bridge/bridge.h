@@ -15,6 +15,7 @@
 
 #include <libwebsockets.h>
 
+#include "auth.h"
 #include "config.h"
 #include "db.h"
 #include "metrics.h"
@@ -36,6 +37,8 @@ struct bridge {
 	struct db db;		/* read-only history */
 	struct pub pub;		/* HTTP-mode reports awaiting their PUBACK */
 	struct metrics metrics;
+	struct auth auth;	/* users and sessions, with --users */
+	bool auth_on;		/* --users given: login required */
 	int64_t startup;	/* unix seconds */
 	bool broker_up;		/* connected and subscribed, as last reported */
 	lws_sorted_usec_list_t tick; /* once a second: PUBACK timeouts */
@@ -44,6 +47,9 @@ struct bridge {
 	struct lws_protocols protocols[3];
 	lws_retry_bo_t retry;
 	struct lws_http_mount mount_files;
+	/* with --users: the page's assets as files, "/" as a callback */
+	struct lws_http_mount mount_asset[3], mount_root;
+	char asset_dir[3][4096];
 	/* {"type":"welcome","server_startup":N}, after LWS_PRE bytes */
 	unsigned char welcome[LWS_PRE + 64];
 	size_t welcome_len;

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <arpa/inet.h>
 
 #include <libwebsockets.h>
 
@@ -60,6 +61,18 @@ static const char usage_text[] =
 	"  --ws-backlog-bytes BYTES  bytes the relay ring may hold (default 8388608)\n"
 	"  --ws-ping SECONDS         ping idle clients after this long, drop them\n"
 	"                            after twice as long (default 30)\n"
+	"Access control (see docs/security.md):\n"
+	"  --users FILE              require a login: lines name:crypt-hash[:admin]\n"
+	"                            [:share=user,...]; hash with `openssl passwd -6`\n"
+	"                            or `" PROG " --hash-password`\n"
+	"  --session-ttl SECONDS     how long a login lasts (default 604800)\n"
+	"  --allowed-origin ORIGIN   also accept WebSocket upgrades from this Origin\n"
+	"                            (e.g. https://map.example.org; repeatable)\n"
+	"  --insecure-no-auth        allow a non-loopback --http-host without --users\n"
+	"  --tls-cert FILE           serve HTTPS/WSS with this certificate (PEM)...\n"
+	"  --tls-key FILE            ...and this private key (PEM)\n"
+	"  --hash-password           read a password on stdin, print its crypt(3)\n"
+	"                            hash for the users file, and exit\n"
 	"Logging:\n"
 	"  --log-level LEVEL         debug, info, warning or error (default info)\n"
 	"  --console                 log to stderr instead of syslog\n"
@@ -90,6 +103,13 @@ enum {
 	OPT_CONSOLE,
 	OPT_HELP,
 	OPT_VERSION,
+	OPT_USERS,
+	OPT_SESSION_TTL,
+	OPT_ALLOWED_ORIGIN,
+	OPT_INSECURE_NO_AUTH,
+	OPT_TLS_CERT,
+	OPT_TLS_KEY,
+	OPT_HASH_PASSWORD,
 };
 
 static const struct option long_options[] = {
@@ -116,6 +136,13 @@ static const struct option long_options[] = {
 	{"console", no_argument, NULL, OPT_CONSOLE},
 	{"help", no_argument, NULL, OPT_HELP},
 	{"version", no_argument, NULL, OPT_VERSION},
+	{"users", required_argument, NULL, OPT_USERS},
+	{"session-ttl", required_argument, NULL, OPT_SESSION_TTL},
+	{"allowed-origin", required_argument, NULL, OPT_ALLOWED_ORIGIN},
+	{"insecure-no-auth", no_argument, NULL, OPT_INSECURE_NO_AUTH},
+	{"tls-cert", required_argument, NULL, OPT_TLS_CERT},
+	{"tls-key", required_argument, NULL, OPT_TLS_KEY},
+	{"hash-password", no_argument, NULL, OPT_HASH_PASSWORD},
 	{NULL, 0, NULL, 0},
 };
 
@@ -138,6 +165,22 @@ static void defaults(struct bridge_config *cfg)
 	cfg->max_message = 256u << 10;
 	cfg->pub_timeout = 10;
 	cfg->log_level = LLL_ERR | LLL_WARN | LLL_USER;
+	cfg->session_ttl = 7 * 24 * 3600;
+}
+
+bool config_is_loopback(const char *addr)
+{
+	unsigned char a[16];
+
+	if (inet_pton(AF_INET, addr, a) == 1)
+		return a[0] == 127;
+	if (inet_pton(AF_INET6, addr, a) == 1) {
+		static const unsigned char v4mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+		static const unsigned char one[16] = {[15] = 1};
+
+		return !memcmp(a, one, 16) || (!memcmp(a, v4mapped, 12) && a[12] == 127);
+	}
+	return false;
 }
 
 static int bad(const char *opt, const char *fmt, const char *value)
@@ -325,6 +368,38 @@ static int apply(struct bridge_config *cfg, int opt, const char *arg)
 	case OPT_CONSOLE:
 		cfg->console = true;
 		return 0;
+	case OPT_USERS:
+		if (check_readable_file("users", arg))
+			return -1;
+		cfg->users_file = arg;
+		return 0;
+	case OPT_SESSION_TTL:
+		if (parse_num("session-ttl", arg, 60, 366LL * 24 * 3600, &v))
+			return -1;
+		cfg->session_ttl = (int)v;
+		return 0;
+	case OPT_ALLOWED_ORIGIN:
+		if (cfg->n_allowed_origins == CONFIG_MAX_ORIGINS)
+			return bad("allowed-origin", "at most 16 origins, '%s' is one too many", arg);
+		if ((strncmp(arg, "http://", 7) && strncmp(arg, "https://", 8)) ||
+		    strlen(arg) > 200 || arg[strlen(arg) - 1] == '/')
+			return bad("allowed-origin",
+				   "expected scheme://host[:port] without a path, got '%s'", arg);
+		cfg->allowed_origins[cfg->n_allowed_origins++] = arg;
+		return 0;
+	case OPT_INSECURE_NO_AUTH:
+		cfg->insecure_no_auth = true;
+		return 0;
+	case OPT_TLS_CERT:
+		if (check_readable_file("tls-cert", arg))
+			return -1;
+		cfg->tls_cert = arg;
+		return 0;
+	case OPT_TLS_KEY:
+		if (check_readable_file("tls-key", arg))
+			return -1;
+		cfg->tls_key = arg;
+		return 0;
 	}
 	return -1;
 }
@@ -346,6 +421,8 @@ enum config_result config_parse(struct bridge_config *cfg, int argc, char **argv
 			printf(PROG " %s (libwebsockets %s)\n", MYTRACKS_VERSION,
 			       lws_get_library_version());
 			return CONFIG_EXIT_OK;
+		case OPT_HASH_PASSWORD:
+			return CONFIG_HASH_PASSWORD;
 		case '?':
 			if (optopt)
 				fprintf(stderr, PROG ": option '%s' takes no value\n",
@@ -370,6 +447,17 @@ enum config_result config_parse(struct bridge_config *cfg, int argc, char **argv
 		fprintf(stderr, PROG ": --ws-backlog-bytes (%zu) must be at least --max-message "
 				"(%zu)\n",
 			cfg->ws_backlog_bytes, cfg->max_message);
+		return CONFIG_ERROR;
+	}
+	if (!cfg->tls_cert != !cfg->tls_key) {
+		fprintf(stderr, PROG ": --tls-cert and --tls-key go together\n");
+		return CONFIG_ERROR;
+	}
+	if (!cfg->users_file && !cfg->insecure_no_auth && !config_is_loopback(cfg->http_host)) {
+		fprintf(stderr, PROG ": --http-host %s is not a loopback address: give --users FILE "
+				"to require a login, or --insecure-no-auth to serve everyone's "
+				"locations to anyone who can connect\n",
+			cfg->http_host);
 		return CONFIG_ERROR;
 	}
 	if (stat(cfg->web_root, &st) || !S_ISDIR(st.st_mode))

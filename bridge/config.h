@@ -9,6 +9,7 @@
 #include <stddef.h>
 
 #define CONFIG_MAX_PROXIES 16
+#define CONFIG_MAX_ORIGINS 16
 
 struct bridge_config {
 	const char *http_host; /* listen address, default 127.0.0.1 */
@@ -33,12 +34,23 @@ struct bridge_config {
 	int pub_timeout;	 /* seconds to wait for a PUBACK */
 	int log_level;		 /* lws log bitmask */
 	bool console;		 /* log to stderr instead of syslog */
+	/* access control (see docs/security.md) */
+	const char *users_file;	 /* NULL: no login (local single-user mode) */
+	bool insecure_no_auth;	 /* allow a non-loopback --http-host without login */
+	const char *allowed_origins[CONFIG_MAX_ORIGINS]; /* besides the Host's own */
+	int n_allowed_origins;
+	const char *tls_cert, *tls_key; /* serve HTTPS/WSS */
+	int session_ttl;	 /* seconds a login lasts */
 };
+
+/* True when `addr` (a numeric IP address) is a loopback address. */
+bool config_is_loopback(const char *addr);
 
 enum config_result {
 	CONFIG_OK = 0,
 	CONFIG_EXIT_OK,	 /* --help or --version was printed */
 	CONFIG_ERROR,	 /* a message naming the option was printed */
+	CONFIG_HASH_PASSWORD, /* --hash-password: print a hash and exit */
 };
 
 /* Parse argv into `cfg` (defaults first). Prints errors and --help text to

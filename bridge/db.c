@@ -18,22 +18,29 @@
 	"l.ip_address, l.received_at"
 #define LOC_FROM " FROM locations l JOIN devices d ON d.id = l.device_id"
 
-/* ?1 since_id, ?2 start_time, ?3 end_time, ?4 limit, ?5 device id */
+/* Rows of users the viewer may see: ?9 is a JSON array of user names, or
+ * NULL for everyone (no login, or an admin). */
+#define VISIBLE "(?9 IS NULL OR d.user IN (SELECT value FROM json_each(?9)))"
+
+/* ?1 since_id, ?2 start_time, ?3 end_time, ?4 limit, ?5 device id, ?9 users */
 static const char *const stmt_sql[DB_N_STMTS] = {
 	[DB_LOC_FWD] = "SELECT " LOC_COLS LOC_FROM
-		       " WHERE l.id > ?1 AND l.tst >= ?2 AND l.tst <= ?3 ORDER BY l.id LIMIT ?4",
+		       " WHERE l.id > ?1 AND l.tst >= ?2 AND l.tst <= ?3 AND " VISIBLE
+		       " ORDER BY l.id LIMIT ?4",
 	[DB_LOC_FWD_DEV] = "SELECT " LOC_COLS LOC_FROM
 			   " WHERE l.device_id = ?5 AND l.id > ?1 AND l.tst >= ?2 AND l.tst <= ?3"
-			   " ORDER BY l.id LIMIT ?4",
+			   " AND " VISIBLE " ORDER BY l.id LIMIT ?4",
 	[DB_LOC_LATEST] = "SELECT * FROM (SELECT " LOC_COLS LOC_FROM
-			  " ORDER BY l.id DESC LIMIT ?4) ORDER BY 1",
+			  " WHERE " VISIBLE " ORDER BY l.id DESC LIMIT ?4) ORDER BY 1",
 	[DB_LOC_LATEST_DEV] = "SELECT * FROM (SELECT " LOC_COLS LOC_FROM
-			      " WHERE l.device_id = ?5 ORDER BY l.id DESC LIMIT ?4) ORDER BY 1",
+			      " WHERE l.device_id = ?5 AND " VISIBLE
+			      " ORDER BY l.id DESC LIMIT ?4) ORDER BY 1",
 	[DB_DEVICES] = "SELECT d.id, d.user, d.device, d.display_name, d.tid, d.last_seen, "
 		       "d.online, " LOC_COLS " FROM devices d LEFT JOIN locations l ON l.id = "
-		       "(SELECT MAX(id) FROM locations WHERE device_id = d.id) ORDER BY d.id",
-	[DB_DEVICE_BY_ID] = "SELECT id FROM devices WHERE id = ?1",
-	[DB_DEVICE_BY_NAME] = "SELECT id FROM devices WHERE user = ?1 AND device = ?2",
+		       "(SELECT MAX(id) FROM locations WHERE device_id = d.id) WHERE " VISIBLE
+		       " ORDER BY d.id",
+	[DB_DEVICE_BY_ID] = "SELECT id FROM devices d WHERE id = ?1 AND " VISIBLE,
+	[DB_DEVICE_BY_NAME] = "SELECT id FROM devices d WHERE user = ?1 AND device = ?2 AND " VISIBLE,
 };
 
 void db_init(struct db *db, const char *path)
@@ -155,7 +162,15 @@ static enum db_result lookup_id(struct db *db, sqlite3_stmt *s, int64_t *id)
 	return r;
 }
 
-enum db_result db_device_id(struct db *db, const char *spec, int64_t *id)
+static void bind_visible(sqlite3_stmt *s, const char *users_json)
+{
+	if (users_json)
+		sqlite3_bind_text(s, 9, users_json, -1, SQLITE_STATIC);
+	else
+		sqlite3_bind_null(s, 9);
+}
+
+enum db_result db_device_id(struct db *db, const char *spec, const char *users_json, int64_t *id)
 {
 	const char *slash = strchr(spec, '/');
 	sqlite3_stmt *s;
@@ -170,6 +185,7 @@ enum db_result db_device_id(struct db *db, const char *spec, int64_t *id)
 		sqlite3_bind_text(s, 1, spec, (int)(slash - spec), SQLITE_STATIC);
 		sqlite3_bind_text(s, 2, slash + 1, -1, SQLITE_STATIC);
 	}
+	bind_visible(s, users_json);
 	return lookup_id(db, s, id);
 }
 
@@ -195,6 +211,7 @@ enum db_result db_locations(struct db *db, const struct db_loc_query *q, struct 
 	sqlite3_bind_int64(s, 4, q->latest ? q->limit : q->limit + 1);
 	if (q->device_id)
 		sqlite3_bind_int64(s, 5, q->device_id);
+	bind_visible(s, q->users_json);
 	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
 		if (page->count == q->limit) {
 			page->has_more = true;
@@ -226,7 +243,7 @@ static void put_time_pair(struct jbuf *out, sqlite3_stmt *s, int i)
 		    (long long)sqlite3_column_int64(s, i));
 }
 
-enum db_result db_devices(struct db *db, struct jbuf *out)
+enum db_result db_devices(struct db *db, const char *users_json, struct jbuf *out)
 {
 	sqlite3_stmt *s;
 	int rc, n = 0;
@@ -234,6 +251,7 @@ enum db_result db_devices(struct db *db, struct jbuf *out)
 	if (!db_ready(db))
 		return DB_UNAVAILABLE;
 	s = db->stmt[DB_DEVICES];
+	bind_visible(s, users_json);
 	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
 		const char *user = col_str(s, 1), *device = col_str(s, 2);
 
@@ -267,5 +285,6 @@ enum db_result db_devices(struct db *db, struct jbuf *out)
 	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
 		return step_failed(db, rc);
 	sqlite3_reset(s);
+	sqlite3_clear_bindings(s);
 	return jbuf_failed(out) ? DB_NOMEM : DB_OK;
 }

@@ -48,6 +48,7 @@ struct db_loc_query {
 	int64_t start_time, end_time; /* tst range, inclusive */
 	int limit;
 	bool latest; /* no since_id and no time range: the newest `limit` rows */
+	const char *users_json; /* JSON array of visible users; NULL: all */
 };
 
 struct db_loc_page {
@@ -61,12 +62,14 @@ void db_close(struct db *db);
 /* Open and prepare if needed. True when queries can run. */
 bool db_ready(struct db *db);
 
-/* Resolve "<id>" or "<user>/<device>" to a device id. */
-enum db_result db_device_id(struct db *db, const char *spec, int64_t *id);
+/* Resolve "<id>" or "<user>/<device>" to a device id; a device of a user
+ * outside `users_json` (a JSON array of names, NULL: all) is not found. */
+enum db_result db_device_id(struct db *db, const char *spec, const char *users_json, int64_t *id);
 /* Append the data objects of a location page, comma-separated. */
 enum db_result db_locations(struct db *db, const struct db_loc_query *q, struct jbuf *out,
 			    struct db_loc_page *page);
-/* Append the device objects, comma-separated. */
-enum db_result db_devices(struct db *db, struct jbuf *out);
+/* Append the device objects of the users in `users_json` (NULL: all),
+ * comma-separated. */
+enum db_result db_devices(struct db *db, const char *users_json, struct jbuf *out);
 
 #endif

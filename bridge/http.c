@@ -7,12 +7,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "api.h"
 #include "bridge.h"
 #include "log.h"
 #include "mqtt.h"
 #include "ot.h"
+#include "parse.h"
 
 /* Largest response body (a page of 1000 locations is under 1 MiB). */
 #define HTTP_MAX_RESPONSE (32u << 20)
@@ -35,6 +37,12 @@ struct http_session {
 	bool replying; /* a deferred answer is ready for WRITEABLE */
 	bool too_large;
 	bool in_body; /* between a report's headers and its body's end */
+	bool login;   /* the body is a login (POST /login), not a report */
+	bool login_json; /* ...sent as JSON rather than a form */
+	const char *location; /* a redirect's target */
+	char cookie[192];     /* a Set-Cookie value to send */
+	bool www_auth;	      /* a 401 asking for Basic credentials */
+	char basic_user[OT_NAME_MAX + 1]; /* HTTP mode: who sent the report */
 	size_t declared, got; /* Content-Length, and body bytes seen */
 	char user[OT_NAME_MAX + 1], device[OT_NAME_MAX + 1];
 	bool have_user, have_device;
@@ -80,6 +88,18 @@ static int write_response(struct bridge *b, struct http_session *s, struct lws *
 	if (lws_add_http_common_headers(wsi, s->status, s->ctype, body, &p, end) ||
 	    lws_add_http_header_by_name(wsi, (const unsigned char *)"cache-control:",
 					(const unsigned char *)"no-store", 8, &p, end) ||
+	    (s->location &&
+	     lws_add_http_header_by_name(wsi, (const unsigned char *)"location:",
+					 (const unsigned char *)s->location,
+					 (int)strlen(s->location), &p, end)) ||
+	    (s->cookie[0] &&
+	     lws_add_http_header_by_name(wsi, (const unsigned char *)"set-cookie:",
+					 (const unsigned char *)s->cookie, (int)strlen(s->cookie),
+					 &p, end)) ||
+	    (s->www_auth &&
+	     lws_add_http_header_by_name(wsi, (const unsigned char *)"www-authenticate:",
+					 (const unsigned char *)"Basic realm=\"mytracks\"", 24,
+					 &p, end)) ||
 	    lws_finalize_http_header(wsi, &p, end))
 		goto out;
 	hdr = (size_t)(p - start);
@@ -158,11 +178,41 @@ static bool custom_header(struct lws *wsi, const char *name, char *out, size_t o
 	return lws_hdr_custom_copy(wsi, out, (int)out_len, name, nl) > 0;
 }
 
+/* With --users, an HTTP-mode report needs the Basic credentials of a user
+ * in the file (kept in s->basic_user). Returns 0, or -1 when refused. */
+static int report_auth(struct bridge *b, struct http_session *s, struct lws *wsi)
+{
+	char hdr[1024], pass[512];
+	const struct auth_user *u = NULL;
+	int n = lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_AUTHORIZATION);
+
+	if (n > 0 && n < (int)sizeof(hdr) &&
+	    lws_hdr_copy(wsi, hdr, sizeof(hdr), WSI_TOKEN_HTTP_AUTHORIZATION) > 0 &&
+	    !parse_basic_auth(hdr, s->basic_user, sizeof(s->basic_user), pass, sizeof(pass)))
+		u = auth_check_password(&b->auth, s->basic_user, pass);
+	explicit_bzero(pass, sizeof(pass));
+	explicit_bzero(hdr, sizeof(hdr));
+	if (u)
+		return 0;
+	log_info("http", "report from %s refused: %s", s->ip,
+		 n > 0 ? "wrong user name or password" : "no credentials");
+	return -1;
+}
+
 static int report_begin(struct bridge *b, struct http_session *s, struct lws *wsi)
 {
 	char cl[32], peer[64], xff[256];
 	long long declared;
 
+	lws_get_peer_simple(wsi, peer, sizeof(peer));
+	if (lws_hdr_copy(wsi, xff, sizeof(xff), WSI_TOKEN_X_FORWARDED_FOR) <= 0)
+		xff[0] = '\0';
+	pub_client_ip(b->cfg, peer, xff[0] ? xff : NULL, s->ip, sizeof(s->ip));
+	if (b->auth_on && !s->login && report_auth(b, s, wsi)) {
+		b->metrics.reports_invalid++;
+		s->www_auth = true;
+		return reply_error_close(b, s, 401, "HTTP Basic credentials of a user required");
+	}
 	if (lws_hdr_copy(wsi, cl, sizeof(cl), WSI_TOKEN_HTTP_CONTENT_LENGTH) <= 0) {
 		b->metrics.reports_invalid++;
 		return reply_error(b, s, 411, "a Content-Length is required");
@@ -178,10 +228,6 @@ static int report_begin(struct bridge *b, struct http_session *s, struct lws *ws
 	s->in_body = true;
 	s->have_user = custom_header(wsi, "x-limit-u:", s->user, sizeof(s->user));
 	s->have_device = custom_header(wsi, "x-limit-d:", s->device, sizeof(s->device));
-	lws_get_peer_simple(wsi, peer, sizeof(peer));
-	if (lws_hdr_copy(wsi, xff, sizeof(xff), WSI_TOKEN_X_FORWARDED_FOR) <= 0)
-		xff[0] = '\0';
-	pub_client_ip(b->cfg, peer, xff[0] ? xff : NULL, s->ip, sizeof(s->ip));
 	return 0; /* the body follows */
 }
 
@@ -219,6 +265,16 @@ static int report_submit(struct bridge *b, struct http_session *s)
 		b->metrics.reports_invalid++;
 		log_debug("http", "report from %s refused: %s", s->ip, err);
 		return reply_error_close(b, s, 400, err);
+	}
+	if (b->auth_on) {
+		char user[OT_NAME_MAX + 1];
+
+		if (parse_topic_user(topic, user, sizeof(user)) || strcmp(user, s->basic_user)) {
+			b->metrics.reports_invalid++;
+			log_info("http", "report from %s refused: user %s may not publish on %s",
+				 s->ip, s->basic_user, topic);
+			return reply_error(b, s, 403, "you may only report as your own user");
+		}
 	}
 	if (!b->broker_up || b->pub.pending.count >= PUB_MAX_PENDING)
 		goto unavailable;
@@ -282,6 +338,99 @@ void http_reports_expire(struct bridge *b, int64_t now)
 	fail_pending(b, false, now);
 }
 
+/* --- login (with --users) ----------------------------------------------- */
+
+const struct auth_user *http_session_user(struct bridge *b, struct lws *wsi)
+{
+	char hdr[4096], tok[AUTH_TOKEN_LEN + 1];
+	int n = lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_COOKIE);
+
+	if (!b->auth_on || n <= 0 || n >= (int)sizeof(hdr) ||
+	    lws_hdr_copy(wsi, hdr, sizeof(hdr), WSI_TOKEN_HTTP_COOKIE) <= 0)
+		return NULL;
+	if (!parse_cookie(hdr, AUTH_COOKIE, tok, sizeof(tok)))
+		return NULL;
+	return auth_session_user(&b->auth, tok, (int64_t)lws_now_secs());
+}
+
+static int reply_redirect(struct bridge *b, struct http_session *s, unsigned status,
+			  const char *location)
+{
+	jbuf_reset(&s->out);
+	s->location = location;
+	return reply_now(b, s, status, "text/plain; charset=utf-8");
+}
+
+/* Serve a file of the web root (a page: index.html or login.html). */
+static int serve_page(struct bridge *b, struct lws *wsi, const char *name)
+{
+	char file[4096];
+	int n;
+
+	snprintf(file, sizeof(file), "%s/%s", b->cfg->web_root, name);
+	n = lws_serve_http_file(wsi, file, "text/html; charset=utf-8", NULL, 0);
+	if (n < 0 || (n > 0 && lws_http_transaction_completed(wsi)))
+		return -1;
+	return 0;
+}
+
+static int login_submit(struct bridge *b, struct http_session *s)
+{
+	char user[OT_NAME_MAX + 1], pass[512], tok[AUTH_TOKEN_LEN + 1];
+	const struct auth_user *u = NULL;
+
+	if (s->too_large || s->got < s->declared)
+		return reply_error_close(b, s, s->too_large ? 413 : 400, "bad login body");
+	if (!parse_login(jbuf_data(&s->in), jbuf_len(&s->in), s->login_json, user, sizeof(user),
+			 pass, sizeof(pass)))
+		u = auth_check_password(&b->auth, user, pass);
+	explicit_bzero(pass, sizeof(pass));
+	explicit_bzero((char *)jbuf_data(&s->in), jbuf_len(&s->in));
+	jbuf_free(&s->in);
+	if (!u) {
+		log_info("http", "login failed for '%s' from %s", user, s->ip);
+		if (s->login_json)
+			return reply_error(b, s, 401, "wrong user name or password");
+		return reply_redirect(b, s, 303, "/login?failed=1");
+	}
+	if (auth_session_new(&b->auth, u, (int64_t)lws_now_secs(), tok))
+		return reply_error(b, s, 503, "no random bytes for a session, try again");
+	snprintf(s->cookie, sizeof(s->cookie),
+		 AUTH_COOKIE "=%s; Path=/; Max-Age=%d; HttpOnly; SameSite=Strict%s", tok,
+		 b->auth.ttl, b->cfg->tls_cert ? "; Secure" : "");
+	explicit_bzero(tok, sizeof(tok));
+	log_info("http", "user %s logged in from %s", u->name, s->ip);
+	if (!s->login_json)
+		return reply_redirect(b, s, 303, "/");
+	jbuf_puts(&s->out, "{\"user\":");
+	jbuf_json_cstr(&s->out, u->name);
+	jbuf_printf(&s->out, ",\"admin\":%s}", u->admin ? "true" : "false");
+	return reply_now(b, s, 200, CT_JSON);
+}
+
+static int logout(struct bridge *b, struct http_session *s, struct lws *wsi)
+{
+	char hdr[4096], tok[AUTH_TOKEN_LEN + 1];
+	int n = lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_COOKIE);
+
+	if (n > 0 && n < (int)sizeof(hdr) &&
+	    lws_hdr_copy(wsi, hdr, sizeof(hdr), WSI_TOKEN_HTTP_COOKIE) > 0 &&
+	    parse_cookie(hdr, AUTH_COOKIE, tok, sizeof(tok)))
+		auth_session_end(&b->auth, tok);
+	snprintf(s->cookie, sizeof(s->cookie),
+		 AUTH_COOKIE "=; Path=/; Max-Age=0; HttpOnly; SameSite=Strict%s",
+		 b->cfg->tls_cert ? "; Secure" : "");
+	return reply_redirect(b, s, 303, "/login");
+}
+
+static bool is_json(struct lws *wsi)
+{
+	char ct[64];
+
+	return lws_hdr_copy(wsi, ct, sizeof(ct), WSI_TOKEN_HTTP_CONTENT_TYPE) > 0 &&
+	       !strncasecmp(ct, "application/json", 16);
+}
+
 /* --- routing ------------------------------------------------------------ */
 
 enum method { M_GET, M_POST, M_OTHER };
@@ -297,6 +446,8 @@ static bool path_is(const char *path, const char *want)
 
 static int route(struct bridge *b, struct http_session *s, struct lws *wsi)
 {
+	const struct auth_user *viewer = NULL;
+	const char *users = NULL; /* the viewer's visible users; NULL: all */
 	char path[256];
 	enum method m = M_OTHER;
 	int n;
@@ -308,10 +459,39 @@ static int route(struct bridge *b, struct http_session *s, struct lws *wsi)
 	if (m == M_OTHER)
 		return reply_error(b, s, 405, "method not allowed");
 
+	if (b->auth_on) {
+		viewer = http_session_user(b, wsi);
+		if (path_is(path, "/login")) {
+			if (m == M_GET)
+				return serve_page(b, wsi, "login.html");
+			s->login = true;
+			s->login_json = is_json(wsi);
+			return report_begin(b, s, wsi);
+		}
+		if (path_is(path, "/logout"))
+			return m == M_POST ? logout(b, s, wsi)
+					   : reply_error(b, s, 405, "POST to log out");
+		if (m == M_GET && (!strcmp(path, "/") || !strcmp(path, "/index.html")))
+			return viewer ? serve_page(b, wsi, "index.html")
+				      : reply_redirect(b, s, 302, "/login");
+		if (m == M_GET && !strncmp(path, "/api", 4) && !viewer)
+			return reply_error(b, s, 401, "login required");
+		if (viewer && !viewer->admin)
+			users = viewer->sees_json;
+	}
+	if (path_is(path, "/api/me")) {
+		if (m != M_GET)
+			return reply_error(b, s, 405, "method not allowed");
+		jbuf_puts(&s->out, "{\"user\":");
+		jbuf_json_cstr(&s->out, viewer ? viewer->name : NULL);
+		jbuf_printf(&s->out, ",\"admin\":%s,\"login\":%s}",
+			    !viewer || viewer->admin ? "true" : "false", b->auth_on ? "true" : "false");
+		return reply_now(b, s, 200, CT_JSON);
+	}
 	if (path_is(path, "/api/locations/")) {
 		if (m == M_POST)
 			return report_begin(b, s, wsi);
-		return reply_now(b, s, api_locations(b, wsi, &s->out), CT_JSON);
+		return reply_now(b, s, api_locations(b, wsi, users, &s->out), CT_JSON);
 	}
 	if (path_is(path, "/pub")) {
 		if (m == M_POST)
@@ -321,7 +501,7 @@ static int route(struct bridge *b, struct http_session *s, struct lws *wsi)
 	if (m != M_GET)
 		return reply_error(b, s, 405, "method not allowed");
 	if (path_is(path, "/api/devices/"))
-		return reply_now(b, s, api_devices(b, &s->out), CT_JSON);
+		return reply_now(b, s, api_devices(b, users, &s->out), CT_JSON);
 	if (path_is(path, "/healthz"))
 		return reply_now(b, s, api_healthz(b, &s->out), CT_JSON);
 	if (path_is(path, "/metrics")) {
@@ -367,7 +547,7 @@ int http_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user,
 		if (!s->in_body)
 			return 0;
 		s->in_body = false;
-		return report_submit(b, s);
+		return s->login ? login_submit(b, s) : report_submit(b, s);
 	case LWS_CALLBACK_HTTP_WRITEABLE:
 		if (!s->replying)
 			return 0;

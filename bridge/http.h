@@ -26,6 +26,9 @@ int http_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user,
 		  size_t len);
 size_t http_session_size(void);
 
+/* With --users: the user of the request's session cookie, or NULL. */
+const struct auth_user *http_session_user(struct bridge *b, struct lws *wsi);
+
 /* The broker acknowledged `mid` (reason code `reason`): answer its report. */
 void http_report_acked(struct bridge *b, int mid, int reason);
 /* The broker went away: answer every waiting report with 503. */

@@ -52,9 +52,16 @@ static const struct lws_protocol_vhost_options mime_json = {&mime_mjs, NULL, ".j
 static const struct lws_protocol_vhost_options mime_webp = {&mime_json, NULL, ".webp",
 							    "image/webp"};
 
-/* Added to every HTTP response. No Content-Security-Policy here: the page
- * loads map tiles from a tile server. */
-static const struct lws_protocol_vhost_options hdr_referrer = {NULL, NULL, "referrer-policy:",
+/* Added to every HTTP response. The Content-Security-Policy allows the
+ * page's own files, the OpenStreetMap tiles, and WebSocket/fetch back to
+ * this server; web/index.html carries the same policy in a meta tag. */
+#define CSP                                                                                        \
+	"default-src 'self'; script-src 'self'; style-src 'self'; "                                \
+	"img-src 'self' data: https://tile.openstreetmap.org; connect-src 'self'; "                \
+	"object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+static const struct lws_protocol_vhost_options hdr_csp = {NULL, NULL,
+							  "content-security-policy:", CSP};
+static const struct lws_protocol_vhost_options hdr_referrer = {&hdr_csp, NULL, "referrer-policy:",
 							       "no-referrer"};
 static const struct lws_protocol_vhost_options hdr_frame = {&hdr_referrer, NULL,
 							    "x-frame-options:", "DENY"};
@@ -73,7 +80,41 @@ static const struct lws_protocol_vhost_options headers = {&hdr_frame, NULL,
 CB_MOUNT(mount_metrics, NULL, "/metrics");
 CB_MOUNT(mount_healthz, &mount_metrics, "/healthz");
 CB_MOUNT(mount_pub, &mount_healthz, "/pub");
+CB_MOUNT(mount_logout, &mount_pub, "/logout");
+CB_MOUNT(mount_login, &mount_logout, "/login");
 CB_MOUNT(mount_api, &mount_pub, "/api");
+CB_MOUNT(mount_api_auth, &mount_login, "/api");
+
+/* With --users the page itself needs a session: "/" is a callback mount
+ * (serving index.html or redirecting to /login) and only the page's
+ * assets, which hold no data, are plain files. */
+static void auth_mounts(struct bridge *b)
+{
+	static const char *const dirs[3] = {"/js", "/css", "/node_modules"};
+	const struct lws_http_mount *next = &mount_api_auth;
+	int i;
+
+	for (i = 0; i < 3; i++) {
+		snprintf(b->asset_dir[i], sizeof(b->asset_dir[i]), "%s%s", b->cfg->web_root,
+			 dirs[i]);
+		b->mount_asset[i] = (struct lws_http_mount){
+			.mount_next = next,
+			.mountpoint = dirs[i],
+			.origin = b->asset_dir[i],
+			.origin_protocol = LWSMPRO_FILE,
+			.mountpoint_len = (unsigned char)strlen(dirs[i]),
+			.extra_mimetypes = &mime_webp,
+		};
+		next = &b->mount_asset[i];
+	}
+	b->mount_root = (struct lws_http_mount){
+		.mount_next = next,
+		.mountpoint = "/",
+		.origin = HTTP_PROTOCOL_NAME,
+		.origin_protocol = LWSMPRO_CALLBACK,
+		.mountpoint_len = 1,
+	};
+}
 
 /* Without --console: syslog, and errors on stderr too, so a failed start
  * says why where it was started. */
@@ -181,10 +222,19 @@ static struct lws_context *create_lws(struct bridge *b)
 	info.iface = cfg->http_host;
 	info.protocols = b->protocols;
 	info.mounts = &b->mount_files;
+	if (b->auth_on) {
+		auth_mounts(b);
+		info.mounts = &b->mount_root;
+	}
+	if (cfg->tls_cert) {
+		info.options |= LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT;
+		info.ssl_cert_filepath = cfg->tls_cert;
+		info.ssl_private_key_filepath = cfg->tls_key;
+	}
 	info.headers = &headers;
 	info.user = b;
 	info.retry_and_idle_policy = &b->retry;
-	info.options = LWS_SERVER_OPTION_VALIDATE_UTF8;
+	info.options |= LWS_SERVER_OPTION_VALIDATE_UTF8;
 	/* lws binds an IPv4 address only on an IPv4 socket */
 	if (!strchr(cfg->http_host, ':'))
 		info.options |= LWS_SERVER_OPTION_DISABLE_IPV6;
@@ -207,6 +257,9 @@ int main(int argc, char **argv)
 	case CONFIG_ERROR:
 		config_free(&cfg);
 		return 2;
+	case CONFIG_HASH_PASSWORD:
+		config_free(&cfg);
+		return auth_hash_password();
 	}
 	lws_set_log_level(cfg.log_level, cfg.console ? lwsl_emit_stderr : emit_syslog_cb);
 	if (check_listen(&cfg)) {
@@ -217,6 +270,19 @@ int main(int argc, char **argv)
 		log_err("bridge", "out of memory");
 		config_free(&cfg);
 		return 1;
+	}
+	if (cfg.users_file) {
+		if (auth_load(&b.auth, cfg.users_file, cfg.session_ttl)) {
+			auth_free(&b.auth);
+			rc = 2;
+			goto out;
+		}
+		b.auth_on = true;
+		log_info("bridge", "login required: %d users from %s", b.auth.n_users,
+			 cfg.users_file);
+	} else if (!config_is_loopback(cfg.http_host)) {
+		log_warn("bridge", "--insecure-no-auth: anyone who can reach %s:%d sees every "
+				   "location", cfg.http_host, cfg.http_port);
 	}
 	signal(SIGPIPE, SIG_IGN);
 
@@ -234,8 +300,8 @@ int main(int argc, char **argv)
 	if (!b.mqtt)
 		goto out;
 	lws_sul_schedule(b.lws, 0, &b.tick, tick_cb, LWS_US_PER_SEC);
-	log_info("bridge", "listening on http://%s:%d/ (WebSocket %s), broker %s:%d, database %s",
-		 cfg.http_host, cfg.http_port, WS_PATH, cfg.mqtt_host, cfg.mqtt_port, cfg.database);
+	log_info("bridge", "listening on http%s://%s:%d/ (WebSocket %s), broker %s:%d, database %s",
+		 cfg.tls_cert ? "s" : "", cfg.http_host, cfg.http_port, WS_PATH, cfg.mqtt_host, cfg.mqtt_port, cfg.database);
 
 	while (!stop_requested)
 		if (lws_service(b.lws, 0) < 0)
@@ -256,6 +322,7 @@ out:
 	relay_free(&b.relay);
 	queue_free(&b.queue);
 	db_close(&b.db);
+	auth_free(&b.auth);
 	config_free(&cfg);
 	return rc;
 }

@@ -130,8 +130,8 @@ static void on_message_cb(struct mosquitto *mosq, void *obj, const struct mosqui
 {
 	struct mqtt_link *m = obj;
 	const struct bridge_config *cfg = m->b->cfg;
-	const char *rest, *type = NULL;
-	size_t i, len = msg->payloadlen > 0 ? (size_t)msg->payloadlen : 0, tl;
+	const char *rest, *type = NULL, *user;
+	size_t ul, i, len = msg->payloadlen > 0 ? (size_t)msg->payloadlen : 0, tl;
 	struct msg *out;
 	unsigned char *p;
 
@@ -167,7 +167,12 @@ static void on_message_cb(struct mosquitto *mosq, void *obj, const struct mosqui
 		return;
 	}
 	tl = strlen(type);
-	out = msg_new(MSG_RELAY, 9 + tl + 9 + len + 1);
+	/* the topic's user (mytracks/<kind>/<user>/<device>) rides along after
+	 * the frame, so the lws thread can tell who may see it */
+	user = strchr(rest, '/');
+	user = user ? user + 1 : "";
+	ul = strcspn(user, "/");
+	out = msg_new(MSG_RELAY, 9 + tl + 9 + len + 1 + ul + 1);
 	if (!out) {
 		log_err("mqtt", "out of memory relaying a %zu-byte message", len);
 		return;
@@ -178,6 +183,11 @@ static void on_message_cb(struct mosquitto *mosq, void *obj, const struct mosqui
 	memcpy(p + 9 + tl, "\",\"data\":", 9);
 	memcpy(p + 18 + tl, msg->payload, len);
 	p[18 + tl + len] = '}';
+	out->len = 9 + tl + 9 + len + 1;
+	p[out->len] = '\0';
+	memcpy(p + out->len + 1, user, ul);
+	p[out->len + 1 + ul] = '\0';
+	out->user = (const char *)p + out->len + 1;
 	queue_push(&m->b->queue, out);
 }
 

@@ -17,6 +17,7 @@
 #include <libwebsockets.h>
 
 #include "config.h"
+#include "parse.h"
 
 /* Most reports waiting for a PUBACK at once; more get 503. */
 #define PUB_MAX_PENDING 4096
@@ -30,18 +31,6 @@ struct pub_pending {
 struct pub {
 	struct lws_dll2_owner pending;
 };
-
-/* Work out the topic for a report: user and device from the X-Limit-U /
- * X-Limit-D headers (NULL when absent), else from the body's "topic"
- * field; the body must be a JSON object. Returns 0 and fills `topic`, or
- * -1 with the reason in `err`. */
-int pub_topic(const struct bridge_config *cfg, const char *body, size_t len, const char *hdr_user,
-	      const char *hdr_device, char *topic, size_t topic_len, char *err, size_t err_len);
-
-/* The client address to store: the socket peer, or, when the peer is a
- * trusted proxy, the right-most X-Forwarded-For entry that is not one. */
-void pub_client_ip(const struct bridge_config *cfg, const char *peer, const char *xff, char *out,
-		   size_t out_len);
 
 void pub_wait(struct pub *pub, struct pub_pending *p, int mid, int64_t deadline);
 void pub_forget(struct pub *pub, struct pub_pending *p);

@@ -25,6 +25,7 @@
 
 struct ws_session {
 	struct relay_client rc;
+	const struct auth_user *viewer; /* with --users: whose frames it gets */
 	bool established; /* CLOSED also comes for refused upgrades */
 	bool culled;
 };
@@ -41,6 +42,24 @@ static bool path_ok(struct lws *wsi)
 	int n = lws_hdr_copy(wsi, uri, sizeof(uri), WSI_TOKEN_GET_URI);
 
 	return n > 0 && (!strcmp(uri, WS_PATH) || !strcmp(uri, "/ws/locations"));
+}
+
+/* The Origin header must be absent (not a browser), this server's own, or
+ * an --allowed-origin: a page elsewhere must not read the locations with
+ * the visitor's cookie (cross-site WebSocket hijacking). */
+static bool origin_ok(struct bridge *b, struct lws *wsi)
+{
+	char origin[256], host[256];
+	int on = lws_hdr_total_length(wsi, WSI_TOKEN_ORIGIN);
+
+	if (on <= 0)
+		return true;
+	if (on >= (int)sizeof(origin) || lws_hdr_copy(wsi, origin, sizeof(origin), WSI_TOKEN_ORIGIN) <= 0)
+		return false;
+	if (lws_hdr_copy(wsi, host, sizeof(host), WSI_TOKEN_HOST) <= 0)
+		host[0] = '\0';
+	return parse_origin_allowed(origin, host, b->cfg->tls_cert != NULL, b->cfg->allowed_origins,
+				    b->cfg->n_allowed_origins);
 }
 
 static void cut_off(struct bridge *b, struct ws_session *s)
@@ -223,6 +242,11 @@ static int writeable(struct bridge *b, struct ws_session *s, struct lws *wsi)
 		return 0;
 	}
 	for (i = 0; i < WS_WRITE_BURST && (m = relay_peek(&b->relay, &s->rc)); i++) {
+		if (s->viewer && !(m->user && auth_may_see(s->viewer, m->user))) {
+			relay_consumed(&s->rc); /* not this user's to see */
+			s->rc.progress = lws_now_usecs();
+			continue;
+		}
 		if (i && lws_send_pipe_choked(wsi))
 			break;
 		if (write_frame(wsi, msg_data(m), m->len))
@@ -255,8 +279,21 @@ int ws_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, v
 			log_debug("ws", "refusing a WebSocket upgrade on another path");
 			return 1;
 		}
+		if (!origin_ok(b, wsi)) {
+			b->metrics.ws_refused++;
+			log_info("ws", "refusing a WebSocket upgrade from a foreign Origin");
+			return 1;
+		}
+		if (b->auth_on && !http_session_user(b, wsi)) {
+			b->metrics.ws_refused++;
+			log_debug("ws", "refusing a WebSocket upgrade without a session");
+			return 1;
+		}
 		return 0;
 	case LWS_CALLBACK_ESTABLISHED:
+		s->viewer = b->auth_on ? http_session_user(b, wsi) : NULL;
+		if (b->auth_on && !s->viewer)
+			return -1;
 		relay_add(&b->relay, &s->rc, wsi);
 		s->established = true;
 		s->culled = false;

@@ -1,0 +1,333 @@
+/* auth: web users (a crypt(3) users file), who may see whom, sessions.
+ *
+ * Part of mytracks. SPDX-License-Identifier: MIT
+ */
+#include "auth.h"
+
+#include <crypt.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+
+#include "jbuf.h"
+#include "parse.h"
+
+/* A salted SHA-512 crypt hash of `pw`. Returns 0, or -1. */
+static int make_hash(const char *pw, char *out, size_t out_len)
+{
+	char salt[CRYPT_GENSALT_OUTPUT_SIZE];
+	struct crypt_data *cd = calloc(1, sizeof(*cd));
+	const char *h = NULL;
+	int rc = -1;
+
+	if (!cd)
+		return -1;
+	if (crypt_gensalt_rn("$6$", 0, NULL, 0, salt, sizeof(salt)))
+		h = crypt_r(pw, salt, cd);
+	if (h && h[0] == '$' && strlen(h) < out_len) {
+		memcpy(out, h, strlen(h) + 1);
+		rc = 0;
+	}
+	explicit_bzero(cd, sizeof(*cd));
+	free(cd);
+	return rc;
+}
+
+static int find_user(const struct auth *a, const char *name)
+{
+	int i;
+
+	for (i = 0; i < a->n_users; i++)
+		if (!strcmp(a->users[i].name, name))
+			return i;
+	return -1;
+}
+
+static int add_sees(struct auth_user *u, const char *name)
+{
+	char **n;
+	int i;
+
+	for (i = 0; i < u->n_sees; i++)
+		if (!strcmp(u->sees[i], name))
+			return 0;
+	n = realloc(u->sees, (size_t)(u->n_sees + 1) * sizeof(*n));
+	if (!n)
+		return -1;
+	u->sees = n;
+	u->sees[u->n_sees] = strdup(name);
+	return u->sees[u->n_sees++] ? 0 : -1;
+}
+
+/* Work out who sees whom once every line is read: a line's share= list
+ * names the users who also see that line's user's devices. */
+static int resolve_shares(struct auth *a, char **shares, const char *file)
+{
+	int i, j;
+
+	for (i = 0; i < a->n_users; i++)
+		if (add_sees(&a->users[i], a->users[i].name))
+			return -1;
+	for (i = 0; i < a->n_users; i++) {
+		char *list = shares[i], *tok, *save = NULL;
+
+		if (!list)
+			continue;
+		for (tok = strtok_r(list, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+			j = find_user(a, tok);
+			if (j < 0) {
+				fprintf(stderr,
+					"mytracks-bridge: --users %s: user '%s' shares with unknown "
+					"user '%s'\n",
+					file, a->users[i].name, tok);
+				return -1;
+			}
+			if (add_sees(&a->users[j], a->users[i].name))
+				return -1;
+		}
+	}
+	for (i = 0; i < a->n_users; i++) {
+		struct auth_user *u = &a->users[i];
+		struct jbuf jb;
+
+		if (u->admin)
+			continue;
+		jbuf_init(&jb, 0, 1u << 20);
+		jbuf_putc(&jb, '[');
+		for (int k = 0; k < u->n_sees; k++) {
+			if (k)
+				jbuf_putc(&jb, ',');
+			jbuf_json_cstr(&jb, u->sees[k]);
+		}
+		jbuf_putc(&jb, ']');
+		if (jbuf_failed(&jb)) {
+			jbuf_free(&jb);
+			return -1;
+		}
+		u->sees_json = strndup(jbuf_data(&jb), jbuf_len(&jb));
+		jbuf_free(&jb);
+		if (!u->sees_json)
+			return -1;
+	}
+	return 0;
+}
+
+int auth_load(struct auth *a, const char *file, int ttl)
+{
+	char line[4096], **shares = NULL;
+	FILE *f;
+	int lineno = 0, rc = -1, i;
+
+	memset(a, 0, sizeof(*a));
+	a->ttl = ttl;
+	a->sessions = calloc(AUTH_MAX_SESSIONS, sizeof(*a->sessions));
+	if (!a->sessions)
+		return -1;
+	for (i = 0; i < AUTH_MAX_SESSIONS; i++)
+		a->sessions[i].user = -1;
+	f = fopen(file, "r");
+	if (!f) {
+		fprintf(stderr, "mytracks-bridge: --users: cannot read '%s': %s\n", file,
+			strerror(errno));
+		return -1;
+	}
+	while (fgets(line, sizeof(line), f)) {
+		struct users_line ul;
+		const char *err = NULL;
+		struct auth_user *nu;
+		char **ns;
+		int r;
+
+		lineno++;
+		r = parse_users_line(line, &ul, &err);
+		if (r == 1)
+			continue;
+		if (r < 0 || find_user(a, ul.name) >= 0) {
+			fprintf(stderr, "mytracks-bridge: --users %s line %d: %s\n", file, lineno,
+				r < 0 ? err : "user listed twice");
+			goto out;
+		}
+		nu = realloc(a->users, (size_t)(a->n_users + 1) * sizeof(*nu));
+		if (!nu)
+			goto out;
+		a->users = nu;
+		ns = realloc(shares, (size_t)(a->n_users + 1) * sizeof(*ns));
+		if (!ns)
+			goto out;
+		shares = ns;
+		memset(&a->users[a->n_users], 0, sizeof(*nu));
+		shares[a->n_users] = ul.share ? strdup(ul.share) : NULL;
+		a->users[a->n_users].name = strdup(ul.name);
+		a->users[a->n_users].hash = strdup(ul.hash);
+		a->users[a->n_users].admin = ul.admin;
+		a->n_users++;
+		if (!a->users[a->n_users - 1].name || !a->users[a->n_users - 1].hash)
+			goto out;
+	}
+	if (!a->n_users) {
+		fprintf(stderr, "mytracks-bridge: --users %s: no users\n", file);
+		goto out;
+	}
+	rc = resolve_shares(a, shares, file);
+	if (!rc && make_hash("unknown user", a->dummy, sizeof(a->dummy)))
+		rc = -1;
+out:
+	fclose(f);
+	for (i = 0; shares && i < a->n_users; i++)
+		free(shares[i]);
+	free(shares);
+	return rc;
+}
+
+void auth_free(struct auth *a)
+{
+	int i, k;
+
+	for (i = 0; i < a->n_users; i++) {
+		struct auth_user *u = &a->users[i];
+
+		free(u->name);
+		/* the hash is a secret: do not leave it in freed memory */
+		if (u->hash)
+			explicit_bzero(u->hash, strlen(u->hash));
+		free(u->hash);
+		for (k = 0; k < u->n_sees; k++)
+			free(u->sees[k]);
+		free(u->sees);
+		free(u->sees_json);
+	}
+	free(a->users);
+	free(a->sessions);
+	memset(a, 0, sizeof(*a));
+}
+
+/* Compare two strings in time that depends only on their lengths. */
+static bool same(const char *x, const char *y)
+{
+	size_t xl = strlen(x), yl = strlen(y), i;
+	unsigned char d = xl != yl;
+
+	for (i = 0; i < xl && i < yl; i++)
+		d |= (unsigned char)(x[i] ^ y[i]);
+	return !d;
+}
+
+const struct auth_user *auth_check_password(const struct auth *a, const char *name,
+					    const char *password)
+{
+	struct crypt_data *cd = calloc(1, sizeof(*cd));
+	int i = find_user(a, name);
+	const char *hash = i >= 0 ? a->users[i].hash : a->dummy;
+	const char *out;
+	bool ok;
+
+	if (!cd)
+		return NULL;
+	out = crypt_r(password, hash, cd);
+	ok = out && out[0] == '$' && same(out, hash) && i >= 0;
+	explicit_bzero(cd, sizeof(*cd));
+	free(cd);
+	return ok ? &a->users[i] : NULL;
+}
+
+int auth_session_new(struct auth *a, const struct auth_user *u, int64_t now,
+		     char token[AUTH_TOKEN_LEN + 1])
+{
+	unsigned char rnd[AUTH_TOKEN_LEN / 2];
+	struct auth_session *slot = NULL;
+	int i;
+
+	if (getrandom(rnd, sizeof(rnd), 0) != (ssize_t)sizeof(rnd))
+		return -1;
+	for (i = 0; i < AUTH_TOKEN_LEN / 2; i++)
+		snprintf(token + 2 * i, 3, "%02x", rnd[i]);
+	for (i = 0; i < AUTH_MAX_SESSIONS; i++) {
+		struct auth_session *s = &a->sessions[i];
+
+		if (s->user < 0 || s->expires <= now) {
+			slot = s;
+			break;
+		}
+		if (!slot || s->expires < slot->expires)
+			slot = s;
+	}
+	memcpy(slot->token, token, AUTH_TOKEN_LEN + 1);
+	slot->user = (int)(u - a->users);
+	slot->expires = now + a->ttl;
+	return 0;
+}
+
+static struct auth_session *find_session(struct auth *a, const char *token)
+{
+	int i;
+
+	if (strlen(token) != AUTH_TOKEN_LEN)
+		return NULL;
+	for (i = 0; i < AUTH_MAX_SESSIONS; i++)
+		if (a->sessions[i].user >= 0 && same(a->sessions[i].token, token))
+			return &a->sessions[i];
+	return NULL;
+}
+
+const struct auth_user *auth_session_user(struct auth *a, const char *token, int64_t now)
+{
+	struct auth_session *s = find_session(a, token);
+
+	if (!s)
+		return NULL;
+	if (s->expires <= now) {
+		s->user = -1;
+		return NULL;
+	}
+	return &a->users[s->user];
+}
+
+void auth_session_end(struct auth *a, const char *token)
+{
+	struct auth_session *s = find_session(a, token);
+
+	if (s) {
+		explicit_bzero(s->token, sizeof(s->token));
+		s->user = -1;
+	}
+}
+
+bool auth_may_see(const struct auth_user *viewer, const char *owner)
+{
+	int i;
+
+	if (viewer->admin)
+		return true;
+	for (i = 0; i < viewer->n_sees; i++)
+		if (!strcmp(viewer->sees[i], owner))
+			return true;
+	return false;
+}
+
+int auth_hash_password(void)
+{
+	char pw[1024], hash[CRYPT_OUTPUT_SIZE];
+	size_t n;
+	int rc = 1;
+
+	if (!fgets(pw, sizeof(pw), stdin)) {
+		fprintf(stderr, "mytracks-bridge: --hash-password: no password on stdin\n");
+		return 1;
+	}
+	n = strcspn(pw, "\r\n");
+	pw[n] = '\0';
+	if (!n) {
+		fprintf(stderr, "mytracks-bridge: --hash-password: empty password\n");
+		return 1;
+	}
+	if (!make_hash(pw, hash, sizeof(hash))) {
+		printf("%s\n", hash);
+		rc = 0;
+	} else {
+		fprintf(stderr, "mytracks-bridge: --hash-password: crypt failed\n");
+	}
+	explicit_bzero(pw, sizeof(pw));
+	return rc;
+}

@@ -1,0 +1,427 @@
+/* parse: the bridge's parsing of untrusted request bytes, without lws.
+ *
+ * Part of mytracks. SPDX-License-Identifier: MIT
+ */
+#include "parse.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <cjson/cJSON.h>
+
+#include "ot.h"
+#include "utf8.h"
+
+int parse_uint(const char *s, int64_t max, int64_t *out)
+{
+	char *end;
+	long long v;
+
+	if (!*s || *s < '0' || *s > '9')
+		return -1;
+	errno = 0;
+	v = strtoll(s, &end, 10);
+	if (errno || *end || v < 0 || v > max)
+		return -1;
+	*out = v;
+	return 0;
+}
+
+bool parse_device_spec(const char *v)
+{
+	const char *slash = strchr(v, '/');
+	int64_t id;
+
+	if (!slash)
+		return !parse_uint(v, INT64_MAX, &id) && id != 0;
+	return slash != v && slash[1] && !strchr(slash + 1, '/') && strlen(v) <= 2 * OT_NAME_MAX + 1;
+}
+
+
+bool parse_name_ok(const char *s, size_t n)
+{
+	size_t i;
+
+	if (!n || n > OT_NAME_MAX || !utf8_valid(s, n))
+		return false;
+	for (i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)s[i];
+
+		if (c < 0x20 || c == 0x7f || c == '/' || c == '+' || c == '#')
+			return false;
+	}
+	return true;
+}
+
+/* Split "<prefix>/<user>/<device>[/...]" into the user and device levels. */
+static int topic_levels(const char *t, const char **u, size_t *ul, const char **d, size_t *dl)
+{
+	const char *s1 = strchr(t, '/'), *s2, *s3;
+
+	if (!s1)
+		return -1;
+	s2 = strchr(s1 + 1, '/');
+	if (!s2)
+		return -1;
+	s3 = strchr(s2 + 1, '/');
+	*u = s1 + 1;
+	*ul = (size_t)(s2 - s1 - 1);
+	*d = s2 + 1;
+	*dl = s3 ? (size_t)(s3 - s2 - 1) : strlen(s2 + 1);
+	return 0;
+}
+
+int pub_topic(const struct bridge_config *cfg, const char *body, size_t len, const char *hdr_user,
+	      const char *hdr_device, char *topic, size_t topic_len, char *err, size_t err_len)
+{
+	const char *u = hdr_user, *d = hdr_device;
+	size_t ul = u ? strlen(u) : 0, dl = d ? strlen(d) : 0;
+	cJSON *doc, *t;
+	int rc = -1, n;
+
+	if (!utf8_valid(body, len)) {
+		snprintf(err, err_len, "body is not valid UTF-8");
+		return -1;
+	}
+	doc = cJSON_ParseWithLength(body, len);
+	if (!cJSON_IsObject(doc)) {
+		snprintf(err, err_len, "body is not a JSON object");
+		goto out;
+	}
+	t = cJSON_GetObjectItemCaseSensitive(doc, "topic");
+	if ((!u || !d) && cJSON_IsString(t)) {
+		const char *tu, *td;
+		size_t tul, tdl;
+
+		if (!topic_levels(t->valuestring, &tu, &tul, &td, &tdl)) {
+			if (!u) {
+				u = tu;
+				ul = tul;
+			}
+			if (!d) {
+				d = td;
+				dl = tdl;
+			}
+		}
+	}
+	if (!u || !d) {
+		snprintf(err, err_len, "no user/device: send X-Limit-U and X-Limit-D or a topic");
+		goto out;
+	}
+	if (!parse_name_ok(u, ul) || !parse_name_ok(d, dl)) {
+		snprintf(err, err_len, "invalid user or device name");
+		goto out;
+	}
+	n = snprintf(topic, topic_len, "%s/%.*s/%.*s", cfg->in_prefix, (int)ul, u, (int)dl, d);
+	if (n < 0 || (size_t)n >= topic_len) {
+		snprintf(err, err_len, "topic too long");
+		goto out;
+	}
+	rc = 0;
+out:
+	cJSON_Delete(doc);
+	return rc;
+}
+
+static bool trusted(const struct bridge_config *cfg, const char *addr, size_t n)
+{
+	int i;
+
+	for (i = 0; i < cfg->n_trusted_proxies; i++)
+		if (strlen(cfg->trusted_proxies[i]) == n && !strncmp(cfg->trusted_proxies[i], addr, n))
+			return true;
+	return false;
+}
+
+void pub_client_ip(const struct bridge_config *cfg, const char *peer, const char *xff, char *out,
+		   size_t out_len)
+{
+	const char *end;
+
+	snprintf(out, out_len, "%s", peer);
+	if (!xff || !trusted(cfg, peer, strlen(peer)))
+		return;
+	/* walk X-Forwarded-For from the right, skipping trusted proxies */
+	end = xff + strlen(xff);
+	while (end > xff) {
+		const char *start = end, *a, *b;
+
+		while (start > xff && start[-1] != ',')
+			start--;
+		a = start;
+		b = end;
+		while (a < b && (*a == ' ' || *a == '\t'))
+			a++;
+		while (b > a && (b[-1] == ' ' || b[-1] == '\t'))
+			b--;
+		if (b > a && !trusted(cfg, a, (size_t)(b - a))) {
+			size_t n = (size_t)(b - a), i;
+
+			if (n >= out_len || n > 45)
+				return;
+			for (i = 0; i < n; i++) /* an address: hex digits, '.', ':' */
+				if (!strchr("0123456789abcdefABCDEF.:", a[i]))
+					return;
+			memcpy(out, a, n);
+			out[n] = '\0';
+			return;
+		}
+		end = start > xff ? start - 1 : xff;
+	}
+}
+
+
+int parse_topic_user(const char *topic, char *out, size_t out_len)
+{
+	const char *u = strchr(topic, '/'), *e;
+
+	if (!u)
+		return -1;
+	u++;
+	e = strchr(u, '/');
+	if (!e || (size_t)(e - u) >= out_len)
+		return -1;
+	memcpy(out, u, (size_t)(e - u));
+	out[e - u] = '\0';
+	return 0;
+}
+
+bool parse_cookie(const char *hdr, const char *name, char *out, size_t out_len)
+{
+	size_t nl = strlen(name);
+	const char *p = hdr;
+
+	while (*p) {
+		const char *end;
+		size_t vl;
+
+		while (*p == ' ' || *p == '\t' || *p == ';')
+			p++;
+		end = strchr(p, ';');
+		if (!end)
+			end = p + strlen(p);
+		if ((size_t)(end - p) > nl && !strncmp(p, name, nl) && p[nl] == '=') {
+			vl = (size_t)(end - p) - nl - 1;
+			while (vl && (p[nl + 1 + vl - 1] == ' ' || p[nl + 1 + vl - 1] == '\t'))
+				vl--;
+			if (vl >= out_len)
+				return false;
+			memcpy(out, p + nl + 1, vl);
+			out[vl] = '\0';
+			return true;
+		}
+		p = end;
+	}
+	return false;
+}
+
+static int hexval(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+bool parse_form_field(const char *body, size_t len, const char *name, char *out, size_t out_len)
+{
+	size_t nl = strlen(name), i = 0;
+
+	while (i < len) {
+		size_t end = i, o = 0, j;
+
+		while (end < len && body[end] != '&')
+			end++;
+		if (end - i > nl && !memcmp(body + i, name, nl) && body[i + nl] == '=') {
+			for (j = i + nl + 1; j < end; j++) {
+				char c = body[j];
+
+				if (c == '+') {
+					c = ' ';
+				} else if (c == '%') {
+					int h, l;
+
+					if (j + 2 >= end)
+						return false;
+					h = hexval(body[j + 1]);
+					l = hexval(body[j + 2]);
+					if (h < 0 || l < 0)
+						return false;
+					c = (char)(h << 4 | l);
+					j += 2;
+				}
+				if (!c || o + 1 >= out_len)
+					return false;
+				out[o++] = c;
+			}
+			out[o] = '\0';
+			return true;
+		}
+		i = end + 1;
+	}
+	return false;
+}
+
+static bool json_field(const cJSON *doc, const char *name, char *out, size_t out_len)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(doc, name);
+	size_t n;
+
+	if (!cJSON_IsString(v))
+		return false;
+	n = strlen(v->valuestring);
+	if (n >= out_len)
+		return false;
+	memcpy(out, v->valuestring, n + 1);
+	return true;
+}
+
+int parse_login(const char *body, size_t len, bool json, char *user, size_t user_len, char *pass,
+		size_t pass_len)
+{
+	cJSON *doc;
+	int rc = -1;
+
+	user[0] = pass[0] = '\0';
+	if (!json)
+		return parse_form_field(body, len, "user", user, user_len) &&
+				       parse_form_field(body, len, "password", pass, pass_len)
+			       ? 0
+			       : -1;
+	doc = cJSON_ParseWithLength(body, len);
+	if (cJSON_IsObject(doc) && json_field(doc, "user", user, user_len) &&
+	    json_field(doc, "password", pass, pass_len))
+		rc = 0;
+	cJSON_Delete(doc);
+	return rc;
+}
+
+static int b64val(char c)
+{
+	if (c >= 'A' && c <= 'Z')
+		return c - 'A';
+	if (c >= 'a' && c <= 'z')
+		return c - 'a' + 26;
+	if (c >= '0' && c <= '9')
+		return c - '0' + 52;
+	if (c == '+')
+		return 62;
+	if (c == '/')
+		return 63;
+	return -1;
+}
+
+int parse_basic_auth(const char *hdr, char *user, size_t user_len, char *pass, size_t pass_len)
+{
+	char dec[512];
+	size_t o = 0, n;
+	unsigned acc = 0;
+	int bits = 0;
+	const char *p, *colon;
+
+	user[0] = pass[0] = '\0';
+	if (strncasecmp(hdr, "Basic ", 6))
+		return -1;
+	for (p = hdr + 6; *p == ' '; p++)
+		;
+	for (; *p && *p != '='; p++) {
+		int v = b64val(*p);
+
+		if (v < 0)
+			return -1;
+		acc = (acc << 6 | (unsigned)v) & 0xffffff;
+		bits += 6;
+		if (bits >= 8) {
+			bits -= 8;
+			if (o + 1 >= sizeof(dec))
+				return -1;
+			dec[o++] = (char)(acc >> bits & 0xff);
+		}
+	}
+	while (*p == '=')
+		p++;
+	if (*p)
+		return -1;
+	dec[o] = '\0';
+	if (memchr(dec, '\0', o))
+		return -1;
+	colon = strchr(dec, ':');
+	if (!colon)
+		return -1;
+	n = (size_t)(colon - dec);
+	if (n >= user_len || o - n - 1 >= pass_len)
+		return -1;
+	memcpy(user, dec, n);
+	user[n] = '\0';
+	memcpy(pass, colon + 1, o - n - 1);
+	pass[o - n - 1] = '\0';
+	return 0;
+}
+
+bool parse_origin_allowed(const char *origin, const char *host, bool tls,
+			  const char *const *allowed, int n_allowed)
+{
+	const char *scheme = tls ? "https://" : "http://";
+	size_t sl = strlen(scheme);
+	int i;
+
+	if (!origin)
+		return true;
+	for (i = 0; i < n_allowed; i++)
+		if (!strcasecmp(origin, allowed[i]))
+			return true;
+	return host && *host && !strncasecmp(origin, scheme, sl) && !strcasecmp(origin + sl, host);
+}
+
+int parse_users_line(char *line, struct users_line *out, const char **err)
+{
+	char *p, *f;
+	size_t n = strcspn(line, "\r\n");
+
+	line[n] = '\0';
+	memset(out, 0, sizeof(*out));
+	for (p = line; *p == ' ' || *p == '\t'; p++)
+		;
+	if (!*p || *p == '#')
+		return 1;
+	out->name = line;
+	p = strchr(line, ':');
+	if (!p) {
+		*err = "expected name:hash";
+		return -1;
+	}
+	*p++ = '\0';
+	if (!parse_name_ok(out->name, strlen(out->name))) {
+		*err = "invalid user name (1-128 bytes, no / + # : or control characters)";
+		return -1;
+	}
+	out->hash = p;
+	p = strchr(p, ':');
+	if (p)
+		*p++ = '\0';
+	if (out->hash[0] != '$' || strlen(out->hash) < 8) {
+		*err = "the password hash must be a salted crypt(3) hash ($6$..., $y$...)";
+		return -1;
+	}
+	while (p) {
+		f = p;
+		p = strchr(p, ':');
+		if (p)
+			*p++ = '\0';
+		if (!strcmp(f, "admin")) {
+			out->admin = true;
+		} else if (!strncmp(f, "share=", 6) && f[6]) {
+			out->share = f + 6;
+		} else {
+			*err = "unknown field (expected admin or share=user,...)";
+			return -1;
+		}
+	}
+	return 0;
+}

@@ -1,0 +1,79 @@
+/* parse: the bridge's parsing of untrusted request bytes, without lws.
+ *
+ * Part of mytracks. SPDX-License-Identifier: MIT
+ *
+ * Everything a client controls that the bridge takes apart itself: query
+ * values, HTTP-mode bodies, cookies, login forms, Basic credentials,
+ * Origin headers and users-file lines. No I/O and no libwebsockets, so
+ * tests/fuzz/fuzz_bridge.c can call every function on arbitrary bytes.
+ * Functions that fill an output buffer always NUL-terminate it.
+ */
+#ifndef MYTRACKS_BRIDGE_PARSE_H
+#define MYTRACKS_BRIDGE_PARSE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "config.h"
+
+/* A non-negative decimal integer up to `max`, digits only: 0, or -1. */
+int parse_uint(const char *s, int64_t max, int64_t *out);
+
+/* A history `device` value: "<id>" (positive) or "<user>/<device>". */
+bool parse_device_spec(const char *s);
+
+/* Work out the topic for a report: user and device from the X-Limit-U /
+ * X-Limit-D headers (NULL when absent), else from the body's "topic"
+ * field; the body must be a JSON object. Returns 0 and fills `topic`, or
+ * -1 with the reason in `err`. */
+int pub_topic(const struct bridge_config *cfg, const char *body, size_t len, const char *hdr_user,
+	      const char *hdr_device, char *topic, size_t topic_len, char *err, size_t err_len);
+
+/* The user level of a topic pub_topic() made ("<prefix>/<user>/<device>"),
+ * copied to `out`. Returns 0, or -1 when it does not fit. */
+int parse_topic_user(const char *topic, char *out, size_t out_len);
+
+/* The client address to store: the socket peer, or, when the peer is a
+ * trusted proxy, the right-most X-Forwarded-For entry that is not one. */
+void pub_client_ip(const struct bridge_config *cfg, const char *peer, const char *xff, char *out,
+		   size_t out_len);
+
+/* The value of cookie `name` in a Cookie header. True when found and it
+ * fits in `out`. */
+bool parse_cookie(const char *hdr, const char *name, char *out, size_t out_len);
+
+/* The URL-decoded value of `name` in an application/x-www-form-urlencoded
+ * body. True when found, it fits, and it has no NUL. */
+bool parse_form_field(const char *body, size_t len, const char *name, char *out, size_t out_len);
+
+/* A login body: a form (user=..&password=..) or, when `json`, the object
+ * {"user":"..","password":".."}. Returns 0, or -1. */
+int parse_login(const char *body, size_t len, bool json, char *user, size_t user_len, char *pass,
+		size_t pass_len);
+
+/* "Basic <base64 of user:password>" from an Authorization header. Returns
+ * 0, or -1 when malformed or too long. */
+int parse_basic_auth(const char *hdr, char *user, size_t user_len, char *pass, size_t pass_len);
+
+/* May a WebSocket upgrade with this Origin proceed? True when `origin` is
+ * NULL (not a browser), equals http(s)://<host> for the request's Host
+ * (scheme by `tls`), or is one of `allowed`. */
+bool parse_origin_allowed(const char *origin, const char *host, bool tls,
+			  const char *const *allowed, int n_allowed);
+
+/* One line of a users file, split in place:
+ *   name:crypt-hash[:admin][:share=user1,user2]
+ * Blank lines and lines starting with '#' give 1 (skip). Returns 0 with
+ * the fields (pointing into `line`; `share` is NULL or a comma list), 1 to
+ * skip, or -1 with the reason in `err`. */
+struct users_line {
+	char *name, *hash, *share;
+	bool admin;
+};
+int parse_users_line(char *line, struct users_line *out, const char **err);
+
+/* True for a user name the bridge accepts (the MQTT topic-level rules). */
+bool parse_name_ok(const char *s, size_t n);
+
+#endif
