@@ -98,7 +98,7 @@ static int write_response(struct bridge *b, struct http_session *s, struct lws *
 					 &p, end)) ||
 	    (s->www_auth &&
 	     lws_add_http_header_by_name(wsi, (const unsigned char *)"www-authenticate:",
-					 (const unsigned char *)"Basic realm=\"mytracks\"", 24,
+					 (const unsigned char *)"Basic realm=\"mytracks\"", 22,
 					 &p, end)) ||
 	    lws_finalize_http_header(wsi, &p, end))
 		goto out;
@@ -208,11 +208,9 @@ static int report_begin(struct bridge *b, struct http_session *s, struct lws *ws
 	if (lws_hdr_copy(wsi, xff, sizeof(xff), WSI_TOKEN_X_FORWARDED_FOR) <= 0)
 		xff[0] = '\0';
 	pub_client_ip(b->cfg, peer, xff[0] ? xff : NULL, s->ip, sizeof(s->ip));
-	if (b->auth_on && !s->login && report_auth(b, s, wsi)) {
-		b->metrics.reports_invalid++;
+	/* refused after the body was read, so the client sees the answer */
+	if (b->auth_on && !s->login && report_auth(b, s, wsi))
 		s->www_auth = true;
-		return reply_error_close(b, s, 401, "HTTP Basic credentials of a user required");
-	}
 	if (lws_hdr_copy(wsi, cl, sizeof(cl), WSI_TOKEN_HTTP_CONTENT_LENGTH) <= 0) {
 		b->metrics.reports_invalid++;
 		return reply_error(b, s, 411, "a Content-Length is required");
@@ -259,6 +257,10 @@ static int report_submit(struct bridge *b, struct http_session *s)
 	if (s->got < s->declared) {
 		b->metrics.reports_invalid++;
 		return reply_error_close(b, s, 400, "body shorter than its Content-Length");
+	}
+	if (s->www_auth) {
+		b->metrics.reports_invalid++;
+		return reply_error_close(b, s, 401, "HTTP Basic credentials of a user required");
 	}
 	if (pub_topic(b->cfg, jbuf_data(&s->in), jbuf_len(&s->in), s->have_user ? s->user : NULL,
 		      s->have_device ? s->device : NULL, topic, sizeof(topic), err, sizeof(err))) {

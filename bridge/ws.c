@@ -284,14 +284,19 @@ int ws_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, v
 			log_info("ws", "refusing a WebSocket upgrade from a foreign Origin");
 			return 1;
 		}
-		if (b->auth_on && !http_session_user(b, wsi)) {
-			b->metrics.ws_refused++;
-			log_debug("ws", "refusing a WebSocket upgrade without a session");
-			return 1;
+		if (b->auth_on) {
+			/* the headers are gone by ESTABLISHED: keep the user now */
+			const struct auth_user *u = http_session_user(b, wsi);
+
+			if (!u || !s) {
+				b->metrics.ws_refused++;
+				log_debug("ws", "refusing a WebSocket upgrade without a session");
+				return 1;
+			}
+			s->viewer = u;
 		}
 		return 0;
 	case LWS_CALLBACK_ESTABLISHED:
-		s->viewer = b->auth_on ? http_session_user(b, wsi) : NULL;
 		if (b->auth_on && !s->viewer)
 			return -1;
 		relay_add(&b->relay, &s->rc, wsi);
