@@ -1,0 +1,431 @@
+// bench/run.mjs (started by bench/run): mytracks benchmarks side by side in one run, printed as a Markdown table.
+//
+// Part of mytracks. SPDX-License-Identifier: MIT
+//
+// Starts everything it needs (mosquitto with and without the plugin, the
+// bridge) on free 127.0.0.1 ports with temporary databases, runs the
+// measurements of issue 5 and stops what it started, by PID, also on
+// Ctrl-C. See docs/bench.md for what each row means.
+import { execFileSync, spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const top = path.resolve(here, '..');
+const H = await import(path.join(top, 'tests', 'lib', 'harness.mjs'));
+const { Proc, freePort, tmpDir, waitFor, sql, stopAll, buildDir, pluginPath, bridgePath } = H;
+
+const SIZES = {
+  // ingest: messages per run and rounds (bare and plugin alternate);
+  // latency: seconds per cell; fanout: client counts; history: rows;
+  // memory: messages per broker.
+  smoke: { ingest: 2000, rounds: 1, latSecs: 1, latRates: [100], latClients: [1, 5],
+    fanout: [20], fanSecs: 1, histRows: 20000, histReqs: 20, memory: 2000, warmup: 0.3 },
+  quick: { ingest: 50000, rounds: 2, latSecs: 3, latRates: [100, 1000], latClients: [1, 100],
+    fanout: [1000, 2000], fanSecs: 3, histRows: 200000, histReqs: 100, memory: 100000, warmup: 1 },
+  full: { ingest: 200000, rounds: 3, latSecs: 10, latRates: [100, 1000], latClients: [1, 100],
+    fanout: [1000, 10000], fanSecs: 10, histRows: 1000000, histReqs: 500, memory: 1000000, warmup: 2 },
+};
+const ALL = ['ingest', 'latency', 'fanout', 'history', 'memory'];
+
+function usage() {
+  return `Usage: bench/run [--smoke | --quick] [--only LIST] [--fanout-frames F] [--max-clients N] [--json FILE] [--keep] [--no-build]
+Runs the mytracks benchmarks and prints a Markdown table.
+  --smoke          tiny counts, for tests: checks the tools work, times mean nothing
+  --quick          a few seconds per measurement
+  (default)        the full sizes of issue 5 (about 5 minutes)
+  --only LIST      comma-separated subset of: ${ALL.join(', ')}
+  --fanout-frames F  frames/s offered in the fan-out runs: locations/s = F / clients
+                   (default 50000)
+  --max-clients N  the largest fan-out (default 10000 in the full run)
+  --json FILE      also write every raw result as JSON
+  --keep           keep the temporary directory (logs, databases)
+  --no-build       do not run cmake --build first
+Environment: MYTRACKS_BUILD_DIR (default ./build).`;
+}
+
+let opts;
+try {
+  opts = parseArgs({
+    options: {
+      smoke: { type: 'boolean' }, quick: { type: 'boolean' }, only: { type: 'string' },
+      'fanout-frames': { type: 'string' }, 'max-clients': { type: 'string' },
+      json: { type: 'string' }, keep: { type: 'boolean' }, 'no-build': { type: 'boolean' },
+      help: { type: 'boolean', short: 'h' },
+    },
+  }).values;
+} catch (e) {
+  console.error(`bench/run: ${e.message}\n${usage()}`);
+  process.exit(2);
+}
+if (opts.help) {
+  console.log(usage());
+  process.exit(0);
+}
+const mode = opts.smoke ? 'smoke' : opts.quick ? 'quick' : 'full';
+const S = { ...SIZES[mode] };
+if (opts['max-clients']) S.fanout = [...new Set([Math.min(1000, +opts['max-clients']), +opts['max-clients']])];
+const fanFrames = Number(opts['fanout-frames'] ?? (mode === 'smoke' ? 1000 : 50000));
+const only = opts.only ? opts.only.split(',') : ALL;
+for (const o of only) {
+  if (!ALL.includes(o)) {
+    console.error(`bench/run: unknown measurement '${o}'\n${usage()}`);
+    process.exit(2);
+  }
+}
+
+const tools = path.join(buildDir, 'tools');
+const work = tmpDir('mytracks-bench-');
+const log = (...a) => console.error('bench:', ...a);
+const rows = [];
+const raw = { mode, date: new Date().toISOString(), machine: machine(), results: {} };
+
+// Ctrl-C / TERM: stop every process we started, then leave.
+for (const sig of ['SIGINT', 'SIGTERM']) {
+  process.on(sig, async () => {
+    log(`${sig}: stopping everything started`);
+    await stopAll();
+    if (!opts.keep) fs.rmSync(work, { recursive: true, force: true });
+    process.exit(130);
+  });
+}
+
+function machine() {
+  let mosq = '';
+  try {
+    mosq = spawnSync('mosquitto', ['-h']).stdout.toString().match(/mosquitto version (\S+)/)?.[1] ?? '';
+  } catch { /* not installed: the run fails later with a clear message */ }
+  return {
+    cores: os.cpus().length, cpu: os.cpus()[0]?.model ?? '', memGiB: +(os.totalmem() / 2 ** 30).toFixed(1),
+    kernel: os.release(), mosquitto: mosq, node: process.version,
+    nofile: spawnSync('sh', ['-c', 'ulimit -n']).stdout.toString().trim(),
+  };
+}
+
+function build() {
+  if (opts['no-build']) return;
+  if (!fs.existsSync(path.join(buildDir, 'CMakeCache.txt'))) {
+    execFileSync('cmake', ['-S', top, '-B', buildDir], { stdio: ['ignore', 'ignore', 'inherit'] });
+  }
+  const targets = ['generate_load', 'ws_bench', 'http_bench', 'mytracks_plugin'];
+  execFileSync('cmake', ['--build', buildDir, '--target', ...targets], { stdio: ['ignore', 'ignore', 'inherit'] });
+  // The bridge is optional: rows that need it are skipped when it does not build.
+  spawnSync('cmake', ['--build', buildDir, '--target', 'mytracks-bridge'], { stdio: 'ignore' });
+}
+
+/** Run one of our tools to completion; returns its JSON result line. */
+async function tool(name, args) {
+  const p = new Proc(name, path.join(tools, name), args, { env: H.sanitizerEnv(false), logFile: path.join(work, `${name}.log`) });
+  const { code, signal } = await p.exited;
+  const line = p.output.split('\n').reverse().find((l) => l.startsWith('{'));
+  if (!line) throw new Error(`${name} ${args.join(' ')} failed (${code ?? signal}): ${p.output.slice(-800)}`);
+  return { ...JSON.parse(line), exitCode: code };
+}
+
+/** mosquitto on a free port; with the plugin when `db` is given. */
+async function broker({ db, nodelay = true } = {}) {
+  const dir = fs.mkdtempSync(path.join(work, 'broker-'));
+  const port = await freePort();
+  const conf = path.join(dir, 'mosquitto.conf');
+  const lines = [`listener ${port} 127.0.0.1`, 'allow_anonymous true', 'persistence false',
+    'log_dest stderr', 'log_type error', 'log_type warning',
+    // Subscribers that must see every message (the bridge) need an unbounded queue.
+    'max_queued_messages 0',
+    // as my-tracks-server configures it
+    'max_inflight_messages 100'];
+  if (nodelay) lines.push('set_tcp_nodelay true');
+  if (process.getuid?.() === 0) lines.push('user root');
+  // the bridge publishes HTTP-mode reports for other users under its own name
+  if (db) lines.push(`plugin ${pluginPath}`, `plugin_opt_database ${db}`, 'plugin_opt_trusted_user mytracks-bridge');
+  fs.writeFileSync(conf, lines.join('\n') + '\n');
+  const proc = new Proc('mosquitto', 'mosquitto', ['-c', conf], { env: H.sanitizerEnv(true), logFile: path.join(dir, 'mosquitto.log') });
+  await waitFor(async () => {
+    if (!proc.running) throw new Error(`mosquitto exited: ${proc.output}`);
+    return tcpOpen(port);
+  }, { timeout: 15000, what: `mosquitto on ${port}` });
+  return { proc, port, db, stop: () => proc.stop() };
+}
+
+async function tcpOpen(port) {
+  const net = await import('node:net');
+  return new Promise((resolve) => {
+    const s = net.connect({ port, host: '127.0.0.1' });
+    s.once('connect', () => { s.destroy(); resolve(true); });
+    s.once('error', () => resolve(false));
+  });
+}
+
+function haveBridge() {
+  return fs.existsSync(bridgePath);
+}
+
+async function bridge(mqttPort, db) {
+  const port = await freePort();
+  const proc = new Proc('bridge', bridgePath, ['--http-port', String(port), '--mqtt-port', String(mqttPort),
+    '--database', db, '--console', '--log-level', 'warning'], { env: H.sanitizerEnv(false), logFile: path.join(work, `bridge-${port}.log`) });
+  await waitFor(async () => {
+    if (!proc.running) throw new Error(`bridge exited: ${proc.output}`);
+    const r = await fetch(`http://127.0.0.1:${port}/healthz`).catch(() => null);
+    return r && r.status === 200;
+  }, { timeout: 15000, what: 'bridge /healthz' });
+  return { proc, port, stop: () => proc.stop() };
+}
+
+const median = (a) => { const s = [...a].sort((x, y) => x - y); return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2; };
+const fmt = (n, d = 0) => Number(n).toLocaleString('en-US', { maximumFractionDigits: d, minimumFractionDigits: d });
+const ms = (n) => fmt(n, n < 10 ? 2 : 1);
+const mb = (kb) => `${fmt(kb / 1024, 1)} MB`;
+const verdict = (ok) => (ok === undefined ? '' : ok ? 'yes' : '**no**');
+// In smoke mode only correctness is judged: timings from tiny runs mean nothing.
+function row(measurement, result, target = '', ok, timing = false) {
+  if (mode === 'smoke' && timing) ok = undefined;
+  rows.push({ measurement, result, target: mode === 'smoke' && timing ? '' : target, met: verdict(ok) });
+  if (ok === false) raw.missed = (raw.missed ?? 0) + 1;
+}
+function skip(measurement, why) {
+  rows.push({ measurement, result: `skipped: ${why}`, target: '', met: '' });
+}
+
+// ---- 1. ingest ----
+async function ingest() {
+  const n = S.ingest;
+  const bare = [], plug = [];
+  let stored = 0, distinct = 0, expected = 0;
+  for (let r = 0; r < S.rounds; r++) {
+    // bare and plugin alternate, so drifting machine load hits both alike
+    for (const withPlugin of [false, true]) {
+      const db = withPlugin ? path.join(work, `ingest-${r}.db`) : undefined;
+      const b = await broker({ db });
+      const res = await tool('generate_load', ['--port', String(b.port), '--devices', '10', '--rate', 'max',
+        '--count', String(n), '--qos', '1', '--max-inflight', '20', '--json', '--user', `ingest${r}`]);
+      if (res.exitCode !== 0 || res.acked !== n) throw new Error(`ingest run failed: ${JSON.stringify(res)}`);
+      (withPlugin ? plug : bare).push(res.rate);
+      if (withPlugin) {
+        // every acknowledged location must be stored once: wait for the commit
+        await waitFor(() => sql(db, 'SELECT count(*) AS n FROM locations')[0].n >= n,
+          { timeout: 30000, interval: 100, what: 'all rows committed' }).catch(() => {});
+        await b.stop(); // a clean shutdown commits what is pending
+        const q = sql(db, 'SELECT count(*) AS n, count(DISTINCT device_id || \'/\' || tst) AS d FROM locations')[0];
+        stored += q.n; distinct += q.d; expected += n;
+      } else {
+        await b.stop();
+      }
+      log(`ingest round ${r + 1}: ${withPlugin ? 'plugin' : 'bare  '} ${fmt(res.rate)} msg/s`);
+    }
+  }
+  const ratio = median(plug) / median(bare);
+  raw.results.ingest = { n, bare, plugin: plug, ratio, stored, distinct, expected };
+  const runs = (a) => a.map((x) => fmt(x)).join(', ');
+  row(`Ingest, bare mosquitto: QoS 1, 10 devices, ${fmt(n)} msgs × ${S.rounds}`, `${fmt(median(bare))} msg/s (runs: ${runs(bare)})`);
+  row('Ingest, mosquitto + mytracks plugin, same load', `${fmt(median(plug))} msg/s (runs: ${runs(plug)})`);
+  row('Ingest ratio plugin / bare (medians)', fmt(ratio, 2), '≥ 0.80', ratio >= 0.8, true);
+  row('Every acknowledged location stored exactly once', `${fmt(stored)} rows, ${fmt(distinct)} distinct (device, tst), ${fmt(expected)} sent`,
+    'all, once', stored === expected && distinct === expected);
+  if (stored !== expected || distinct !== expected) raw.undelivered = true;
+}
+
+// ---- 2. latency ----
+async function latency() {
+  if (!haveBridge()) return skip('Publish-to-WebSocket latency', 'bridge not built');
+  const out = [];
+  const grid = [];
+  for (const rate of S.latRates) for (const clients of S.latClients) grid.push({ rate, clients, pubNodelay: true });
+  // Nagle's algorithm plus delayed ACKs cost ~40 ms at low rates when neither
+  // the publisher (many phone MQTT libraries) nor the broker sets TCP_NODELAY.
+  const nagle = { rate: 100, clients: 1, pubNodelay: false };
+  const brokers = mode === 'full' ? [[true, [...grid, nagle]], [false, [nagle]]] : [[true, grid]];
+  for (const [nodelay, cells] of brokers) {
+    const db = path.join(work, `latency-${nodelay}.db`);
+    const b = await broker({ db, nodelay });
+    const br = await bridge(b.port, db);
+    for (const { rate, clients, pubNodelay } of cells) {
+      const res = await tool('ws_bench', ['--ws', `ws://127.0.0.1:${br.port}/ws/locations/`, '--mqtt-port', String(b.port),
+        '--clients', String(clients), '--rate', String(rate), '--duration', String(S.latSecs), '--settle', '5',
+        '--warmup', String(S.warmup), '--nodelay', pubNodelay ? '1' : '0', '--watch', `bridge:${br.proc.pid}`]);
+      out.push({ brokerNodelay: nodelay, pubNodelay, rate, clients, ...res });
+      const delivered = res.matched === res.frames_expected && res.open === clients;
+      if (!delivered) raw.undelivered = true;
+      const target = rate === 1000 && clients === 100 ? 'p99 ≤ 5 ms' : '';
+      const label = `Latency publish → WebSocket, ${fmt(rate)}/s, ${clients} client${clients > 1 ? 's' : ''}` +
+        (pubNodelay ? '' : `, publisher without TCP_NODELAY, broker ${nodelay ? 'with' : 'without'} set_tcp_nodelay`);
+      row(label, `p50 ${ms(res.p50_ms)} / p90 ${ms(res.p90_ms)} / p99 ${ms(res.p99_ms)} / max ${ms(res.max_ms)} ms; ` +
+        `${fmt(res.matched)}/${fmt(res.frames_expected)} frames`,
+        target || 'all delivered', (target ? res.p99_ms <= 5 : true) && delivered, !!target);
+      log(`latency ${rate}/s ${clients} clients broker nodelay=${nodelay} publisher nodelay=${pubNodelay}: p99 ${res.p99_ms} ms`);
+    }
+    await br.stop();
+    await b.stop();
+  }
+  raw.results.latency = out;
+}
+
+// ---- 3. fan-out ----
+async function fanout() {
+  if (!haveBridge()) return skip('Fan-out to many WebSocket clients', 'bridge not built');
+  const out = [];
+  for (const clients of S.fanout) {
+    const fanRate = Math.max(1, fanFrames / clients);
+    const db = path.join(work, `fanout-${clients}.db`);
+    const b = await broker({ db });
+    const br = await bridge(b.port, db);
+    const idleRss = rss(br.proc.pid);
+    const res = await tool('ws_bench', ['--ws', `ws://127.0.0.1:${br.port}/ws/locations/`, '--mqtt-port', String(b.port),
+      '--clients', String(clients), '--rate', String(fanRate), '--duration', String(S.fanSecs), '--settle', '30', '--warmup', String(S.warmup),
+      '--connect-timeout', '120', '--watch', `bridge:${br.proc.pid}`]);
+    const w = res.watch.bridge;
+    out.push({ clients, idleRss, ...res });
+    const ok = res.open === clients && res.matched === res.frames_expected;
+    row(`Fan-out: ${fmt(clients)} WebSocket clients, ${fmt(fanRate)} locations/s`,
+      `${res.open === clients ? '' : `only ${fmt(res.open)} open (${res.first_failure}); `}` +
+      `${fmt(res.frames_per_s)} frames/s, p99 ${ms(res.p99_ms)} ms, ${fmt(res.matched)}/${fmt(res.frames_expected)} frames; ` +
+      `bridge RSS ${mb(w.rss_max_kb)} (idle ${mb(idleRss)}), CPU ${fmt(w.cpu_pct)} %`,
+      clients >= 10000 ? '< 200 MB RSS' : 'all delivered',
+      clients >= 10000 ? ok && w.rss_max_kb < 200 * 1024 : ok, clients >= 10000);
+    if (res.matched !== res.frames_expected) raw.undelivered = true;
+    log(`fanout ${clients}: ${res.open} open, ${res.frames_per_s} frames/s, rss ${w.rss_max_kb} kB`);
+    await br.stop();
+    await b.stop();
+  }
+  raw.results.fanout = out;
+}
+
+function rss(pid) {
+  try {
+    return +fs.readFileSync(`/proc/${pid}/status`, 'utf8').match(/VmRSS:\s+(\d+)/)[1];
+  } catch {
+    return 0;
+  }
+}
+
+// ---- 4. history ----
+/** A history database of `rows` locations over 100 devices, written by sqlite3 directly. */
+function historyDb(file, rows) {
+  const schema = fs.readFileSync(path.join(top, 'schema', 'schema.sql'), 'utf8');
+  const now = Math.floor(Date.now() / 1000);
+  const perDev = Math.ceil(rows / 100);
+  const script = `PRAGMA journal_mode = WAL;
+PRAGMA synchronous = OFF;
+BEGIN;
+${schema}
+PRAGMA user_version = 1;
+WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 100)
+INSERT INTO devices (id, user, device, tid, first_seen, last_seen, online)
+  SELECT i, 'hist', printf('dev%04d', i), printf('%02d', i), ${now - perDev}, ${now}, 0 FROM n;
+WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i < ${rows - 1})
+INSERT INTO locations (id, device_id, tst, lat, lon, acc, alt, vel, batt, conn, tid, cog, bs,
+                       created_at, ip_address, received_at, raw)
+  SELECT i + 1, d, t, la, lo, acc, 40, vel, batt, 'm', printf('%02d', d), cog, 1, t, '127.0.0.1', t,
+    printf('{"_type":"location","lat":%.6f,"lon":%.6f,"tst":%d,"acc":%d,"alt":40,"vel":%d,"cog":%d,"batt":%d,"bs":1,"conn":"m","tid":"%02d"}',
+           la, lo, t, acc, vel, cog, batt, d)
+  FROM (SELECT i, (i % 100) + 1 AS d, ${now - perDev} + i / 100 AS t,
+               52.4 + (i % 100) * 0.003 + ((i / 100) % 1000) * 0.00001 AS la,
+               13.3 + (i % 100) * 0.002 + ((i / 100) % 777) * 0.00001 AS lo,
+               3 + (i % 27) AS acc, (i % 60) AS vel, (i * 7) % 360 AS cog, 100 - (i / 100) % 85 AS batt
+        FROM n);
+COMMIT;
+PRAGMA wal_checkpoint(TRUNCATE);`;
+  // No ANALYZE: the plugin never runs it, and with sqlite_stat1 present SQLite
+  // 3.40 plans the since_id query as a device scan plus a sort (25x slower).
+  execFileSync('sqlite3', [file], { input: script, stdio: ['pipe', 'ignore', 'inherit'], maxBuffer: 1 << 26 });
+}
+
+async function history() {
+  if (!haveBridge()) return skip('History API', 'bridge not built');
+  const db = path.join(work, 'history.db');
+  const t0 = Date.now();
+  historyDb(db, S.histRows);
+  const got = sql(db, 'SELECT count(*) AS n, max(id) AS m FROM locations')[0];
+  log(`history: ${fmt(got.n)} rows written in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+  const b = await broker();
+  const br = await bridge(b.port, db);
+  const url = `http://127.0.0.1:${br.port}`;
+  const limit = Math.min(1000, Math.floor(S.histRows / 100));
+  const devPaths = Array.from({ length: 100 }, (_, i) => `--path=/api/locations/?device=${(i * 37) % 100 + 1}&limit=${limit}`);
+  // since_id pages: from points spread over the table, all devices and one device
+  const sincePaths = Array.from({ length: 100 }, (_, i) => `--path=/api/locations/?since_id=${Math.floor((got.m - 2 * limit) * i / 100)}&limit=${limit}`);
+  const sinceDevPaths = Array.from({ length: 100 }, (_, i) =>
+    `--path=/api/locations/?device=${i + 1}&since_id=${Math.max(0, Math.floor((got.m - 100 * 2 * limit) * ((i * 53) % 100) / 100))}&limit=${limit}`);
+  const out = {};
+  for (const [key, label, paths] of [
+    ['device', `History: ?device=X&limit=${limit} (latest page of one device)`, devPaths],
+    ['since', `History: ?since_id=N&limit=${limit} (polling page, all devices)`, sincePaths],
+    ['since_device', `History: ?device=X&since_id=N&limit=${limit}`, sinceDevPaths],
+  ]) {
+    const res = await tool('http_bench', ['--url', url, ...paths, '--requests', String(S.histReqs), '--warmup', '10',
+      '--expect-items', String(limit)]);
+    out[key] = res;
+    row(`${label}, ${fmt(got.n)}-row database`, `median ${ms(res.p50_ms)} ms, p99 ${ms(res.p99_ms)} ms, max ${ms(res.max_ms)} ms ` +
+      `(${fmt(res.requests)} requests, ${fmt(res.bytes_avg / 1024)} KiB each${res.errors ? `, ${res.errors} errors: ${res.first_error}` : ''})`,
+      '< 20 ms', res.errors === 0 && res.p99_ms < 20, res.errors === 0);
+    if (res.errors) raw.httpErrors = true;
+  }
+  raw.results.history = { rows: got.n, ...out };
+  await br.stop();
+  await b.stop();
+}
+
+// ---- 5. memory ----
+async function memory() {
+  const n = S.memory;
+  const out = {};
+  for (const withPlugin of [false, true]) {
+    const db = withPlugin ? path.join(work, 'memory.db') : undefined;
+    const b = await broker({ db });
+    const before = rss(b.proc.pid);
+    const res = await tool('generate_load', ['--port', String(b.port), '--devices', '10', '--rate', 'max',
+      '--count', String(n), '--json', '--user', 'mem']);
+    if (res.acked !== n) throw new Error(`memory run: ${JSON.stringify(res)}`);
+    await H.sleep(withPlugin ? 1000 : 200); // let the writer drain its queue
+    const status = fs.readFileSync(`/proc/${b.proc.pid}/status`, 'utf8');
+    const after = +status.match(/VmRSS:\s+(\d+)/)[1];
+    const peak = +status.match(/VmHWM:\s+(\d+)/)[1];
+    out[withPlugin ? 'plugin' : 'bare'] = { before, after, peak, rate: res.rate };
+    await b.stop();
+  }
+  raw.results.memory = { n, ...out };
+  row(`Broker RSS after ${fmt(n)} messages, bare mosquitto`, `${mb(out.bare.after)} (peak ${mb(out.bare.peak)}, start ${mb(out.bare.before)})`);
+  row(`Broker RSS after ${fmt(n)} messages, with the plugin`, `${mb(out.plugin.after)} (peak ${mb(out.plugin.peak)}, start ${mb(out.plugin.before)})`);
+  row('Broker RSS ratio plugin / bare', fmt(out.plugin.after / out.bare.after, 2));
+}
+
+function table() {
+  const m = raw.machine;
+  const lines = [
+    `mytracks bench (${mode}), ${raw.date.slice(0, 16).replace('T', ' ')} UTC — ${m.cores} cores (${m.cpu}), ` +
+      `${m.memGiB} GiB, Linux ${m.kernel}, mosquitto ${m.mosquitto}, ulimit -n ${m.nofile}`,
+    '',
+    '| Measurement | Result | Target | Met |',
+    '|---|---|---|---|',
+    ...rows.map((r) => `| ${r.measurement} | ${r.result} | ${r.target} | ${r.met} |`),
+  ];
+  if (mode === 'smoke') lines.push('', '_Smoke mode: tiny counts; the numbers only show that every part ran._');
+  return lines.join('\n');
+}
+
+let failed = false;
+try {
+  build();
+  const steps = { ingest, latency, fanout, history, memory };
+  for (const name of only) {
+    log(`running ${name}`);
+    try {
+      await steps[name]();
+    } catch (e) {
+      failed = true;
+      log(`${name} failed: ${e.stack || e}`);
+      rows.push({ measurement: name, result: `failed: ${String(e.message).split('\n')[0].slice(0, 200)}`, target: '', met: '**no**' });
+      await stopAll();
+    }
+  }
+} finally {
+  await stopAll();
+}
+console.log(table());
+if (opts.json) fs.writeFileSync(opts.json, JSON.stringify({ ...raw, rows }, null, 2) + '\n');
+if (opts.keep) log(`kept ${work}`);
+else fs.rmSync(work, { recursive: true, force: true });
+// Exit status: 1 when a measurement failed or lost data (correctness), never for a missed timing target.
+process.exit(failed || raw.undelivered || raw.httpErrors ? 1 : 0);
