@@ -9,6 +9,7 @@ import {
   startBroker, mqttConnect, collector, sql, location, waitFor, sleep, stopAll,
   assertNoSanitizerFindings,
 } from '../lib/harness.mjs';
+import { startBridge, wsConnect, framesOfType } from '../lib/bridge.mjs';
 
 const MAX_PAYLOAD = 4096;
 
@@ -45,7 +46,9 @@ describe('plugin: hostile input', () => {
   after(stopAll);
 
   it('stores and republishes only the valid messages, counts and logs the rest', async () => {
-    const broker = await startBroker({ options: { max_payload: String(MAX_PAYLOAD) } });
+    const broker = await startBroker({ options: { max_payload: String(MAX_PAYLOAD), trusted_user: 'mytracks-bridge' } });
+    const bridge = await startBridge(broker);
+    const browser = await wsConnect(bridge.wsUrl);
     const sub = await collector(broker.port, 'mytracks/locations/#');
     const routed = await collector(broker.port, 'owntracks/#');
     const pub = await mqttConnect(broker.port);
@@ -62,12 +65,38 @@ describe('plugin: hostile input', () => {
     // too few levels, and an empty payload (clears a retained message): not errors for the broker
     await short.publishAsync('owntracks/h', JSON.stringify(location()), { qos: 1 });
     await short.publishAsync('owntracks/h/d', '', { qos: 1, retain: true });
+    // a valid report of exactly the size limit is accepted
+    const base = JSON.stringify(location({ tst: tst++, pad: '' }));
+    const atLimit = base.replace('"pad":""', `"pad":"${'x'.repeat(MAX_PAYLOAD - base.length)}"`);
+    assert.equal(Buffer.byteLength(atLimit), MAX_PAYLOAD);
+    await pub.publishAsync('owntracks/h/d', atLimit, { qos: 1 });
+    valid++;
+    // hostile HTTP-mode bodies through the bridge: not JSON is refused there
+    // (400); JSON objects go to the broker (200) and the plugin refuses them
+    const http = [
+      ['{"_type":"location","lat":', 400], ['\u0000'.repeat(10), 400],
+      [JSON.stringify({ ...location(), lat: 'x' }), 200],
+      [JSON.stringify({ ...location(), tst: 95617584000 }), 200],
+    ];
+    for (const [body, status] of http) {
+      const r = await fetch(`${bridge.url}/pub`, {
+        method: 'POST', body, headers: { 'Content-Type': 'application/json', 'X-Limit-U': 'h', 'X-Limit-D': 'd' },
+      });
+      assert.equal(r.status, status, `HTTP mode for ${JSON.stringify(body)}`);
+      await r.arrayBuffer();
+    }
 
     await waitFor(() => sub.messages.length >= valid, { what: `${valid} republished` });
     await sleep(300);
     assert.equal(sub.messages.length, valid);
+    // and relayed to the browser, the same objects in the same order
+    await waitFor(() => framesOfType(browser.frames, 'location').length >= valid, { what: 'relayed' });
+    assert.deepEqual(framesOfType(browser.frames, 'location').map((f) => f.data.id),
+      sub.messages.map((m) => JSON.parse(m.payload).id));
+    assert.equal((await fetch(`${bridge.url}/healthz`)).status, 200);
     for (const m of sub.messages) {
       const o = JSON.parse(m.payload);
+      if (o.ssid === null) continue; // the one at the size limit
       assert.equal(o.tid, '<b>');
       assert.equal(o.ssid, "x'); DROP TABLE devices;--");
     }
@@ -82,17 +111,18 @@ describe('plugin: hostile input', () => {
     const expected = {};
     for (const [, , why] of hostile) expected[why] = (expected[why] ?? 0) + 1;
     expected.bad_topic += 1; // the short topic
+    expected.bad_field += 2; // the two HTTP-mode reports that reached the plugin
     const stats = await waitFor(async () => {
       const c = await collector(broker.port, 'mytracks/stats');
       const m = await waitFor(() => c.messages.at(-1));
       await c.close();
       const s = JSON.parse(m.payload);
-      return s.received === 2 * hostile.length + 2 && s;
+      return s.received === 2 * hostile.length + 5 && s;
     }, { what: 'stats with all messages' });
     for (const [why, n] of Object.entries(expected)) {
       assert.equal(stats.rejected_by[why], n, `rejected_by.${why}`);
     }
-    assert.equal(stats.rejected, hostile.length + 1);
+    assert.equal(stats.rejected, hostile.length + 3);
     assert.equal(stats.accepted, valid);
     assert.equal(stats.ignored, 1);
     // rejections are logged with their reason, rate-limited
@@ -106,6 +136,10 @@ describe('plugin: hostile input', () => {
     for (const c of [pub, short]) await c.endAsync();
     await sub.close();
     await routed.close();
+    await browser.close();
+    await bridge.stop();
+    assert.equal(bridge.proc.exitCode, 0);
+    assertNoSanitizerFindings(assert, bridge.proc);
     await broker.stop();
     assert.equal(broker.proc.exitCode, 0);
     assertNoSanitizerFindings(assert, broker.proc);
