@@ -5,6 +5,7 @@
 // Part of mytracks. SPDX-License-Identifier: MIT
 import { describe, it, after } from 'node:test';
 import assert from 'node:assert/strict';
+import net from 'node:net';
 import {
   startBroker, mqttConnect, collector, sql, location, waitFor, sleep, stopAll,
   assertNoSanitizerFindings,
@@ -170,6 +171,36 @@ describe('plugin: hostile input', () => {
     for (const c of clients) await c.endAsync();
     await sub.close();
     await broker.stop();
+    assertNoSanitizerFindings(assert, broker.proc);
+  });
+
+  it('drops a client that sends a topic that is not UTF-8, and carries on', async () => {
+    const broker = await startBroker();
+    const sub = await collector(broker.port, 'mytracks/locations/#');
+    // raw MQTT 3.1.1: CONNECT, then PUBLISH (QoS 0) on "owntracks/\xff/d"
+    const str = (b) => Buffer.concat([Buffer.from([b.length >> 8, b.length & 255]), b]);
+    const packet = (type, body) => Buffer.concat([Buffer.from([type, body.length]), body]);
+    const connect = packet(0x10, Buffer.concat([str(Buffer.from('MQTT')), Buffer.from([4, 2, 0, 30]), str(Buffer.from('raw'))]));
+    const topic = Buffer.concat([Buffer.from('owntracks/'), Buffer.from([0xff, 0xfe]), Buffer.from('/d')]);
+    const publish = packet(0x30, Buffer.concat([str(topic), Buffer.from(JSON.stringify(location()))]));
+    const sock = net.connect(broker.port, '127.0.0.1');
+    let closed = false;
+    sock.on('close', () => { closed = true; });
+    sock.on('error', () => {});
+    await new Promise((r) => sock.once('connect', r));
+    sock.write(connect);
+    await sleep(100);
+    sock.write(publish);
+    await waitFor(() => closed, { timeout: 5000, what: 'the broker to drop the client' });
+    // the broker is up and the plugin still stores
+    const pub = await mqttConnect(broker.port);
+    await pub.publishAsync('owntracks/h/d', JSON.stringify(location()), { qos: 1 });
+    await waitFor(() => sub.messages.length === 1);
+    assert.equal(sql(broker.db, 'SELECT count(*) AS n FROM locations')[0].n, 1);
+    await pub.endAsync();
+    await sub.close();
+    await broker.stop();
+    assert.equal(broker.proc.exitCode, 0);
     assertNoSanitizerFindings(assert, broker.proc);
   });
 });
