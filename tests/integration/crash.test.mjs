@@ -29,7 +29,10 @@ describe('plugin: crash during load', () => {
         if (i % 20 === 0) await sleep(1); // a steady, not saturating, load
       }
     })();
-    await waitFor(() => acked.length >= 500, { timeout: 20000, what: '500 acknowledged' });
+    // kill once something is committed and more is in flight
+    await waitFor(() => acked.length >= 500 && sql(broker.db, 'SELECT count(*) AS n FROM locations')[0].n > 0,
+      { timeout: 20000, what: '500 acknowledged and a first commit' });
+    await sleep(Math.floor(Math.random() * 150)); // anywhere in a commit window
     const killedAt = Date.now();
     await broker.stop({ signal: 'SIGKILL' });
     stop = true;

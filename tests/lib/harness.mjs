@@ -55,8 +55,13 @@ export function freePort() {
   });
 }
 
+const tmpDirs = [];
+/** A fresh temporary directory: removed when the test file passes, kept
+ * (and named on stderr) when it fails, or always with MYTRACKS_KEEP_TMP=1. */
 export function tmpDir(prefix = 'mytracks-test-') {
-  return fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+  const d = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+  tmpDirs.push(d);
+  return d;
 }
 
 function portOpen(port) {
@@ -140,8 +145,15 @@ export class Proc {
 export async function stopAll() {
   await Promise.all([...started].map((p) => p.stop()));
 }
-process.on('exit', () => {
+process.on('exit', (code) => {
   for (const p of started) { try { process.kill(p.pid, 'SIGKILL'); } catch { /* gone */ } }
+  if (code === 0 && !process.exitCode && process.env.MYTRACKS_KEEP_TMP !== '1') {
+    for (const d of tmpDirs) {
+      try { fs.rmSync(d, { recursive: true, force: true }); } catch { /* a mount point, busy */ }
+    }
+  } else if (tmpDirs.length) {
+    process.stderr.write(`test files and logs kept in: ${tmpDirs.join(' ')}\n`);
+  }
 });
 
 /**
