@@ -66,6 +66,44 @@ describe('my-tracks-server', () => {
     assert.deepEqual(sanitizerFindings(fs.readFileSync(path.join(dir, 'bridge.log'), 'utf8')), []);
   });
 
+  it('passes --users and --http-host to the bridge: the API needs a login', async () => {
+    const dir = tmpDir();
+    const httpPort = await freePort();
+    const mqttPort = await freePort();
+    const hash = spawnSync('openssl', ['passwd', '-6', '-stdin'], { input: 'alice-secret\n', encoding: 'utf8' }).stdout.trim();
+    const usersFile = path.join(dir, 'users');
+    fs.writeFileSync(usersFile, `alice:${hash}\n`);
+    // 127.0.0.2 is loopback too, but not where the bridge listens by default
+    const server = new Proc('my-tracks-server', script, [
+      '--no-install', '--no-build', '--build-dir', buildDir,
+      '--http-port', String(httpPort), '--mqtt-port', String(mqttPort), '--data-dir', dir,
+      '--users', usersFile, '--http-host', '127.0.0.2',
+    ], { env: sanitizerEnv(false), logFile: path.join(dir, 'server.out') });
+    await waitFor(() => {
+      if (!server.running) throw new Error(`exited: ${server.output}`);
+      return server.output.includes('mytracks is running');
+    }, { timeout: 30000, what: 'the start-up banner' });
+    const base = `http://127.0.0.2:${httpPort}`;
+    assert.match(server.output, new RegExp(`open ${base.replace(/\./g, '\\.')}/`));
+    await waitFor(async () => (await fetch(`${base}/healthz`)).status === 200, { what: '/healthz 200' });
+    const r = await getJson(`${base}/api/devices/`);
+    assert.equal(r.status, 401);
+    assert.deepEqual(r.body, { error: 'login required' });
+    // the users file is the one given: alice's login opens the API
+    const li = await fetch(`${base}/login`, {
+      method: 'POST', headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ user: 'alice', password: 'alice-secret' }),
+    });
+    assert.equal(li.status, 200);
+    const cookie = li.headers.get('set-cookie').split(';')[0];
+    assert.equal((await fetch(`${base}/api/devices/`, { headers: { cookie } })).status, 200);
+    // and nothing listens on the default address
+    await assert.rejects(fetch(`http://127.0.0.1:${httpPort}/healthz`));
+    const stopped = await server.stop();
+    assert.equal(stopped.code, 0, server.output);
+    assert.deepEqual(sanitizerFindings(fs.readFileSync(path.join(dir, 'bridge.log'), 'utf8')), []);
+  });
+
   it('says clearly when a port is in use, and names bad options', async () => {
     const busy = net.createServer().listen(0, '127.0.0.1');
     await new Promise((r) => busy.once('listening', r));
