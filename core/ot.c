@@ -208,7 +208,8 @@ static int find_loc_field(const char *k)
 static enum ot_result take_loc_field(const struct field *f, const cJSON *it,
 				     struct ot_location *l, char *reason, size_t rlen)
 {
-	char *base = (char *)l;
+	char *base = (char *)l; /* fields are written at their offsetof */
+	int64_t i;
 	double d;
 
 	if (cJSON_IsNull(it))
@@ -219,7 +220,7 @@ static enum ot_result take_loc_field(const struct field *f, const cJSON *it,
 		if (!cJSON_IsString(it) || strlen(it->valuestring) > OT_SHORT_STR_MAX)
 			return fail(reason, rlen, OT_ERR_FIELD, "field '%s': expected a short string",
 				    f->key);
-		*(const char **)(base + f->off) = it->valuestring;
+		memcpy(base + f->off, &it->valuestring, sizeof(it->valuestring));
 		return OT_OK;
 	}
 	if (!cJSON_IsNumber(it) || !isfinite(it->valuedouble))
@@ -232,19 +233,21 @@ static enum ot_result take_loc_field(const struct field *f, const cJSON *it,
 	switch (f->kind) {
 	case F_LAT:
 	case F_LON:
-		*(double *)(base + f->off) = d;
+		memcpy(base + f->off, &d, sizeof(d));
 		break;
 	case F_TST:
 		if (d != floor(d) || fabs(d) >= OT_INT_LIMIT)
 			return fail(reason, rlen, OT_ERR_FIELD, "field '%s': expected an integer",
 				    f->key);
-		*(int64_t *)(base + f->off) = (int64_t)d;
+		i = (int64_t)d;
+		memcpy(base + f->off, &i, sizeof(i));
 		break;
 	default:
 		if (fabs(d) >= OT_INT_LIMIT)
 			return fail(reason, rlen, OT_ERR_FIELD, "field '%s': expected a number",
 				    f->key);
-		*(int64_t *)(base + f->off) = (int64_t)llround(d);
+		i = (int64_t)llround(d);
+		memcpy(base + f->off, &i, sizeof(i));
 		break;
 	}
 	return OT_OK;

@@ -1026,6 +1026,9 @@ int main(int argc, char **argv)
 	g.pdev = calloc(g.o.devices, sizeof(*g.pdev));
 	if (!g.devs || !g.pfd || !g.pdev) {
 		fprintf(stderr, "generate_load: out of memory\n");
+		free(g.devs);
+		free(g.pfd);
+		free(g.pdev);
 		return 1;
 	}
 	mosquitto_lib_init();
