@@ -41,7 +41,8 @@ static int query_arg(struct lws *wsi, const char *name, char *buf, int len, cons
 	int i, n;
 
 	for (i = 0; (n = lws_hdr_fragment_length(wsi, WSI_TOKEN_HTTP_URI_ARGS, i)) > 0; i++) {
-		if (n >= len || lws_hdr_copy_fragment(wsi, buf, len, WSI_TOKEN_HTTP_URI_ARGS, i) < 0)
+		if (n >= len ||
+		    lws_hdr_copy_fragment(wsi, buf, len, WSI_TOKEN_HTTP_URI_ARGS, i) < 0)
 			return -1;
 		if (!strncmp(buf, name, nl)) {
 			*val = buf + nl;
@@ -51,8 +52,7 @@ static int query_arg(struct lws *wsi, const char *name, char *buf, int len, cons
 	return 0;
 }
 
-unsigned api_locations(struct bridge *b, struct lws *wsi, const char *users_json,
-		       struct jbuf *out)
+unsigned api_locations(struct bridge *b, struct lws *wsi, const char *users_json, struct jbuf *out)
 {
 	static const char *const names[] = {"since_id=", "start_time=", "end_time=", "limit="};
 	struct db_loc_query q = {0};

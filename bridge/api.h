@@ -20,8 +20,7 @@ struct bridge;
 
 /* GET /api/locations/?device=&since_id=&start_time=&end_time=&limit=,
  * only of the users in `users_json` (a JSON array; NULL: everyone) */
-unsigned api_locations(struct bridge *b, struct lws *wsi, const char *users_json,
-		       struct jbuf *out);
+unsigned api_locations(struct bridge *b, struct lws *wsi, const char *users_json, struct jbuf *out);
 /* GET /api/devices/, only of the users in `users_json` */
 unsigned api_devices(struct bridge *b, const char *users_json, struct jbuf *out);
 /* GET /healthz: 200 while the broker connection is up, else 503. */

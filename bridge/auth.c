@@ -79,7 +79,8 @@ static int resolve_shares(struct auth *a, char **shares, const char *file)
 			j = find_user(a, tok);
 			if (j < 0) {
 				fprintf(stderr,
-					"mytracks-bridge: --users %s: user '%s' shares with unknown "
+					"mytracks-bridge: --users %s: user '%s' shares with "
+					"unknown "
 					"user '%s'\n",
 					file, a->users[i].name, tok);
 				return -1;

@@ -34,14 +34,14 @@ struct bridge {
 	/* taken from the queue, waiting for room in the relay ring */
 	struct msg *inbox, *inbox_tail;
 	lws_usec_t blocked_since; /* the inbox has waited for clients since; 0: not */
-	struct db db;		/* read-only history */
-	struct pub pub;		/* HTTP-mode reports awaiting their PUBACK */
+	struct db db;		  /* read-only history */
+	struct pub pub;		  /* HTTP-mode reports awaiting their PUBACK */
 	struct metrics metrics;
-	struct auth auth;	/* users and sessions, with --users */
-	bool auth_on;		/* --users given: login required */
-	int64_t startup;	/* unix seconds */
-	bool broker_up;		/* connected and subscribed, as last reported */
-	lws_sorted_usec_list_t tick; /* once a second: PUBACK timeouts */
+	struct auth auth;		    /* users and sessions, with --users */
+	bool auth_on;			    /* --users given: login required */
+	int64_t startup;		    /* unix seconds */
+	bool broker_up;			    /* connected and subscribed, as last reported */
+	lws_sorted_usec_list_t tick;	    /* once a second: PUBACK timeouts */
 	lws_sorted_usec_list_t drain_retry; /* while the inbox waits for clients */
 	/* what lws reads for the context's lifetime */
 	struct lws_protocols protocols[3];

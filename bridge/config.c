@@ -175,7 +175,8 @@ bool config_is_loopback(const char *addr)
 	if (inet_pton(AF_INET, addr, a) == 1)
 		return a[0] == 127;
 	if (inet_pton(AF_INET6, addr, a) == 1) {
-		static const unsigned char v4mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+		static const unsigned char v4mapped[12] = {0, 0, 0, 0, 0,    0,
+							   0, 0, 0, 0, 0xff, 0xff};
 		static const unsigned char one[16] = {[15] = 1};
 
 		return !memcmp(a, one, 16) || (!memcmp(a, v4mapped, 12) && a[12] == 127);
@@ -217,8 +218,9 @@ static int parse_prefix(const char *opt, const char *s)
 	size_t n = strlen(s);
 
 	if (!n || n > 64 || strpbrk(s, "+#") || s[0] == '/' || s[n - 1] == '/')
-		return bad(opt, "expected a topic prefix without wildcards or leading/trailing '/', "
-				"got '%s'",
+		return bad(opt,
+			   "expected a topic prefix without wildcards or leading/trailing '/', "
+			   "got '%s'",
 			   s);
 	return 0;
 }
@@ -288,7 +290,8 @@ static int apply(struct bridge_config *cfg, int opt, const char *arg)
 		return 0;
 	case OPT_TRUSTED_PROXY:
 		if (cfg->n_trusted_proxies == CONFIG_MAX_PROXIES)
-			return bad("trusted-proxy", "at most 16 proxies, '%s' is one too many", arg);
+			return bad("trusted-proxy", "at most 16 proxies, '%s' is one too many",
+				   arg);
 		if (!*arg || strlen(arg) > 63)
 			return bad("trusted-proxy", "expected an IP address, got '%s'", arg);
 		cfg->trusted_proxies[cfg->n_trusted_proxies++] = arg;
@@ -380,7 +383,8 @@ static int apply(struct bridge_config *cfg, int opt, const char *arg)
 		return 0;
 	case OPT_ALLOWED_ORIGIN:
 		if (cfg->n_allowed_origins == CONFIG_MAX_ORIGINS)
-			return bad("allowed-origin", "at most 16 origins, '%s' is one too many", arg);
+			return bad("allowed-origin", "at most 16 origins, '%s' is one too many",
+				   arg);
 		if ((strncmp(arg, "http://", 7) && strncmp(arg, "https://", 8)) ||
 		    strlen(arg) > 200 || arg[strlen(arg) - 1] == '/')
 			return bad("allowed-origin",
@@ -444,8 +448,9 @@ enum config_result config_parse(struct bridge_config *cfg, int argc, char **argv
 		return CONFIG_ERROR;
 	}
 	if (cfg->ws_backlog_bytes < cfg->max_message) {
-		fprintf(stderr, PROG ": --ws-backlog-bytes (%zu) must be at least --max-message "
-				"(%zu)\n",
+		fprintf(stderr,
+			PROG ": --ws-backlog-bytes (%zu) must be at least --max-message "
+			     "(%zu)\n",
 			cfg->ws_backlog_bytes, cfg->max_message);
 		return CONFIG_ERROR;
 	}
@@ -454,15 +459,17 @@ enum config_result config_parse(struct bridge_config *cfg, int argc, char **argv
 		return CONFIG_ERROR;
 	}
 	if (!cfg->users_file && !cfg->insecure_no_auth && !config_is_loopback(cfg->http_host)) {
-		fprintf(stderr, PROG ": --http-host %s is not a loopback address: give --users FILE "
-				"to require a login, or --insecure-no-auth to serve everyone's "
-				"locations to anyone who can connect\n",
+		fprintf(stderr,
+			PROG ": --http-host %s is not a loopback address: give --users FILE "
+			     "to require a login, or --insecure-no-auth to serve everyone's "
+			     "locations to anyone who can connect\n",
 			cfg->http_host);
 		return CONFIG_ERROR;
 	}
 	if (stat(cfg->web_root, &st) || !S_ISDIR(st.st_mode))
-		fprintf(stderr, PROG ": warning: --web-root '%s' is not a directory; static files "
-				"will be 404\n",
+		fprintf(stderr,
+			PROG ": warning: --web-root '%s' is not a directory; static files "
+			     "will be 404\n",
 			cfg->web_root);
 	return CONFIG_OK;
 }

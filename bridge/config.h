@@ -12,18 +12,18 @@
 #define CONFIG_MAX_ORIGINS 16
 
 struct bridge_config {
-	const char *http_host; /* listen address, default 127.0.0.1 */
-	int http_port;	       /* default 8080 */
-	const char *mqtt_host; /* default 127.0.0.1 */
-	int mqtt_port;	       /* default 1883 */
-	const char *mqtt_username; /* default mytracks-bridge; "" for none */
-	char *mqtt_password;	   /* read from --mqtt-password-file, owned */
-	const char *mqtt_cafile;   /* enables TLS to the broker */
+	const char *http_host;	    /* listen address, default 127.0.0.1 */
+	int http_port;		    /* default 8080 */
+	const char *mqtt_host;	    /* default 127.0.0.1 */
+	int mqtt_port;		    /* default 1883 */
+	const char *mqtt_username;  /* default mytracks-bridge; "" for none */
+	char *mqtt_password;	    /* read from --mqtt-password-file, owned */
+	const char *mqtt_cafile;    /* enables TLS to the broker */
 	const char *mqtt_client_id; /* NULL: libmosquitto picks one */
-	const char *out_prefix;	   /* the plugin's output prefix, default mytracks */
-	const char *in_prefix;	   /* OwnTracks input prefix, default owntracks */
-	const char *database;	   /* SQLite file, opened read-only */
-	const char *web_root;	   /* static files */
+	const char *out_prefix;	    /* the plugin's output prefix, default mytracks */
+	const char *in_prefix;	    /* OwnTracks input prefix, default owntracks */
+	const char *database;	    /* SQLite file, opened read-only */
+	const char *web_root;	    /* static files */
 	const char *trusted_proxies[CONFIG_MAX_PROXIES];
 	int n_trusted_proxies;
 	size_t ws_backlog;	 /* messages a WebSocket client may lag behind */
@@ -35,12 +35,12 @@ struct bridge_config {
 	int log_level;		 /* lws log bitmask */
 	bool console;		 /* log to stderr instead of syslog */
 	/* access control (see docs/security.md) */
-	const char *users_file;	 /* NULL: no login (local single-user mode) */
-	bool insecure_no_auth;	 /* allow a non-loopback --http-host without login */
+	const char *users_file; /* NULL: no login (local single-user mode) */
+	bool insecure_no_auth;	/* allow a non-loopback --http-host without login */
 	const char *allowed_origins[CONFIG_MAX_ORIGINS]; /* besides the Host's own */
 	int n_allowed_origins;
 	const char *tls_cert, *tls_key; /* serve HTTPS/WSS */
-	int session_ttl;	 /* seconds a login lasts */
+	int session_ttl;		/* seconds a login lasts */
 };
 
 /* True when `addr` (a numeric IP address) is a loopback address. */
@@ -48,8 +48,8 @@ bool config_is_loopback(const char *addr);
 
 enum config_result {
 	CONFIG_OK = 0,
-	CONFIG_EXIT_OK,	 /* --help or --version was printed */
-	CONFIG_ERROR,	 /* a message naming the option was printed */
+	CONFIG_EXIT_OK,	      /* --help or --version was printed */
+	CONFIG_ERROR,	      /* a message naming the option was printed */
 	CONFIG_HASH_PASSWORD, /* --hash-password: print a hash and exit */
 };
 

@@ -30,17 +30,18 @@ static const char *const stmt_sql[DB_N_STMTS] = {
 	[DB_LOC_FWD_DEV] = "SELECT " LOC_COLS LOC_FROM
 			   " WHERE l.device_id = ?5 AND l.id > ?1 AND l.tst >= ?2 AND l.tst <= ?3"
 			   " AND " VISIBLE " ORDER BY l.id LIMIT ?4",
-	[DB_LOC_LATEST] = "SELECT * FROM (SELECT " LOC_COLS LOC_FROM
-			  " WHERE " VISIBLE " ORDER BY l.id DESC LIMIT ?4) ORDER BY 1",
-	[DB_LOC_LATEST_DEV] = "SELECT * FROM (SELECT " LOC_COLS LOC_FROM
-			      " WHERE l.device_id = ?5 AND " VISIBLE
-			      " ORDER BY l.id DESC LIMIT ?4) ORDER BY 1",
+	[DB_LOC_LATEST] = "SELECT * FROM (SELECT " LOC_COLS LOC_FROM " WHERE " VISIBLE
+			  " ORDER BY l.id DESC LIMIT ?4) ORDER BY 1",
+	[DB_LOC_LATEST_DEV] =
+		"SELECT * FROM (SELECT " LOC_COLS LOC_FROM " WHERE l.device_id = ?5 AND " VISIBLE
+		" ORDER BY l.id DESC LIMIT ?4) ORDER BY 1",
 	[DB_DEVICES] = "SELECT d.id, d.user, d.device, d.display_name, d.tid, d.last_seen, "
 		       "d.online, " LOC_COLS " FROM devices d LEFT JOIN locations l ON l.id = "
 		       "(SELECT MAX(id) FROM locations WHERE device_id = d.id) WHERE " VISIBLE
 		       " ORDER BY d.id",
 	[DB_DEVICE_BY_ID] = "SELECT id FROM devices d WHERE id = ?1 AND " VISIBLE,
-	[DB_DEVICE_BY_NAME] = "SELECT id FROM devices d WHERE user = ?1 AND device = ?2 AND " VISIBLE,
+	[DB_DEVICE_BY_NAME] =
+		"SELECT id FROM devices d WHERE user = ?1 AND device = ?2 AND " VISIBLE,
 };
 
 void db_init(struct db *db, const char *path)

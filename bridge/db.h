@@ -18,11 +18,11 @@
 #include "jbuf.h"
 
 enum db_stmt {
-	DB_LOC_FWD,	    /* id > since, tst in range, ascending */
-	DB_LOC_FWD_DEV,	    /* the same for one device */
-	DB_LOC_LATEST,	    /* the newest N, ascending */
-	DB_LOC_LATEST_DEV,  /* the newest N of one device, ascending */
-	DB_DEVICES,	    /* every device with its last location */
+	DB_LOC_FWD,	   /* id > since, tst in range, ascending */
+	DB_LOC_FWD_DEV,	   /* the same for one device */
+	DB_LOC_LATEST,	   /* the newest N, ascending */
+	DB_LOC_LATEST_DEV, /* the newest N of one device, ascending */
+	DB_DEVICES,	   /* every device with its last location */
 	DB_DEVICE_BY_ID,
 	DB_DEVICE_BY_NAME,
 	DB_N_STMTS,
@@ -43,11 +43,11 @@ enum db_result {
 };
 
 struct db_loc_query {
-	int64_t device_id; /* 0: all devices */
-	int64_t since_id;  /* ids greater than this */
+	int64_t device_id;	      /* 0: all devices */
+	int64_t since_id;	      /* ids greater than this */
 	int64_t start_time, end_time; /* tst range, inclusive */
 	int limit;
-	bool latest; /* no since_id and no time range: the newest `limit` rows */
+	bool latest;		/* no since_id and no time range: the newest `limit` rows */
 	const char *users_json; /* JSON array of visible users; NULL: all */
 };
 

@@ -36,14 +36,14 @@ struct http_session {
 	const char *ctype;
 	bool replying; /* a deferred answer is ready for WRITEABLE */
 	bool too_large;
-	bool in_body; /* between a report's headers and its body's end */
-	bool login;   /* the body is a login (POST /login), not a report */
-	bool login_json; /* ...sent as JSON rather than a form */
-	const char *location; /* a redirect's target */
-	char cookie[192];     /* a Set-Cookie value to send */
-	bool www_auth;	      /* a 401 asking for Basic credentials */
+	bool in_body;			  /* between a report's headers and its body's end */
+	bool login;			  /* the body is a login (POST /login), not a report */
+	bool login_json;		  /* ...sent as JSON rather than a form */
+	const char *location;		  /* a redirect's target */
+	char cookie[192];		  /* a Set-Cookie value to send */
+	bool www_auth;			  /* a 401 asking for Basic credentials */
 	char basic_user[OT_NAME_MAX + 1]; /* HTTP mode: who sent the report */
-	size_t declared, got; /* Content-Length, and body bytes seen */
+	size_t declared, got;		  /* Content-Length, and body bytes seen */
 	char user[OT_NAME_MAX + 1], device[OT_NAME_MAX + 1];
 	bool have_user, have_device;
 	char ip[64];
@@ -73,8 +73,7 @@ static void session_start(struct bridge *b, struct http_session *s, struct lws *
 /* Write headers and body in one lws_write (lws keeps what the socket does
  * not take yet) and, if `complete`, finish the transaction. Returns the
  * callback's value. */
-static int write_response(struct bridge *b, struct http_session *s, struct lws *wsi,
-			  bool complete)
+static int write_response(struct bridge *b, struct http_session *s, struct lws *wsi, bool complete)
 {
 	size_t body = jbuf_len(&s->out), hdr;
 	unsigned char *buf, *start, *p, *end;
@@ -88,18 +87,16 @@ static int write_response(struct bridge *b, struct http_session *s, struct lws *
 	if (lws_add_http_common_headers(wsi, s->status, s->ctype, body, &p, end) ||
 	    lws_add_http_header_by_name(wsi, (const unsigned char *)"cache-control:",
 					(const unsigned char *)"no-store", 8, &p, end) ||
-	    (s->location &&
-	     lws_add_http_header_by_name(wsi, (const unsigned char *)"location:",
-					 (const unsigned char *)s->location,
-					 (int)strlen(s->location), &p, end)) ||
-	    (s->cookie[0] &&
-	     lws_add_http_header_by_name(wsi, (const unsigned char *)"set-cookie:",
-					 (const unsigned char *)s->cookie, (int)strlen(s->cookie),
-					 &p, end)) ||
+	    (s->location && lws_add_http_header_by_name(wsi, (const unsigned char *)"location:",
+							(const unsigned char *)s->location,
+							(int)strlen(s->location), &p, end)) ||
+	    (s->cookie[0] && lws_add_http_header_by_name(wsi, (const unsigned char *)"set-cookie:",
+							 (const unsigned char *)s->cookie,
+							 (int)strlen(s->cookie), &p, end)) ||
 	    (s->www_auth &&
 	     lws_add_http_header_by_name(wsi, (const unsigned char *)"www-authenticate:",
-					 (const unsigned char *)"Basic realm=\"mytracks\"", 22,
-					 &p, end)) ||
+					 (const unsigned char *)"Basic realm=\"mytracks\"", 22, &p,
+					 end)) ||
 	    lws_finalize_http_header(wsi, &p, end))
 		goto out;
 	hdr = (size_t)(p - start);
@@ -125,16 +122,14 @@ static int send_response(struct bridge *b, struct http_session *s, struct lws *w
 
 /* Answer now, from the request's own callback, with the body in s->out.
  * (Answering later would let lws parse a pipelined request meanwhile.) */
-static int reply_now(struct bridge *b, struct http_session *s, unsigned status,
-		     const char *ctype)
+static int reply_now(struct bridge *b, struct http_session *s, unsigned status, const char *ctype)
 {
 	s->status = status;
 	s->ctype = ctype;
 	return send_response(b, s, s->wsi);
 }
 
-static int reply_error(struct bridge *b, struct http_session *s, unsigned status,
-		       const char *msg)
+static int reply_error(struct bridge *b, struct http_session *s, unsigned status, const char *msg)
 {
 	api_error(&s->out, msg);
 	return reply_now(b, s, status, CT_JSON);
@@ -317,14 +312,16 @@ void http_report_acked(struct bridge *b, int mid, int reason)
 
 static void fail_pending(struct bridge *b, bool all, int64_t now)
 {
-	lws_start_foreach_dll_safe(struct lws_dll2 *, d, d1, lws_dll2_get_head(&b->pub.pending)) {
+	lws_start_foreach_dll_safe(struct lws_dll2 *, d, d1, lws_dll2_get_head(&b->pub.pending))
+	{
 		struct pub_pending *p = lws_container_of(d, struct pub_pending, list);
 		struct http_session *s = lws_container_of(p, struct http_session, pending);
 
 		if (all || p->deadline <= now) {
 			pub_forget(&b->pub, p);
 			b->metrics.reports_unavailable++;
-			reply_later(s, 503, "broker did not acknowledge the report, try again later");
+			reply_later(s, 503,
+				    "broker did not acknowledge the report, try again later");
 		}
 	}
 	lws_end_foreach_dll_safe(d, d1);
@@ -487,7 +484,8 @@ static int route(struct bridge *b, struct http_session *s, struct lws *wsi)
 		jbuf_puts(&s->out, "{\"user\":");
 		jbuf_json_cstr(&s->out, viewer ? viewer->name : NULL);
 		jbuf_printf(&s->out, ",\"admin\":%s,\"login\":%s}",
-			    !viewer || viewer->admin ? "true" : "false", b->auth_on ? "true" : "false");
+			    !viewer || viewer->admin ? "true" : "false",
+			    b->auth_on ? "true" : "false");
 		return reply_now(b, s, 200, CT_JSON);
 	}
 	if (path_is(path, "/api/locations/")) {

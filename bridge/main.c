@@ -41,8 +41,8 @@ static void on_signal(int sig)
 		lws_cancel_service(signal_ctx);
 }
 
-static const struct lws_protocol_vhost_options mime_webmanifest = {
-	NULL, NULL, ".webmanifest", "application/manifest+json"};
+static const struct lws_protocol_vhost_options mime_webmanifest = {NULL, NULL, ".webmanifest",
+								   "application/manifest+json"};
 static const struct lws_protocol_vhost_options mime_map = {&mime_webmanifest, NULL, ".map",
 							   "application/json"};
 static const struct lws_protocol_vhost_options mime_mjs = {&mime_map, NULL, ".mjs",
@@ -61,8 +61,8 @@ static const struct lws_protocol_vhost_options mime_webp = {&mime_json, NULL, ".
 	"object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
 static const struct lws_protocol_vhost_options hdr_csp = {NULL, NULL,
 							  "content-security-policy:", CSP};
-static const struct lws_protocol_vhost_options hdr_referrer = {&hdr_csp, NULL, "referrer-policy:",
-							       "no-referrer"};
+static const struct lws_protocol_vhost_options hdr_referrer = {&hdr_csp, NULL,
+							       "referrer-policy:", "no-referrer"};
 static const struct lws_protocol_vhost_options hdr_frame = {&hdr_referrer, NULL,
 							    "x-frame-options:", "DENY"};
 static const struct lws_protocol_vhost_options headers = {&hdr_frame, NULL,
@@ -70,7 +70,7 @@ static const struct lws_protocol_vhost_options headers = {&hdr_frame, NULL,
 
 /* Dynamic endpoints are callback mounts; everything else is a file. */
 #define CB_MOUNT(var, next, point)                                                                 \
-	static const struct lws_http_mount var = {                                                \
+	static const struct lws_http_mount var = {                                                 \
 		.mount_next = next,                                                                \
 		.mountpoint = point,                                                               \
 		.origin = HTTP_PROTOCOL_NAME,                                                      \
@@ -161,7 +161,9 @@ static int check_listen(const struct bridge_config *cfg)
 	close(fd);
 	freeaddrinfo(ai);
 	if (rc) {
-		fprintf(stderr, "mytracks-bridge: cannot listen on %s port %d (--http-host/--http-port): %s\n",
+		fprintf(stderr,
+			"mytracks-bridge: cannot listen on %s port %d (--http-host/--http-port): "
+			"%s\n",
 			cfg->http_host, cfg->http_port, strerror(err));
 		return -1;
 	}
@@ -281,8 +283,10 @@ int main(int argc, char **argv)
 		log_info("bridge", "login required: %d users from %s", b.auth.n_users,
 			 cfg.users_file);
 	} else if (!config_is_loopback(cfg.http_host)) {
-		log_warn("bridge", "--insecure-no-auth: anyone who can reach %s:%d sees every "
-				   "location", cfg.http_host, cfg.http_port);
+		log_warn("bridge",
+			 "--insecure-no-auth: anyone who can reach %s:%d sees every "
+			 "location",
+			 cfg.http_host, cfg.http_port);
 	}
 	signal(SIGPIPE, SIG_IGN);
 
@@ -301,7 +305,8 @@ int main(int argc, char **argv)
 		goto out;
 	lws_sul_schedule(b.lws, 0, &b.tick, tick_cb, LWS_US_PER_SEC);
 	log_info("bridge", "listening on http%s://%s:%d/ (WebSocket %s), broker %s:%d, database %s",
-		 cfg.tls_cert ? "s" : "", cfg.http_host, cfg.http_port, WS_PATH, cfg.mqtt_host, cfg.mqtt_port, cfg.database);
+		 cfg.tls_cert ? "s" : "", cfg.http_host, cfg.http_port, WS_PATH, cfg.mqtt_host,
+		 cfg.mqtt_port, cfg.database);
 
 	while (!stop_requested)
 		if (lws_service(b.lws, 0) < 0)

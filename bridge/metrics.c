@@ -53,8 +53,8 @@ void metrics_render(const struct metrics *m, struct jbuf *out)
 {
 	int i;
 
-	metric(out, "mytracks_bridge_start_time_seconds", "gauge",
-	       "Unix time the bridge started.", (uint64_t)m->start_time);
+	metric(out, "mytracks_bridge_start_time_seconds", "gauge", "Unix time the bridge started.",
+	       (uint64_t)m->start_time);
 	metric(out, "mytracks_bridge_broker_connected", "gauge",
 	       "1 when connected and subscribed to the broker.", m->broker_up);
 	metric(out, "mytracks_bridge_broker_connects_total", "counter",

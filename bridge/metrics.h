@@ -15,20 +15,20 @@
 #define METRICS_MAX_PLUGIN 48
 
 struct metrics {
-	uint64_t ws_clients;	   /* gauge */
-	uint64_t ws_connections;   /* accepted WebSocket connections */
-	uint64_t ws_refused;	   /* upgrades refused (wrong path) */
-	uint64_t ws_cut_off;	   /* clients cut off for lagging */
-	uint64_t ws_frames_sent;   /* frames written to clients */
-	uint64_t relayed;	   /* messages put into the relay ring */
-	uint64_t mqtt_received;	   /* messages from the broker */
-	uint64_t mqtt_dropped;	   /* not relayed: invalid or too large */
-	uint64_t broker_connects;  /* successful (re)connections */
+	uint64_t ws_clients;	  /* gauge */
+	uint64_t ws_connections;  /* accepted WebSocket connections */
+	uint64_t ws_refused;	  /* upgrades refused (wrong path) */
+	uint64_t ws_cut_off;	  /* clients cut off for lagging */
+	uint64_t ws_frames_sent;  /* frames written to clients */
+	uint64_t relayed;	  /* messages put into the relay ring */
+	uint64_t mqtt_received;	  /* messages from the broker */
+	uint64_t mqtt_dropped;	  /* not relayed: invalid or too large */
+	uint64_t broker_connects; /* successful (re)connections */
 	uint64_t http_requests;
-	uint64_t reports_accepted; /* HTTP-mode reports acknowledged by the broker */
-	uint64_t reports_invalid;  /* 400/413: bad body or missing user/device */
+	uint64_t reports_accepted;    /* HTTP-mode reports acknowledged by the broker */
+	uint64_t reports_invalid;     /* 400/413: bad body or missing user/device */
 	uint64_t reports_unavailable; /* 503: broker down, timeout, refused */
-	uint64_t api_errors;	   /* 4xx/5xx answers of the history API */
+	uint64_t api_errors;	      /* 4xx/5xx answers of the history API */
 	bool broker_up;
 	bool db_up;
 	int64_t start_time;

@@ -22,10 +22,10 @@
 struct mqtt_link {
 	struct mosquitto *mosq;
 	struct bridge *b;
-	char filter[80];   /* <prefix>/# */
-	char prefix[80];   /* <prefix>/ */
+	char filter[80]; /* <prefix>/# */
+	char prefix[80]; /* <prefix>/ */
 	size_t prefix_len;
-	int sub_mid;	   /* the pending SUBSCRIBE, or SUB_MID_NONE */
+	int sub_mid; /* the pending SUBSCRIBE, or SUB_MID_NONE */
 	bool lib_init;
 };
 

@@ -37,9 +37,9 @@ bool parse_device_spec(const char *v)
 
 	if (!slash)
 		return !parse_uint(v, INT64_MAX, &id) && id != 0;
-	return slash != v && slash[1] && !strchr(slash + 1, '/') && strlen(v) <= 2 * OT_NAME_MAX + 1;
+	return slash != v && slash[1] && !strchr(slash + 1, '/') &&
+	       strlen(v) <= 2 * OT_NAME_MAX + 1;
 }
-
 
 bool parse_name_ok(const char *s, size_t n)
 {
@@ -131,7 +131,8 @@ static bool trusted(const struct bridge_config *cfg, const char *addr, size_t n)
 	int i;
 
 	for (i = 0; i < cfg->n_trusted_proxies; i++)
-		if (strlen(cfg->trusted_proxies[i]) == n && !strncmp(cfg->trusted_proxies[i], addr, n))
+		if (strlen(cfg->trusted_proxies[i]) == n &&
+		    !strncmp(cfg->trusted_proxies[i], addr, n))
 			return true;
 	return false;
 }
@@ -172,7 +173,6 @@ void pub_client_ip(const struct bridge_config *cfg, const char *peer, const char
 		end = start > xff ? start - 1 : xff;
 	}
 }
-
 
 int parse_topic_user(const char *topic, char *out, size_t out_len)
 {

@@ -7,7 +7,6 @@
 #include <stdio.h>
 #include <string.h>
 
-
 void pub_wait(struct pub *pub, struct pub_pending *p, int mid, int64_t deadline)
 {
 	p->mid = mid;
@@ -23,7 +22,8 @@ void pub_forget(struct pub *pub, struct pub_pending *p)
 
 struct pub_pending *pub_take(struct pub *pub, int mid)
 {
-	lws_start_foreach_dll(struct lws_dll2 *, d, lws_dll2_get_head(&pub->pending)) {
+	lws_start_foreach_dll(struct lws_dll2 *, d, lws_dll2_get_head(&pub->pending))
+	{
 		struct pub_pending *p = lws_container_of(d, struct pub_pending, list);
 
 		if (p->mid == mid) {

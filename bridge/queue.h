@@ -18,11 +18,11 @@
 #include <libwebsockets.h>
 
 enum msg_kind {
-	MSG_RELAY,	  /* a framed WebSocket message: buf holds LWS_PRE + frame */
-	MSG_STATS,	  /* the plugin's stats JSON (buf + LWS_PRE, NUL-terminated) */
-	MSG_PUBACK,	  /* `mid` was acknowledged with `reason` */
-	MSG_UP,		  /* connected and subscribed */
-	MSG_DOWN,	  /* connection lost */
+	MSG_RELAY,  /* a framed WebSocket message: buf holds LWS_PRE + frame */
+	MSG_STATS,  /* the plugin's stats JSON (buf + LWS_PRE, NUL-terminated) */
+	MSG_PUBACK, /* `mid` was acknowledged with `reason` */
+	MSG_UP,	    /* connected and subscribed */
+	MSG_DOWN,   /* connection lost */
 };
 
 /* One allocation: the header, then LWS_PRE bytes of headroom, then `len`

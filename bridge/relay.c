@@ -36,7 +36,9 @@ bool relay_oldest_needed(const struct relay *r)
 {
 	if (r->tail == r->head)
 		return false;
-	lws_start_foreach_dll(struct lws_dll2 *, d, lws_dll2_get_head((struct lws_dll2_owner *)&r->clients)) {
+	lws_start_foreach_dll(struct lws_dll2 *, d,
+			      lws_dll2_get_head((struct lws_dll2_owner *)&r->clients))
+	{
 		const struct relay_client *c = lws_container_of(d, struct relay_client, list);
 
 		if (c->next <= r->tail)

@@ -24,7 +24,7 @@
 struct relay_client {
 	struct lws_dll2 list; /* in relay.clients */
 	struct lws *wsi;
-	uint64_t next; /* sequence number of the next message to send */
+	uint64_t next;	     /* sequence number of the next message to send */
 	lws_usec_t progress; /* last write, or last time it was up to date */
 	bool welcomed;
 };

@@ -26,7 +26,7 @@
 struct ws_session {
 	struct relay_client rc;
 	const struct auth_user *viewer; /* with --users: whose frames it gets */
-	bool established; /* CLOSED also comes for refused upgrades */
+	bool established;		/* CLOSED also comes for refused upgrades */
 	bool culled;
 };
 
@@ -54,7 +54,8 @@ static bool origin_ok(struct bridge *b, struct lws *wsi)
 
 	if (on <= 0)
 		return true;
-	if (on >= (int)sizeof(origin) || lws_hdr_copy(wsi, origin, sizeof(origin), WSI_TOKEN_ORIGIN) <= 0)
+	if (on >= (int)sizeof(origin) ||
+	    lws_hdr_copy(wsi, origin, sizeof(origin), WSI_TOKEN_ORIGIN) <= 0)
 		return false;
 	if (lws_hdr_copy(wsi, host, sizeof(host), WSI_TOKEN_HOST) <= 0)
 		host[0] = '\0';
@@ -79,7 +80,8 @@ static void cut_off_stalled(struct bridge *b, lws_usec_t now)
 {
 	bool too_long = now - b->blocked_since > WS_SLOW_US;
 
-	lws_start_foreach_dll_safe(struct lws_dll2 *, d, d1, lws_dll2_get_head(&b->relay.clients)) {
+	lws_start_foreach_dll_safe(struct lws_dll2 *, d, d1, lws_dll2_get_head(&b->relay.clients))
+	{
 		struct relay_client *c = lws_container_of(d, struct relay_client, list);
 
 		if (c->next <= b->relay.tail && (too_long || now - c->progress > WS_STALL_US))
@@ -91,7 +93,8 @@ static void cut_off_stalled(struct bridge *b, lws_usec_t now)
 /* Clients with nothing left to send are not stalled, however long idle. */
 static void mark_caught_up(struct bridge *b, lws_usec_t now)
 {
-	lws_start_foreach_dll(struct lws_dll2 *, d, lws_dll2_get_head(&b->relay.clients)) {
+	lws_start_foreach_dll(struct lws_dll2 *, d, lws_dll2_get_head(&b->relay.clients))
+	{
 		struct relay_client *c = lws_container_of(d, struct relay_client, list);
 
 		if (c->next == b->relay.head)
@@ -107,7 +110,8 @@ static void drain_retry_cb(lws_sorted_usec_list_t *sul)
 
 static void wake_clients(struct bridge *b)
 {
-	lws_start_foreach_dll(struct lws_dll2 *, d, lws_dll2_get_head(&b->relay.clients)) {
+	lws_start_foreach_dll(struct lws_dll2 *, d, lws_dll2_get_head(&b->relay.clients))
+	{
 		struct relay_client *c = lws_container_of(d, struct relay_client, list);
 
 		lws_callback_on_writable(c->wsi);
@@ -262,8 +266,7 @@ static int writeable(struct bridge *b, struct ws_session *s, struct lws *wsi)
 	return 0;
 }
 
-int ws_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
-		size_t len)
+int ws_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in, size_t len)
 {
 	struct bridge *b = bridge_from_wsi(wsi);
 	struct ws_session *s = user;
@@ -304,7 +307,8 @@ int ws_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, v
 		s->culled = false;
 		b->metrics.ws_clients++;
 		b->metrics.ws_connections++;
-		log_debug("ws", "client connected (%llu now)", (unsigned long long)b->metrics.ws_clients);
+		log_debug("ws", "client connected (%llu now)",
+			  (unsigned long long)b->metrics.ws_clients);
 		lws_callback_on_writable(wsi);
 		return 0;
 	case LWS_CALLBACK_SERVER_WRITEABLE:
@@ -317,7 +321,8 @@ int ws_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, v
 		s->established = false;
 		relay_remove(&b->relay, &s->rc);
 		b->metrics.ws_clients--;
-		log_debug("ws", "client gone (%llu left)", (unsigned long long)b->metrics.ws_clients);
+		log_debug("ws", "client gone (%llu left)",
+			  (unsigned long long)b->metrics.ws_clients);
 		return 0;
 	default:
 		break;

@@ -23,6 +23,7 @@ static enum ot_result fail(char *reason, size_t rlen, enum ot_result r, const ch
 	return r;
 }
 
+/* clang-format off */
 static const struct {
 	const char *name;
 	enum ot_type type;
@@ -41,6 +42,7 @@ static const struct {
 	{"request", OT_IGNORED},
 	{"dump", OT_IGNORED},
 };
+/* clang-format on */
 
 /* Field readers: return 1 when read, 0 when absent, -1 when wrong. */
 
@@ -180,6 +182,7 @@ struct field {
 	size_t off; /* into struct ot_location */
 };
 
+/* clang-format off */
 #define LOC_FIELD(k, kind, member) {k, kind, offsetof(struct ot_location, member)}
 static const struct field loc_fields[] = {
 	LOC_FIELD("lat", F_LAT, lat),	     LOC_FIELD("lon", F_LON, lon),
@@ -191,6 +194,7 @@ static const struct field loc_fields[] = {
 	LOC_FIELD("tid", F_STR, tid),	     LOC_FIELD("t", F_STR, trigger),
 	LOC_FIELD("SSID", F_STR, ssid),	     LOC_FIELD("BSSID", F_STR, bssid),
 };
+/* clang-format on */
 #define LOC_NFIELDS (sizeof(loc_fields) / sizeof(loc_fields[0]))
 
 static int find_loc_field(const char *k)
@@ -205,8 +209,8 @@ static int find_loc_field(const char *k)
 }
 
 /* Store one member's value. Returns OT_OK or OT_ERR_FIELD with a reason. */
-static enum ot_result take_loc_field(const struct field *f, const cJSON *it,
-				     struct ot_location *l, char *reason, size_t rlen)
+static enum ot_result take_loc_field(const struct field *f, const cJSON *it, struct ot_location *l,
+				     char *reason, size_t rlen)
 {
 	char *base = (char *)l; /* fields are written at their offsetof */
 	int64_t i;
@@ -218,16 +222,16 @@ static enum ot_result take_loc_field(const struct field *f, const cJSON *it,
 			       : OT_OK;
 	if (f->kind == F_STR) {
 		if (!cJSON_IsString(it) || strlen(it->valuestring) > OT_SHORT_STR_MAX)
-			return fail(reason, rlen, OT_ERR_FIELD, "field '%s': expected a short string",
-				    f->key);
+			return fail(reason, rlen, OT_ERR_FIELD,
+				    "field '%s': expected a short string", f->key);
 		memcpy(base + f->off, &it->valuestring, sizeof(it->valuestring));
 		return OT_OK;
 	}
 	if (!cJSON_IsNumber(it) || !isfinite(it->valuedouble))
 		return fail(reason, rlen, OT_ERR_FIELD,
-			    f->kind == F_INT ? "field '%s': expected a number"
-					     : f->kind == F_TST ? "field '%s': expected an integer"
-								: "field '%s': expected a finite number",
+			    f->kind == F_INT   ? "field '%s': expected a number"
+			    : f->kind == F_TST ? "field '%s': expected an integer"
+					       : "field '%s': expected a finite number",
 			    f->key);
 	d = it->valuedouble;
 	switch (f->kind) {
@@ -299,8 +303,8 @@ static enum ot_result parse_transition(const cJSON *o, struct ot_transition *t, 
 		return r;
 	if (get_str(o, "event", OT_SHORT_STR_MAX, &t->event) <= 0 ||
 	    (strcmp(t->event, "enter") != 0 && strcmp(t->event, "leave") != 0))
-		return fail(reason, rlen, OT_ERR_FIELD, "field '%s': expected \"enter\" or \"leave\"",
-			    "event");
+		return fail(reason, rlen, OT_ERR_FIELD,
+			    "field '%s': expected \"enter\" or \"leave\"", "event");
 	NEED(get_int(o, "wtst", &t->wtst), "wtst", "expected a number");
 	NEED(get_int(o, "acc", &t->acc), "acc", "expected a number");
 	NEED(get_str(o, "desc", OT_TEXT_MAX, &t->desc), "desc", "expected a string");
@@ -341,7 +345,8 @@ enum ot_result ot_parse(const char *payload, size_t len, int64_t now, int64_t ma
 	}
 	type = cJSON_GetObjectItemCaseSensitive(doc, "_type");
 	if (!cJSON_IsString(type)) {
-		r = fail(reason, rlen, OT_ERR_TYPE, "%s", "field '_type' is missing or not a string");
+		r = fail(reason, rlen, OT_ERR_TYPE, "%s",
+			 "field '_type' is missing or not a string");
 		goto fail;
 	}
 	for (i = 0; i < sizeof(ot_types) / sizeof(ot_types[0]); i++) {
@@ -352,9 +357,8 @@ enum ot_result ot_parse(const char *payload, size_t len, int64_t now, int64_t ma
 	}
 	if (msg->type == OT_UNKNOWN) {
 		r = fail(reason, rlen, OT_ERR_TYPE,
-			 strcmp(type->valuestring, "encrypted") == 0
-				 ? "%s"
-				 : "unknown _type (%.40s)",
+			 strcmp(type->valuestring, "encrypted") == 0 ? "%s"
+								     : "unknown _type (%.40s)",
 			 strcmp(type->valuestring, "encrypted") == 0
 				 ? "encrypted payloads are not supported"
 				 : type->valuestring);
@@ -435,8 +439,11 @@ enum ot_result ot_topic_parse(const char *topic, const char *prefix, struct ot_t
 		if (!slash)
 			slash = p + strlen(p);
 		if (!take_level(p, slash, dst[level]))
-			return fail(reason, rlen, OT_ERR_FIELD, "topic level %s is empty or too long",
-				    level == 0 ? "user" : level == 1 ? "device" : "sub-topic");
+			return fail(reason, rlen, OT_ERR_FIELD,
+				    "topic level %s is empty or too long",
+				    level == 0	 ? "user"
+				    : level == 1 ? "device"
+						 : "sub-topic");
 		if (*slash == '\0')
 			break;
 		p = slash + 1;

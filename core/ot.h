@@ -16,9 +16,9 @@
 #define OT_NONE INT64_MIN
 
 /* Limits on strings taken from topics and payloads. */
-#define OT_NAME_MAX 128	   /* user or device topic level */
+#define OT_NAME_MAX 128	    /* user or device topic level */
 #define OT_SHORT_STR_MAX 64 /* tid, conn, t, SSID, BSSID, ... */
-#define OT_TEXT_MAX 512	   /* card name, region description */
+#define OT_TEXT_MAX 512	    /* card name, region description */
 
 /* Default tolerance for `tst` ahead of the server clock (phones drift). */
 #define OT_DEFAULT_MAX_FUTURE_S (24 * 3600)
@@ -36,11 +36,11 @@ enum ot_type {
 
 enum ot_result {
 	OT_OK = 0,
-	OT_ERR_EMPTY,	  /* zero-length payload (clears a retained message) */
-	OT_ERR_UTF8,	  /* payload is not valid UTF-8 or contains NUL */
-	OT_ERR_JSON,	  /* not a JSON object */
-	OT_ERR_TYPE,	  /* missing or unknown _type, or encrypted */
-	OT_ERR_FIELD,	  /* a field is missing, mistyped or out of range */
+	OT_ERR_EMPTY, /* zero-length payload (clears a retained message) */
+	OT_ERR_UTF8,  /* payload is not valid UTF-8 or contains NUL */
+	OT_ERR_JSON,  /* not a JSON object */
+	OT_ERR_TYPE,  /* missing or unknown _type, or encrypted */
+	OT_ERR_FIELD, /* a field is missing, mistyped or out of range */
 	OT_ERR_NOMEM,
 };
 

@@ -103,7 +103,8 @@ int config_parse(struct mt_config *cfg, const struct mt_option *opts, int n, cha
 		} else if (!strcmp(k, "input_prefix") || !strcmp(k, "output_prefix")) {
 			bad = !valid_prefix(v);
 			if (!bad)
-				bad = replace(k[0] == 'i' ? &cfg->input_prefix : &cfg->output_prefix, v);
+				bad = replace(
+					k[0] == 'i' ? &cfg->input_prefix : &cfg->output_prefix, v);
 		} else if (!strcmp(k, "trusted_user")) {
 			bad = !*v || replace(&cfg->trusted_user, v);
 		} else if (!strcmp(k, "max_payload")) {
@@ -140,7 +141,8 @@ int config_parse(struct mt_config *cfg, const struct mt_option *opts, int n, cha
 		return -1;
 	}
 	if (!strcmp(cfg->input_prefix, cfg->output_prefix)) {
-		snprintf(err, errlen, "plugin_opt_output_prefix must differ from plugin_opt_input_prefix");
+		snprintf(err, errlen,
+			 "plugin_opt_output_prefix must differ from plugin_opt_input_prefix");
 		return -1;
 	}
 	return 0;

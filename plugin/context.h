@@ -52,7 +52,7 @@ struct mt_ctx {
 	struct jbuf out; /* reused for every published payload */
 	struct mt_counters c;
 	struct ratelimit reject_rl;
-	int64_t next_stats;   /* monotonic ms of the next stats publish */
+	int64_t next_stats; /* monotonic ms of the next stats publish */
 	uint64_t logged_write_errors, logged_full;
 	bool store_failing;	     /* a write error was logged, no commit since */
 	uint64_t commits_at_failure; /* commit count when it was logged */

@@ -18,16 +18,16 @@
 struct device {
 	struct device *next; /* hash chain */
 	int64_t id;
-	char *user, *device;  /* one allocation, owned */
-	char *display_name;   /* owned, or NULL */
+	char *user, *device; /* one allocation, owned */
+	char *display_name;  /* owned, or NULL */
 	bool online;
-	bool persisted;	      /* its row is in the database or queued */
-	const void *client;   /* the MQTT client that last published for it */
-	int64_t max_tst;      /* newest tst stored, 0 if none */
+	bool persisted;	    /* its row is in the database or queued */
+	const void *client; /* the MQTT client that last published for it */
+	int64_t max_tst;    /* newest tst stored, 0 if none */
 	int64_t recent[DEVICE_RECENT];
 	unsigned recent_pos, recent_count;
-	int64_t last_touch;   /* when last_seen was last written (unix s) */
-	int64_t last_tr_tst;  /* last transition's tst, for duplicates */
+	int64_t last_touch;  /* when last_seen was last written (unix s) */
+	int64_t last_tr_tst; /* last transition's tst, for duplicates */
 	uint32_t hash;
 };
 

@@ -26,9 +26,9 @@
 #define REJECT_LOG_PERIOD_S 10
 
 static const char *const reject_names[REJ_COUNT] = {
-	[REJ_OVERSIZED] = "oversized",	[REJ_TOPIC] = "bad_topic",
-	[REJ_UTF8] = "invalid_utf8",	[REJ_JSON] = "invalid_json",
-	[REJ_TYPE] = "bad_type",	[REJ_FIELD] = "bad_field",
+	[REJ_OVERSIZED] = "oversized", [REJ_TOPIC] = "bad_topic",
+	[REJ_UTF8] = "invalid_utf8",   [REJ_JSON] = "invalid_json",
+	[REJ_TYPE] = "bad_type",       [REJ_FIELD] = "bad_field",
 	[REJ_FORBIDDEN] = "forbidden", [REJ_BUFFER_FULL] = "buffer_full",
 };
 
@@ -77,8 +77,9 @@ static void reject(struct mt_ctx *ctx, const struct mosquitto_evt_message *ed, e
 	snprintf(topic, sizeof(topic), "%s", ed->topic ? ed->topic : "");
 	sanitize_line(topic);
 	sanitize_line(reason);
-	mosquitto_log_printf(MOSQ_LOG_WARNING, "mytracks: rejected message on '%s' from client '%s' (%s): %s",
-			     topic, id ? id : "?", reject_names[why], reason);
+	mosquitto_log_printf(MOSQ_LOG_WARNING,
+			     "mytracks: rejected message on '%s' from client '%s' (%s): %s", topic,
+			     id ? id : "?", reject_names[why], reason);
 }
 
 /* Publish ctx->out on <output_prefix>/<kind>/<user>/<device> (or on
@@ -149,9 +150,8 @@ static const char *client_ip(struct mt_ctx *ctx, const struct mosquitto_evt_mess
 	return buf;
 }
 
-static struct store_op *event_op(struct mt_ctx *ctx, struct device *dev,
-				 const struct ot_msg *msg, const struct mosquitto_evt_message *ed,
-				 int64_t now)
+static struct store_op *event_op(struct mt_ctx *ctx, struct device *dev, const struct ot_msg *msg,
+				 const struct mosquitto_evt_message *ed, int64_t now)
 {
 	size_t tlen = strlen(msg->type_name);
 	struct store_op *op = store_op_new(STORE_EVENT, tlen + 1 + ed->payloadlen + 1);
@@ -211,8 +211,8 @@ static void set_online(struct mt_ctx *ctx, struct device *dev, bool online, int6
 static bool persist_device(struct mt_ctx *ctx, struct device *dev, int64_t now,
 			   const struct mosquitto_evt_message *ed)
 {
-	struct store_op *op = store_op_new(STORE_DEVICE_NEW,
-					   strlen(dev->user) + strlen(dev->device) + 2);
+	struct store_op *op =
+		store_op_new(STORE_DEVICE_NEW, strlen(dev->user) + strlen(dev->device) + 2);
 
 	if (op) {
 		op->id = dev->id;
@@ -361,8 +361,8 @@ static void on_card(struct mt_ctx *ctx, struct device *dev, const struct ot_msg 
 	const struct ot_card *c = &msg->u.card;
 	struct store_op *op;
 
-	op = store_op_new(STORE_DEVICE_CARD, (c->name ? strlen(c->name) + 1 : 0) +
-						     (c->tid ? strlen(c->tid) + 1 : 0));
+	op = store_op_new(STORE_DEVICE_CARD,
+			  (c->name ? strlen(c->name) + 1 : 0) + (c->tid ? strlen(c->tid) + 1 : 0));
 	if (!op)
 		return;
 	op->device_id = dev->id;

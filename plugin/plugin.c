@@ -131,8 +131,8 @@ EXPORT int mosquitto_plugin_init(mosquitto_plugin_id_t *identifier, void **userd
 		ctx_free(ctx);
 		return MOSQ_ERR_UNKNOWN;
 	}
-	if (store_load(ctx->store, load_device_cb, ctx, &ctx->last_location_id,
-		       &ctx->last_event_id, &max_dev) != 0) {
+	if (store_load(ctx->store, load_device_cb, ctx, &ctx->last_location_id, &ctx->last_event_id,
+		       &max_dev) != 0) {
 		mosquitto_log_printf(MOSQ_LOG_ERR, "mytracks: cannot read %s", ctx->cfg.database);
 		ctx_free(ctx);
 		return MOSQ_ERR_UNKNOWN;
@@ -142,7 +142,8 @@ EXPORT int mosquitto_plugin_init(mosquitto_plugin_id_t *identifier, void **userd
 
 	if (mosquitto_callback_register(identifier, MOSQ_EVT_MESSAGE, message_cb, NULL, ctx) ||
 	    mosquitto_callback_register(identifier, MOSQ_EVT_TICK, tick_cb, NULL, ctx) ||
-	    mosquitto_callback_register(identifier, MOSQ_EVT_DISCONNECT, disconnect_cb, NULL, ctx)) {
+	    mosquitto_callback_register(identifier, MOSQ_EVT_DISCONNECT, disconnect_cb, NULL,
+					ctx)) {
 		mosquitto_log_printf(MOSQ_LOG_ERR, "mytracks: cannot register callbacks");
 		mosquitto_callback_unregister(identifier, MOSQ_EVT_MESSAGE, message_cb, NULL);
 		mosquitto_callback_unregister(identifier, MOSQ_EVT_TICK, tick_cb, NULL);
@@ -179,7 +180,8 @@ EXPORT int mosquitto_plugin_cleanup(void *userdata, struct mosquitto_opt *opts, 
 			     sc.locations_stored, sc.committed_rows, sc.commits);
 	if (sc.lost)
 		mosquitto_log_printf(MOSQ_LOG_ERR,
-				     "mytracks: %" PRIu64 " rows lost: the database was not writable "
+				     "mytracks: %" PRIu64
+				     " rows lost: the database was not writable "
 				     "at shutdown",
 				     sc.lost);
 	ctx_free(ctx);

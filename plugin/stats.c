@@ -59,7 +59,8 @@ void stats_tick(struct mt_ctx *ctx)
 	int64_t now;
 
 	store_counters(ctx->store, &sc);
-	if (sc.write_errors != ctx->logged_write_errors && store_take_error(ctx->store, err, sizeof(err))) {
+	if (sc.write_errors != ctx->logged_write_errors &&
+	    store_take_error(ctx->store, err, sizeof(err))) {
 		mosquitto_log_printf(MOSQ_LOG_ERR,
 				     "mytracks: database write failed (%" PRIu64
 				     " failures so far, %" PRIu64 " rows buffered, retrying): %s",
@@ -70,7 +71,8 @@ void stats_tick(struct mt_ctx *ctx)
 	}
 	if (ctx->store_failing && sc.commits != ctx->commits_at_failure) {
 		mosquitto_log_printf(MOSQ_LOG_NOTICE,
-				     "mytracks: database writable again, %" PRIu64 " rows still buffered",
+				     "mytracks: database writable again, %" PRIu64
+				     " rows still buffered",
 				     sc.pending);
 		ctx->store_failing = false;
 	}

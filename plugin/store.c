@@ -39,7 +39,8 @@ static const char *const stmt_sql[ST_COUNT] = {
 		"?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21)",
 	[ST_UPD_STATUS] = "UPDATE devices SET online = ?2, status_changed = ?3, "
 			  "last_seen = max(coalesce(last_seen, 0), ?3) WHERE id = ?1",
-	[ST_UPD_CARD] = "UPDATE devices SET display_name = ?2, tid = coalesce(?3, tid) WHERE id = ?1",
+	[ST_UPD_CARD] =
+		"UPDATE devices SET display_name = ?2, tid = coalesce(?3, tid) WHERE id = ?1",
 	[ST_UPD_TOUCH] = "UPDATE devices SET last_seen = max(coalesce(last_seen, 0), ?2), "
 			 "tid = coalesce(?3, tid) WHERE id = ?1",
 	[ST_INS_EVENT] = "INSERT OR IGNORE INTO events(id, device_id, type, tst, received_at, raw) "
@@ -49,8 +50,8 @@ static const char *const stmt_sql[ST_COUNT] = {
 };
 
 struct store {
-	sqlite3 *wdb;	       /* writer thread's connection */
-	sqlite3 *rdb;	       /* broker thread's connection (reads) */
+	sqlite3 *wdb; /* writer thread's connection */
+	sqlite3 *rdb; /* broker thread's connection (reads) */
 	sqlite3_stmt *st[ST_COUNT];
 	sqlite3_stmt *exists; /* on rdb */
 	int window_ms;
@@ -335,7 +336,8 @@ static void *writer_main(void *arg)
 				have_stop_deadline = true;
 			}
 			if (retrying) {
-				/* After a failure: wait for the retry time, sooner when stopping. */
+				/* After a failure: wait for the retry time, sooner when stopping.
+				 */
 				if (stopping) {
 					struct timespec soon;
 
@@ -423,7 +425,7 @@ static void *writer_main(void *arg)
 		}
 		continue;
 
-failed:
+	failed:
 		atomic_fetch_add(&s->write_errors, 1);
 		set_error(s, what, s->wdb);
 		if (in_txn)
@@ -482,9 +484,8 @@ int store_submit(struct store *s, struct store_op *op)
 
 static int open_db(const char *path, sqlite3 **db, char *err, size_t errlen)
 {
-	int rc = sqlite3_open_v2(path, db,
-				 SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
-				 NULL);
+	int rc = sqlite3_open_v2(
+		path, db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
 
 	if (rc != SQLITE_OK) {
 		snprintf(err, errlen, "cannot open database %s: %s", path,
@@ -572,8 +573,8 @@ struct store *store_open(const char *path, int commit_window_ms, size_t buffer_m
 	if (migrate(s->wdb, err, errlen))
 		goto fail;
 	for (i = 0; i < ST_COUNT; i++) {
-		if (sqlite3_prepare_v3(s->wdb, stmt_sql[i], -1, SQLITE_PREPARE_PERSISTENT, &s->st[i],
-				       NULL) != SQLITE_OK) {
+		if (sqlite3_prepare_v3(s->wdb, stmt_sql[i], -1, SQLITE_PREPARE_PERSISTENT,
+				       &s->st[i], NULL) != SQLITE_OK) {
 			snprintf(err, errlen, "prepare statement: %s", sqlite3_errmsg(s->wdb));
 			goto fail;
 		}

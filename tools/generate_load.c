@@ -86,12 +86,12 @@ struct gen {
 	struct pollfd *pfd;
 	struct device **pdev;
 	char auth_header[512];
-	bool live;	       /* at most 1 message/s per device: tst follows the clock */
+	bool live; /* at most 1 message/s per device: tst follows the clock */
 	uint64_t sent, acked, errors, rejected, disconnects, reconnects;
-	uint64_t behind;       /* messages the schedule could not send in time */
+	uint64_t behind; /* messages the schedule could not send in time */
 	int64_t t_start, t_first_send, t_last_ack, t_end_send;
 	struct tu_samples ack_lat;
-	unsigned rr;	       /* next device in the round-robin */
+	unsigned rr; /* next device in the round-robin */
 	char first_error[256];
 };
 
@@ -314,7 +314,8 @@ static int parse_options(int argc, char **argv, struct options *o)
 		case OPT_HTTP:
 			o->http_url = optarg;
 			if (tu_parse_url(optarg, &o->url) || strncmp(optarg, "http://", 7)) {
-				fprintf(stderr, "generate_load: --http needs http://host[:port]/path\n");
+				fprintf(stderr,
+					"generate_load: --http needs http://host[:port]/path\n");
 				return -1;
 			}
 			if (!strcmp(o->url.path, "/"))
@@ -754,7 +755,8 @@ static void progress(struct gen *g, int64_t now, uint64_t *last_acked, int64_t *
 	fprintf(stderr,
 		"\r\033[Ksent %" PRIu64 "  acked %" PRIu64 "  %.0f/s  in flight %" PRIu64
 		"  errors %" PRIu64 "  %.0fs",
-		g->sent, g->acked, rate, outstanding(g), g->errors, (double)(now - g->t_start) / 1e9);
+		g->sent, g->acked, rate, outstanding(g), g->errors,
+		(double)(now - g->t_start) / 1e9);
 	*last_acked = g->acked;
 	*last_ns = now;
 }
@@ -820,8 +822,8 @@ static void housekeeping(struct gen *g, int64_t now)
 			continue;
 		}
 		mosquitto_loop_misc(d->mosq);
-		if (!d->connected && mosquitto_socket(d->mosq) < 0 &&
-		    now >= d->next_reconnect_ns && !g_stop) {
+		if (!d->connected && mosquitto_socket(d->mosq) < 0 && now >= d->next_reconnect_ns &&
+		    !g_stop) {
 			g->reconnects++;
 			d->next_reconnect_ns = now + 1000000000LL;
 			mosquitto_reconnect(d->mosq);
@@ -955,13 +957,13 @@ static int run(struct gen *g)
 static void summary(struct gen *g, int64_t end)
 {
 	double send_s = g->sent ? (double)((g->t_last_ack > g->t_first_send ? g->t_last_ack
-									  : g->t_end_send) -
+									    : g->t_end_send) -
 					   g->t_first_send) /
 					  1e9
 				: 0;
 	double rate = send_s > 0 ? (double)g->acked / send_s : 0;
-	uint64_t unacked = g->sent - (g->acked + g->rejected < g->sent ? g->acked + g->rejected
-								     : g->sent);
+	uint64_t unacked =
+		g->sent - (g->acked + g->rejected < g->sent ? g->acked + g->rejected : g->sent);
 
 	tu_samples_sort(&g->ack_lat);
 	if (g->o.json) {
@@ -972,8 +974,8 @@ static void summary(struct gen *g, int64_t end)
 		       ",\"ack_p50_ms\":%.3f,\"ack_p99_ms\":%.3f,\"ack_max_ms\":%.3f"
 		       ",\"first_error\":\"%s\"}\n",
 		       g->o.http_url ? "http" : "mqtt", g->o.devices, g->o.http_url ? -1 : g->o.qos,
-		       g->sent, g->acked, unacked, g->rejected, g->errors, g->disconnects, g->behind,
-		       (double)(end - g->t_start) / 1e9, send_s, rate,
+		       g->sent, g->acked, unacked, g->rejected, g->errors, g->disconnects,
+		       g->behind, (double)(end - g->t_start) / 1e9, send_s, rate,
 		       tu_samples_pct(&g->ack_lat, 50), tu_samples_pct(&g->ack_lat, 99),
 		       tu_samples_pct(&g->ack_lat, 100), g->first_error);
 		fflush(stdout);
@@ -1011,7 +1013,8 @@ int main(int argc, char **argv)
 
 	if (g.o.username && g.o.http_url) {
 		char cred[300], b64[420];
-		snprintf(cred, sizeof(cred), "%s:%s", g.o.username, g.o.password ? g.o.password : "");
+		snprintf(cred, sizeof(cred), "%s:%s", g.o.username,
+			 g.o.password ? g.o.password : "");
 		tu_base64((const unsigned char *)cred, strlen(cred), b64);
 		snprintf(g.auth_header, sizeof(g.auth_header), "Authorization: Basic %s\r\n", b64);
 	}
@@ -1038,7 +1041,8 @@ int main(int argc, char **argv)
 		d->index = i;
 		d->fd = -1;
 		snprintf(d->name, sizeof(d->name), "%s%04u", g.o.prefix, i + 1);
-		snprintf(d->topic, sizeof(d->topic), "%s/%s/%s", g.o.topic_prefix, g.o.user, d->name);
+		snprintf(d->topic, sizeof(d->topic), "%s/%s/%s", g.o.topic_prefix, g.o.user,
+			 d->name);
 		sim_device_init(&d->sim, i, g.o.seed, g.o.lat, g.o.lon);
 		if (g.o.http_url ? http_open(&g, d) : mqtt_setup(&g, d))
 			goto out;

@@ -192,9 +192,12 @@ static size_t count_items(const char *body, size_t len)
 int main(int argc, char **argv)
 {
 	static const struct option longopts[] = {
-		{"url", required_argument, NULL, 'u'},	   {"path", required_argument, NULL, 'p'},
-		{"requests", required_argument, NULL, 'n'}, {"warmup", required_argument, NULL, 'w'},
-		{"expect-items", required_argument, NULL, 'e'}, {"help", no_argument, NULL, 'h'},
+		{"url", required_argument, NULL, 'u'},
+		{"path", required_argument, NULL, 'p'},
+		{"requests", required_argument, NULL, 'n'},
+		{"warmup", required_argument, NULL, 'w'},
+		{"expect-items", required_argument, NULL, 'e'},
+		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
 	const char *paths[MAX_PATHS];
@@ -262,10 +265,12 @@ int main(int argc, char **argv)
 
 		if (n < 0 || (size_t)n >= sizeof(req))
 			goto bad;
-		if (send_all(c.fd, req, (size_t)n) || (status = read_response(&c, &body, &blen)) < 0) {
+		if (send_all(c.fd, req, (size_t)n) ||
+		    (status = read_response(&c, &body, &blen)) < 0) {
 			errors++;
 			if (!first_error[0])
-				snprintf(first_error, sizeof(first_error), "connection failed on %s", path);
+				snprintf(first_error, sizeof(first_error),
+					 "connection failed on %s", path);
 			close(c.fd);
 			if (conn_open(&c, &u))
 				break;
@@ -279,8 +284,8 @@ int main(int argc, char **argv)
 			errors++;
 			if (!first_error[0])
 				snprintf(first_error, sizeof(first_error),
-					 "status %d, %zu items for %s", status, count_items(body, blen),
-					 path);
+					 "status %d, %zu items for %s", status,
+					 count_items(body, blen), path);
 		}
 	}
 	tu_samples_sort(&lat);

@@ -27,16 +27,16 @@ enum sim_mode { SIM_WALK, SIM_BIKE, SIM_CAR };
 
 struct sim_device {
 	struct sim_rng rng;
-	double lat, lon;      /* degrees */
-	double heading;	      /* degrees, 0 = north */
-	double speed_kmh;     /* current speed */
-	double alt;	      /* metres */
-	double batt;	      /* percent, fractional so it drains slowly */
-	int acc;	      /* horizontal accuracy of the last fix, metres */
+	double lat, lon;  /* degrees */
+	double heading;	  /* degrees, 0 = north */
+	double speed_kmh; /* current speed */
+	double alt;	  /* metres */
+	double batt;	  /* percent, fractional so it drains slowly */
+	int acc;	  /* horizontal accuracy of the last fix, metres */
 	enum sim_mode mode;
-	char tid[3];	      /* two-character tracker id */
-	char conn;	      /* 'w' or 'm' */
-	int64_t tst;	      /* tst of the last report, 0 before the first */
+	char tid[3]; /* two-character tracker id */
+	char conn;   /* 'w' or 'm' */
+	int64_t tst; /* tst of the last report, 0 before the first */
 };
 
 /* Start device number `index` near (lat0, lon0), within about 5 km. */

@@ -54,8 +54,8 @@ enum ws_state { WS_CONNECTING, WS_HANDSHAKE, WS_OPEN, WS_CLOSED };
 struct client {
 	int fd;
 	enum ws_state st;
-	size_t len;	/* bytes in buf */
-	uint64_t skip;	/* bytes still to drop of an oversized frame */
+	size_t len;    /* bytes in buf */
+	uint64_t skip; /* bytes still to drop of an oversized frame */
 	uint64_t frames;
 	char buf[RBUF];
 };
@@ -79,9 +79,9 @@ struct bench {
 	struct sim_device *devs;
 	int64_t tst_base;
 	uint64_t total, published, acked;
-	uint64_t warm;		/* sequence numbers below this were warm-up */
-	int64_t *send_ns;	/* by sequence number */
-	uint32_t *seen;		/* frames received per sequence number */
+	uint64_t warm;	  /* sequence numbers below this were warm-up */
+	int64_t *send_ns; /* by sequence number */
+	uint32_t *seen;	  /* frames received per sequence number */
 	uint64_t frames, unknown_frames, bad_frames;
 	struct tu_samples lat;
 	int64_t t_pub_start, t_pub_end, t_last_frame;
@@ -98,39 +98,56 @@ static void on_signal(int sig)
 
 static void usage(FILE *f)
 {
-	fprintf(f,
-		"Usage: ws_bench --ws URL --mqtt-port PORT [options]\n"
-		"Opens WebSocket clients on the bridge, publishes OwnTracks locations\n"
-		"over MQTT at a fixed rate and measures publish-to-receive latency on\n"
-		"every client. Prints one JSON object on stdout.\n"
-		"\n"
-		"  --ws URL               ws://host:port/ws/locations/\n"
-		"  --clients N            WebSocket clients (default 1)\n"
-		"  --connect-batch N      handshakes in progress at once (default 200)\n"
-		"  --connect-timeout S    give up on clients not open after S s (default 60)\n"
-		"  --mqtt-host HOST       broker (default 127.0.0.1)\n"
-		"  --mqtt-port PORT       broker port (required)\n"
-		"  --username/--password  MQTT credentials\n"
-		"  --user NAME            topic user (default 'bench<pid>': the tst values of\n"
-		"                         two runs overlap, and the plugin stores a (device, tst) once)\n"
-		"  --devices N            simulated devices (default 10)\n"
-		"  --rate R               locations per second over all devices (default 100)\n"
-		"  --duration S           seconds of publishing (default 5)\n"
-		"  --warmup S             publish S s first without measuring (default 1)\n"
-		"  --settle S             wait up to S s after the last publish for frames (default 5)\n"
-		"  --qos 0|1              publish QoS (default 1)\n"
-		"  --nodelay 0|1          TCP_NODELAY on the publisher (default 1; many phone\n"
-		"                         MQTT libraries leave it off)\n"
-		"  --watch NAME:PID       report RSS and CPU of this process (up to 4)\n"
-		"  --json                 (accepted; the output is always JSON)\n"
-		"  -h, --help             this text\n");
+	fprintf(f, "Usage: ws_bench --ws URL --mqtt-port PORT [options]\n"
+		   "Opens WebSocket clients on the bridge, publishes OwnTracks locations\n"
+		   "over MQTT at a fixed rate and measures publish-to-receive latency on\n"
+		   "every client. Prints one JSON object on stdout.\n"
+		   "\n"
+		   "  --ws URL               ws://host:port/ws/locations/\n"
+		   "  --clients N            WebSocket clients (default 1)\n"
+		   "  --connect-batch N      handshakes in progress at once (default 200)\n"
+		   "  --connect-timeout S    give up on clients not open after S s (default 60)\n"
+		   "  --mqtt-host HOST       broker (default 127.0.0.1)\n"
+		   "  --mqtt-port PORT       broker port (required)\n"
+		   "  --username/--password  MQTT credentials\n"
+		   "  --user NAME            topic user (default 'bench<pid>': the tst values of\n"
+		   "                         two runs overlap, and the plugin stores a (device, "
+		   "tst) once)\n"
+		   "  --devices N            simulated devices (default 10)\n"
+		   "  --rate R               locations per second over all devices (default 100)\n"
+		   "  --duration S           seconds of publishing (default 5)\n"
+		   "  --warmup S             publish S s first without measuring (default 1)\n"
+		   "  --settle S             wait up to S s after the last publish for frames "
+		   "(default 5)\n"
+		   "  --qos 0|1              publish QoS (default 1)\n"
+		   "  --nodelay 0|1          TCP_NODELAY on the publisher (default 1; many phone\n"
+		   "                         MQTT libraries leave it off)\n"
+		   "  --watch NAME:PID       report RSS and CPU of this process (up to 4)\n"
+		   "  --json                 (accepted; the output is always JSON)\n"
+		   "  -h, --help             this text\n");
 }
 
 static int parse_options(int argc, char **argv, struct options *o)
 {
 	enum {
-		O_WS = 256, O_CLIENTS, O_BATCH, O_CTIMEOUT, O_MHOST, O_MPORT, O_USERNAME, O_PASSWORD,
-		O_USER, O_DEVICES, O_RATE, O_DURATION, O_SETTLE, O_QOS, O_WATCH, O_JSON, O_WARMUP, O_NODELAY,
+		O_WS = 256,
+		O_CLIENTS,
+		O_BATCH,
+		O_CTIMEOUT,
+		O_MHOST,
+		O_MPORT,
+		O_USERNAME,
+		O_PASSWORD,
+		O_USER,
+		O_DEVICES,
+		O_RATE,
+		O_DURATION,
+		O_SETTLE,
+		O_QOS,
+		O_WATCH,
+		O_JSON,
+		O_WARMUP,
+		O_NODELAY,
 	};
 	static const struct option longopts[] = {
 		{"ws", required_argument, NULL, O_WS},
@@ -242,7 +259,8 @@ static int parse_options(int argc, char **argv, struct options *o)
 			break;
 		case O_WATCH: {
 			char *colon = strchr(optarg, ':');
-			if (!colon || o->nwatch == MAX_WATCH || tu_parse_u64(colon + 1, 1, 1 << 30, &u))
+			if (!colon || o->nwatch == MAX_WATCH ||
+			    tu_parse_u64(colon + 1, 1, 1 << 30, &u))
 				goto bad;
 			*colon = '\0';
 			o->watch_name[o->nwatch] = optarg;
@@ -292,7 +310,8 @@ static long proc_cpu_ticks(int pid)
 	fclose(f);
 	buf[n] = '\0';
 	p = strrchr(buf, ')'); /* the command name may hold spaces */
-	if (!p || sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu", &ut, &st) != 2)
+	if (!p ||
+	    sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu", &ut, &st) != 2)
 		return -1;
 	return (long)(ut + st);
 }
@@ -759,8 +778,8 @@ static void report(struct bench *b)
 	}
 	tu_samples_sort(&b->lat);
 	printf("{\"clients\":%u,\"open\":%u,\"failed\":%u,\"closed_early\":%u,"
-	       "\"first_failure\":\"%s\",\"rate\":%.1f,\"published\":%" PRIu64
-	       ",\"acked\":%" PRIu64 ",\"frames_expected\":%" PRIu64 ",\"frames\":%" PRIu64
+	       "\"first_failure\":\"%s\",\"rate\":%.1f,\"published\":%" PRIu64 ",\"acked\":%" PRIu64
+	       ",\"frames_expected\":%" PRIu64 ",\"frames\":%" PRIu64
 	       ",\"matched\":%zu,\"missing\":%" PRIu64 ",\"duplicates\":%" PRIu64
 	       ",\"unknown_frames\":%" PRIu64 ",\"frames_per_s\":%.1f"
 	       ",\"p50_ms\":%.3f,\"p90_ms\":%.3f,\"p99_ms\":%.3f,\"max_ms\":%.3f,\"watch\":{",
@@ -772,7 +791,8 @@ static void report(struct bench *b)
 	for (int i = 0; i < b->o.nwatch; i++) {
 		struct watch *w = &b->w[i];
 		double cpu = w->cpu_end_ticks >= 0 && w->cpu_start_ticks >= 0 && wall > 0
-				     ? 100.0 * (double)(w->cpu_end_ticks - w->cpu_start_ticks) / hz / wall
+				     ? 100.0 * (double)(w->cpu_end_ticks - w->cpu_start_ticks) /
+					       hz / wall
 				     : -1;
 		printf("%s\"%s\":{\"pid\":%d,\"rss_start_kb\":%ld,\"rss_max_kb\":%ld,"
 		       "\"rss_end_kb\":%ld,\"cpu_pct\":%.1f}",
@@ -820,8 +840,10 @@ int main(int argc, char **argv)
 	b.tst_base = (int64_t)time(NULL) - (int64_t)b.total - 10;
 	b.warm = b.o.warmup > 0 ? UINT64_MAX : 0; /* nothing counts while warming up */
 	for (int i = 0; i < b.o.nwatch; i++)
-		b.w[i] = (struct watch){.pid = b.o.watch[i], .name = b.o.watch_name[i],
-					.cpu_start_ticks = -1, .cpu_end_ticks = -1};
+		b.w[i] = (struct watch){.pid = b.o.watch[i],
+					.name = b.o.watch_name[i],
+					.cpu_start_ticks = -1,
+					.cpu_end_ticks = -1};
 
 	mosquitto_lib_init();
 	open_clients(&b);

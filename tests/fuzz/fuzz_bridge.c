@@ -42,8 +42,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (!pub_topic(&cfg, (const char *)data + 1, size - 1, NULL, NULL, topic,
 			       sizeof(topic), err, sizeof(err)))
 			parse_topic_user(topic, a, sizeof(a));
-		pub_topic(&cfg, (const char *)data + 1, size - 1, "alice", NULL, topic, sizeof(topic),
-			  err, sizeof(err));
+		pub_topic(&cfg, (const char *)data + 1, size - 1, "alice", NULL, topic,
+			  sizeof(topic), err, sizeof(err));
 		break;
 	case 2:
 		pub_client_ip(&cfg, "127.0.0.1", s, a, sizeof(a));

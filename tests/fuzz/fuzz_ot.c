@@ -41,9 +41,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	jbuf_init(&b, 0, 1 << 20);
 	if (m.type == OT_LOCATION) {
-		struct dataobj_location d = {.id = 1, .device_id = 1, .user = t.user,
-					     .device = t.device, .display_name = m.u.loc.tid,
-					     .received_at = 1800000000, .loc = &m.u.loc};
+		struct dataobj_location d = {.id = 1,
+					     .device_id = 1,
+					     .user = t.user,
+					     .device = t.device,
+					     .display_name = m.u.loc.tid,
+					     .received_at = 1800000000,
+					     .loc = &m.u.loc};
 		cJSON *o;
 
 		dataobj_location(&b, &d);

@@ -33,11 +33,11 @@ static void test_fixed6(void)
 	CU_ASSERT_STRING_EQUAL(fixed6(-0.0000001), "0.000000"); /* never "-0.000000" */
 	CU_ASSERT_STRING_EQUAL(fixed6(90), "90.000000");
 	CU_ASSERT_STRING_EQUAL(fixed6(-180), "-180.000000");
-	CU_ASSERT_STRING_EQUAL(fixed6(52.5200089), "52.520009");  /* rounds up */
-	CU_ASSERT_STRING_EQUAL(fixed6(52.5200084), "52.520008");  /* rounds down */
+	CU_ASSERT_STRING_EQUAL(fixed6(52.5200089), "52.520009"); /* rounds up */
+	CU_ASSERT_STRING_EQUAL(fixed6(52.5200084), "52.520008"); /* rounds down */
 	CU_ASSERT_STRING_EQUAL(fixed6(-52.5200089), "-52.520009");
-	CU_ASSERT_STRING_EQUAL(fixed6(0.0000015), "0.000002");	  /* half away from zero */
-	CU_ASSERT_STRING_EQUAL(fixed6(12.9999996), "13.000000");  /* carry into the integer */
+	CU_ASSERT_STRING_EQUAL(fixed6(0.0000015), "0.000002");	 /* half away from zero */
+	CU_ASSERT_STRING_EQUAL(fixed6(12.9999996), "13.000000"); /* carry into the integer */
 	CU_ASSERT_STRING_EQUAL(fixed6(0.000001), "0.000001");
 }
 
@@ -45,7 +45,7 @@ static void test_iso8601(void)
 {
 	CU_ASSERT_STRING_EQUAL(iso(0), "1970-01-01T00:00:00Z");
 	CU_ASSERT_STRING_EQUAL(iso(1705329000), "2024-01-15T14:30:00Z"); /* the seed's tst */
-	CU_ASSERT_STRING_EQUAL(iso(951782400), "2000-02-29T00:00:00Z");  /* leap day */
+	CU_ASSERT_STRING_EQUAL(iso(951782400), "2000-02-29T00:00:00Z");	 /* leap day */
 	CU_ASSERT_STRING_EQUAL(iso(2147483647), "2038-01-19T03:14:07Z"); /* 32-bit limit */
 	CU_ASSERT_STRING_EQUAL(iso(2147483648LL), "2038-01-19T03:14:08Z");
 	CU_ASSERT_STRING_EQUAL(iso(4102444800LL), "2100-01-01T00:00:00Z"); /* not a leap year */
@@ -57,9 +57,17 @@ static void test_iso8601(void)
 static struct ot_location sample(void)
 {
 	struct ot_location l = {
-		.lat = 37.7749, .lon = -122.4194, .tst = 1705329000,
-		.acc = 10, .alt = 50, .vel = 5, .batt = 85,
-		.cog = OT_NONE, .vac = OT_NONE, .bs = OT_NONE, .created_at = OT_NONE,
+		.lat = 37.7749,
+		.lon = -122.4194,
+		.tst = 1705329000,
+		.acc = 10,
+		.alt = 50,
+		.vel = 5,
+		.batt = 85,
+		.cog = OT_NONE,
+		.vac = OT_NONE,
+		.bs = OT_NONE,
+		.created_at = OT_NONE,
 		.conn = "w",
 	};
 	return l;
@@ -69,15 +77,21 @@ static void test_location_exact(void)
 {
 	struct ot_location l = sample();
 	struct dataobj_location d = {
-		.id = 123, .device_id = 1, .user = "house", .device = "meister",
-		.ip_address = "192.168.1.100", .received_at = 1705329001, .loc = &l,
+		.id = 123,
+		.device_id = 1,
+		.user = "house",
+		.device = "meister",
+		.ip_address = "192.168.1.100",
+		.received_at = 1705329001,
+		.loc = &l,
 	};
 	struct jbuf b;
 
 	jbuf_init(&b, 0, 4096);
 	dataobj_location(&b, &d);
 	CU_ASSERT_FALSE(jbuf_failed(&b));
-	CU_ASSERT_STRING_EQUAL(jbuf_data(&b),
+	CU_ASSERT_STRING_EQUAL(
+		jbuf_data(&b),
 		"{\"id\":123,\"device\":1,\"device_name\":\"house/meister\","
 		"\"latitude\":\"37.774900\",\"longitude\":\"-122.419400\","
 		"\"timestamp\":\"2024-01-15T14:30:00Z\",\"timestamp_unix\":1705329000,"
@@ -92,13 +106,14 @@ static void test_location_exact(void)
 static void test_key_order_and_nulls(void)
 {
 	static const char *seed_keys[] = {
-		"id", "device", "device_name", "latitude", "longitude", "timestamp",
-		"timestamp_unix", "accuracy", "altitude", "velocity", "battery_level",
-		"connection_type", "ip_address",
+		"id",	      "device",	   "device_name",    "latitude",
+		"longitude",  "timestamp", "timestamp_unix", "accuracy",
+		"altitude",   "velocity",  "battery_level",  "connection_type",
+		"ip_address",
 	};
 	struct ot_location l = sample();
-	struct dataobj_location d = {.id = 1, .device_id = 2, .user = "u", .device = "d",
-				     .received_at = 5, .loc = &l};
+	struct dataobj_location d = {
+		.id = 1, .device_id = 2, .user = "u", .device = "d", .received_at = 5, .loc = &l};
 	struct jbuf b;
 	cJSON *o, *it;
 	size_t i = 0;
@@ -125,11 +140,13 @@ static void test_key_order_and_nulls(void)
 static void test_hostile_strings(void)
 {
 	struct ot_location l = sample();
-	struct dataobj_location d = {.id = 1, .device_id = 2,
+	struct dataobj_location d = {.id = 1,
+				     .device_id = 2,
 				     .user = "<script>alert(\"x\")</script>",
 				     .device = "d\\\n\x01",
 				     .display_name = "\"},{\"id\":666",
-				     .received_at = 5, .loc = &l};
+				     .received_at = 5,
+				     .loc = &l};
 	struct jbuf b;
 	cJSON *o;
 
@@ -153,21 +170,30 @@ static void test_hostile_strings(void)
 
 static void test_status_and_transition(void)
 {
-	struct ot_transition t = {.event = "leave", .lat = 1.5, .lon = -2.25, .tst = 1705329000,
-				  .wtst = OT_NONE, .acc = OT_NONE, .desc = "Home"};
+	struct ot_transition t = {.event = "leave",
+				  .lat = 1.5,
+				  .lon = -2.25,
+				  .tst = 1705329000,
+				  .wtst = OT_NONE,
+				  .acc = OT_NONE,
+				  .desc = "Home"};
 	struct jbuf b;
 
 	jbuf_init(&b, 0, 4096);
 	dataobj_status(&b, 3, "u", "d", false, 1705329000);
-	CU_ASSERT_STRING_EQUAL(jbuf_data(&b),
+	CU_ASSERT_STRING_EQUAL(
+		jbuf_data(&b),
 		"{\"device\":3,\"device_name\":\"u/d\",\"user\":\"u\",\"online\":false,"
 		"\"timestamp\":\"2024-01-15T14:30:00Z\",\"timestamp_unix\":1705329000}");
 	jbuf_reset(&b);
 	dataobj_transition(&b, 9, 3, "u", "d", &t);
-	CU_ASSERT_STRING_EQUAL(jbuf_data(&b),
+	CU_ASSERT_STRING_EQUAL(
+		jbuf_data(&b),
 		"{\"id\":9,\"device\":3,\"device_name\":\"u/d\",\"user\":\"u\",\"event\":\"leave\","
-		"\"desc\":\"Home\",\"rid\":null,\"latitude\":\"1.500000\",\"longitude\":\"-2.250000\","
-		"\"accuracy\":null,\"timestamp\":\"2024-01-15T14:30:00Z\",\"timestamp_unix\":1705329000,"
+		"\"desc\":\"Home\",\"rid\":null,\"latitude\":\"1.500000\",\"longitude\":\"-2."
+		"250000\","
+		"\"accuracy\":null,\"timestamp\":\"2024-01-15T14:30:00Z\",\"timestamp_unix\":"
+		"1705329000,"
 		"\"trigger\":null}");
 	jbuf_free(&b);
 }

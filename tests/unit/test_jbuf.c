@@ -97,10 +97,14 @@ static void test_json_escaping(void)
 	/* valid UTF-8 is kept, invalid bytes become U+FFFD */
 	CU_ASSERT_STRING_EQUAL(escaped("K\xc3\xb6ln \xe2\x82\xac \xf0\x9f\x93\x8d", 14),
 			       "\"K\xc3\xb6ln \xe2\x82\xac \xf0\x9f\x93\x8d\"");
-	CU_ASSERT_STRING_EQUAL(escaped("a\xff" "b", 3), "\"a\\ufffdb\"");
-	CU_ASSERT_STRING_EQUAL(escaped("\xc3", 1), "\"\\ufffd\"");   /* truncated */
+	CU_ASSERT_STRING_EQUAL(escaped("a\xff"
+				       "b",
+				       3),
+			       "\"a\\ufffdb\"");
+	CU_ASSERT_STRING_EQUAL(escaped("\xc3", 1), "\"\\ufffd\"");	      /* truncated */
 	CU_ASSERT_STRING_EQUAL(escaped("\xc0\xaf", 2), "\"\\ufffd\\ufffd\""); /* overlong */
-	CU_ASSERT_STRING_EQUAL(escaped("\xed\xa0\x80", 3), "\"\\ufffd\\ufffd\\ufffd\""); /* surrogate */
+	CU_ASSERT_STRING_EQUAL(escaped("\xed\xa0\x80", 3),
+			       "\"\\ufffd\\ufffd\\ufffd\""); /* surrogate */
 	{
 		struct jbuf b;
 

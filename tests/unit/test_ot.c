@@ -14,7 +14,8 @@ static char reason[160];
 static enum ot_result parse(const char *json, struct ot_msg *m)
 {
 	reason[0] = '\0';
-	return ot_parse(json, strlen(json), NOW, OT_DEFAULT_MAX_FUTURE_S, m, reason, sizeof(reason));
+	return ot_parse(json, strlen(json), NOW, OT_DEFAULT_MAX_FUTURE_S, m, reason,
+			sizeof(reason));
 }
 
 /* Parse a location with lat/lon given as JSON text; return the result. */
@@ -24,8 +25,8 @@ static enum ot_result loc_latlon(const char *lat, const char *lon)
 	struct ot_msg m;
 	enum ot_result r;
 
-	snprintf(json, sizeof(json), "{\"_type\":\"location\",\"lat\":%s,\"lon\":%s,\"tst\":1705329000}",
-		 lat, lon);
+	snprintf(json, sizeof(json),
+		 "{\"_type\":\"location\",\"lat\":%s,\"lon\":%s,\"tst\":1705329000}", lat, lon);
 	r = parse(json, &m);
 	if (r == OT_OK)
 		ot_msg_free(&m);
@@ -38,8 +39,8 @@ static enum ot_result loc_with(const char *extra)
 	struct ot_msg m;
 	enum ot_result r;
 
-	snprintf(json, sizeof(json), "{\"_type\":\"location\",\"lat\":1,\"lon\":2,\"tst\":1705329000%s}",
-		 extra);
+	snprintf(json, sizeof(json),
+		 "{\"_type\":\"location\",\"lat\":1,\"lon\":2,\"tst\":1705329000%s}", extra);
 	r = parse(json, &m);
 	if (r == OT_OK)
 		ot_msg_free(&m);
@@ -51,8 +52,10 @@ static void test_full_location(void)
 	struct ot_msg m;
 	const char *json =
 		"{\"_type\":\"location\",\"lat\":37.7749,\"lon\":-122.4194,\"tst\":1705329000,"
-		"\"acc\":10,\"alt\":50,\"vel\":5,\"batt\":85,\"conn\":\"w\",\"tid\":\"hm\",\"t\":\"u\","
-		"\"cog\":270,\"vac\":3,\"bs\":2,\"SSID\":\"home\",\"BSSID\":\"aa:bb\",\"created_at\":1705329001,"
+		"\"acc\":10,\"alt\":50,\"vel\":5,\"batt\":85,\"conn\":\"w\",\"tid\":\"hm\",\"t\":"
+		"\"u\","
+		"\"cog\":270,\"vac\":3,\"bs\":2,\"SSID\":\"home\",\"BSSID\":\"aa:bb\",\"created_"
+		"at\":1705329001,"
 		"\"inregions\":[\"home\"],\"m\":1}";
 
 	CU_ASSERT_EQUAL_FATAL(parse(json, &m), OT_OK);
@@ -81,7 +84,8 @@ static void test_minimal_location(void)
 {
 	struct ot_msg m;
 
-	CU_ASSERT_EQUAL_FATAL(parse("{\"_type\":\"location\",\"lat\":0,\"lon\":0,\"tst\":1}", &m), OT_OK);
+	CU_ASSERT_EQUAL_FATAL(parse("{\"_type\":\"location\",\"lat\":0,\"lon\":0,\"tst\":1}", &m),
+			      OT_OK);
 	CU_ASSERT_EQUAL(m.u.loc.acc, OT_NONE);
 	CU_ASSERT_EQUAL(m.u.loc.batt, OT_NONE);
 	CU_ASSERT_PTR_NULL(m.u.loc.conn);
@@ -105,7 +109,7 @@ static void test_latlon_boundaries(void)
 	CU_ASSERT_EQUAL(loc_latlon("0", "-180.0000001"), OT_ERR_FIELD);
 	CU_ASSERT_EQUAL(loc_latlon("1e999", "0"), OT_ERR_FIELD); /* parses as infinity */
 	CU_ASSERT_EQUAL(loc_latlon("-1e999", "0"), OT_ERR_FIELD);
-	CU_ASSERT_EQUAL(loc_latlon("NaN", "0"), OT_ERR_JSON);	 /* not JSON */
+	CU_ASSERT_EQUAL(loc_latlon("NaN", "0"), OT_ERR_JSON); /* not JSON */
 	CU_ASSERT_EQUAL(loc_latlon("Infinity", "0"), OT_ERR_JSON);
 }
 
@@ -125,15 +129,20 @@ static void test_missing_and_mistyped(void)
 	CU_ASSERT_PTR_NOT_NULL(strstr(reason, "'acc'"));
 	CU_ASSERT_EQUAL(loc_with(",\"conn\":1"), OT_ERR_FIELD);
 	CU_ASSERT_EQUAL(loc_with(",\"tid\":{}"), OT_ERR_FIELD);
-	CU_ASSERT_EQUAL(loc_with(",\"SSID\":\"0123456789012345678901234567890123456789012345678901234567890123456789\""),
+	CU_ASSERT_EQUAL(loc_with(",\"SSID\":"
+				 "\"012345678901234567890123456789012345678901234567890123456789012"
+				 "3456789\""),
 			OT_ERR_FIELD); /* too long */
-	CU_ASSERT_EQUAL(parse("{\"_type\":\"location\",\"lat\":0,\"lon\":0,\"tst\":\"1705329000\"}", &m),
-			OT_ERR_FIELD);
-	CU_ASSERT_EQUAL(parse("{\"_type\":\"location\",\"lat\":0,\"lon\":0,\"tst\":1705329000.5}", &m),
-			OT_ERR_FIELD);
+	CU_ASSERT_EQUAL(
+		parse("{\"_type\":\"location\",\"lat\":0,\"lon\":0,\"tst\":\"1705329000\"}", &m),
+		OT_ERR_FIELD);
+	CU_ASSERT_EQUAL(
+		parse("{\"_type\":\"location\",\"lat\":0,\"lon\":0,\"tst\":1705329000.5}", &m),
+		OT_ERR_FIELD);
 	/* fractional optional numbers round to integers */
-	CU_ASSERT_EQUAL_FATAL(parse("{\"_type\":\"location\",\"lat\":0,\"lon\":0,\"tst\":5,\"acc\":9.6}", &m),
-			      OT_OK);
+	CU_ASSERT_EQUAL_FATAL(
+		parse("{\"_type\":\"location\",\"lat\":0,\"lon\":0,\"tst\":5,\"acc\":9.6}", &m),
+		OT_OK);
 	CU_ASSERT_EQUAL(m.u.loc.acc, 10);
 	ot_msg_free(&m);
 }
@@ -158,8 +167,10 @@ static void test_tst_bounds(void)
 	char json[128];
 	struct ot_msg m;
 
-	CU_ASSERT_EQUAL(parse("{\"_type\":\"location\",\"lat\":0,\"lon\":0,\"tst\":0}", &m), OT_ERR_FIELD);
-	CU_ASSERT_EQUAL(parse("{\"_type\":\"location\",\"lat\":0,\"lon\":0,\"tst\":-5}", &m), OT_ERR_FIELD);
+	CU_ASSERT_EQUAL(parse("{\"_type\":\"location\",\"lat\":0,\"lon\":0,\"tst\":0}", &m),
+			OT_ERR_FIELD);
+	CU_ASSERT_EQUAL(parse("{\"_type\":\"location\",\"lat\":0,\"lon\":0,\"tst\":-5}", &m),
+			OT_ERR_FIELD);
 	snprintf(json, sizeof(json), "{\"_type\":\"location\",\"lat\":0,\"lon\":0,\"tst\":%lld}",
 		 NOW + OT_DEFAULT_MAX_FUTURE_S);
 	CU_ASSERT_EQUAL(parse(json, &m), OT_OK);
@@ -169,8 +180,9 @@ static void test_tst_bounds(void)
 	CU_ASSERT_EQUAL(parse(json, &m), OT_ERR_FIELD);
 	CU_ASSERT_PTR_NOT_NULL(strstr(reason, "future"));
 	/* year 5000 */
-	CU_ASSERT_EQUAL(parse("{\"_type\":\"location\",\"lat\":0,\"lon\":0,\"tst\":95617584000}", &m),
-			OT_ERR_FIELD);
+	CU_ASSERT_EQUAL(
+		parse("{\"_type\":\"location\",\"lat\":0,\"lon\":0,\"tst\":95617584000}", &m),
+		OT_ERR_FIELD);
 }
 
 static void test_payload_shapes(void)
@@ -180,7 +192,8 @@ static void test_payload_shapes(void)
 	CU_ASSERT_EQUAL(ot_parse("", 0, NOW, 0, &m, reason, sizeof(reason)), OT_ERR_EMPTY);
 	CU_ASSERT_EQUAL(ot_parse(NULL, 0, NOW, 0, &m, reason, sizeof(reason)), OT_ERR_EMPTY);
 	CU_ASSERT_EQUAL(parse("not json", &m), OT_ERR_JSON);
-	CU_ASSERT_EQUAL(parse("{\"_type\":\"location\",\"lat\":1", &m), OT_ERR_JSON); /* truncated */
+	CU_ASSERT_EQUAL(parse("{\"_type\":\"location\",\"lat\":1", &m),
+			OT_ERR_JSON); /* truncated */
 	CU_ASSERT_EQUAL(parse("[1,2,3]", &m), OT_ERR_JSON);
 	CU_ASSERT_EQUAL(parse("{} trailing", &m), OT_ERR_JSON);
 	CU_ASSERT_EQUAL(parse("{\"lat\":1}", &m), OT_ERR_TYPE);
@@ -193,8 +206,9 @@ static void test_payload_shapes(void)
 				 sizeof(reason)),
 			OT_ERR_UTF8);
 	/* only the given length is read: no NUL terminator needed */
-	CU_ASSERT_EQUAL(ot_parse("{\"_type\":\"lwt\"}garbage", 15, NOW, 0, &m, reason, sizeof(reason)),
-			OT_OK);
+	CU_ASSERT_EQUAL(
+		ot_parse("{\"_type\":\"lwt\"}garbage", 15, NOW, 0, &m, reason, sizeof(reason)),
+		OT_OK);
 	ot_msg_free(&m);
 }
 
@@ -206,24 +220,30 @@ static void test_other_types(void)
 	CU_ASSERT_EQUAL(m.type, OT_LWT);
 	CU_ASSERT_EQUAL(m.tst, 1705329000);
 	ot_msg_free(&m);
-	CU_ASSERT_EQUAL_FATAL(parse("{\"_type\":\"card\",\"name\":\"Alice <b>\",\"tid\":\"AL\"}", &m), OT_OK);
+	CU_ASSERT_EQUAL_FATAL(
+		parse("{\"_type\":\"card\",\"name\":\"Alice <b>\",\"tid\":\"AL\"}", &m), OT_OK);
 	CU_ASSERT_EQUAL(m.type, OT_CARD);
 	CU_ASSERT_STRING_EQUAL(m.u.card.name, "Alice <b>");
 	CU_ASSERT_STRING_EQUAL(m.u.card.tid, "AL");
 	ot_msg_free(&m);
 	CU_ASSERT_EQUAL(parse("{\"_type\":\"card\",\"name\":7}", &m), OT_ERR_FIELD);
-	CU_ASSERT_EQUAL_FATAL(parse("{\"_type\":\"transition\",\"event\":\"enter\",\"lat\":1,\"lon\":2,"
-				    "\"tst\":1705329000,\"wtst\":1705000000,\"acc\":5,\"desc\":\"Home\"}",
-				    &m),
-			      OT_OK);
+	CU_ASSERT_EQUAL_FATAL(
+		parse("{\"_type\":\"transition\",\"event\":\"enter\",\"lat\":1,\"lon\":2,"
+		      "\"tst\":1705329000,\"wtst\":1705000000,\"acc\":5,\"desc\":\"Home\"}",
+		      &m),
+		OT_OK);
 	CU_ASSERT_EQUAL(m.type, OT_TRANSITION);
 	CU_ASSERT_STRING_EQUAL(m.u.tr.event, "enter");
 	CU_ASSERT_STRING_EQUAL(m.u.tr.desc, "Home");
 	CU_ASSERT_EQUAL(m.u.tr.wtst, 1705000000);
 	ot_msg_free(&m);
-	CU_ASSERT_EQUAL(parse("{\"_type\":\"transition\",\"event\":\"hover\",\"lat\":1,\"lon\":2,\"tst\":5}", &m),
+	CU_ASSERT_EQUAL(parse("{\"_type\":\"transition\",\"event\":\"hover\",\"lat\":1,\"lon\":2,"
+			      "\"tst\":5}",
+			      &m),
 			OT_ERR_FIELD);
-	CU_ASSERT_EQUAL(parse("{\"_type\":\"transition\",\"event\":\"leave\",\"lat\":91,\"lon\":2,\"tst\":5}", &m),
+	CU_ASSERT_EQUAL(parse("{\"_type\":\"transition\",\"event\":\"leave\",\"lat\":91,\"lon\":2,"
+			      "\"tst\":5}",
+			      &m),
 			OT_ERR_FIELD);
 	CU_ASSERT_EQUAL_FATAL(parse("{\"_type\":\"cmd\",\"action\":\"dump\"}", &m), OT_OK);
 	CU_ASSERT_EQUAL(m.type, OT_IGNORED);
@@ -237,8 +257,9 @@ static void test_topics(void)
 {
 	struct ot_topic t;
 
-	CU_ASSERT_EQUAL_FATAL(ot_topic_parse("owntracks/alice/phone", "owntracks", &t, reason, sizeof(reason)),
-			      OT_OK);
+	CU_ASSERT_EQUAL_FATAL(
+		ot_topic_parse("owntracks/alice/phone", "owntracks", &t, reason, sizeof(reason)),
+		OT_OK);
 	CU_ASSERT_STRING_EQUAL(t.user, "alice");
 	CU_ASSERT_STRING_EQUAL(t.device, "phone");
 	CU_ASSERT_STRING_EQUAL(t.sub, "");
@@ -249,8 +270,9 @@ static void test_topics(void)
 	CU_ASSERT_EQUAL(ot_topic_parse("owntracks/alice", "owntracks", &t, reason, sizeof(reason)),
 			OT_ERR_FIELD);
 	CU_ASSERT_PTR_NOT_NULL(strstr(reason, "too few"));
-	CU_ASSERT_EQUAL(ot_topic_parse("owntracks/a/b/c/d", "owntracks", &t, reason, sizeof(reason)),
-			OT_ERR_FIELD);
+	CU_ASSERT_EQUAL(
+		ot_topic_parse("owntracks/a/b/c/d", "owntracks", &t, reason, sizeof(reason)),
+		OT_ERR_FIELD);
 	CU_ASSERT_PTR_NOT_NULL(strstr(reason, "too many"));
 	CU_ASSERT_EQUAL(ot_topic_parse("owntracks//phone", "owntracks", &t, reason, sizeof(reason)),
 			OT_ERR_FIELD);
@@ -258,8 +280,8 @@ static void test_topics(void)
 			OT_ERR_FIELD);
 	CU_ASSERT_EQUAL(ot_topic_parse("owntracksX/a/b", "owntracks", &t, reason, sizeof(reason)),
 			OT_ERR_FIELD);
-	CU_ASSERT_EQUAL_FATAL(ot_topic_parse("my/tracks/u/d", "my/tracks", &t, reason, sizeof(reason)),
-			      OT_OK);
+	CU_ASSERT_EQUAL_FATAL(
+		ot_topic_parse("my/tracks/u/d", "my/tracks", &t, reason, sizeof(reason)), OT_OK);
 	CU_ASSERT_STRING_EQUAL(t.user, "u");
 	{
 		char topic[400];

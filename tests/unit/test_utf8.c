@@ -14,25 +14,25 @@ static void test_valid(void)
 {
 	VALID("");
 	VALID("ascii {\"_type\":\"location\"}");
-	VALID("\xc3\xa9");	       /* é */
-	VALID("\xe2\x82\xac");	       /* € */
-	VALID("\xf0\x9f\x98\x80");     /* emoji */
-	VALID("\xf4\x8f\xbf\xbf");     /* U+10FFFF */
-	VALID("\xef\xbf\xbd");	       /* U+FFFD */
+	VALID("\xc3\xa9");	   /* é */
+	VALID("\xe2\x82\xac");	   /* € */
+	VALID("\xf0\x9f\x98\x80"); /* emoji */
+	VALID("\xf4\x8f\xbf\xbf"); /* U+10FFFF */
+	VALID("\xef\xbf\xbd");	   /* U+FFFD */
 }
 
 static void test_invalid(void)
 {
-	INVALID("a\0b");	       /* NUL */
-	INVALID("\x80");	       /* lone continuation */
-	INVALID("\xc3");	       /* truncated */
-	INVALID("\xc0\x80");	       /* overlong NUL */
-	INVALID("\xe0\x80\xaf");       /* overlong */
-	INVALID("\xed\xa0\x80");       /* surrogate */
-	INVALID("\xf4\x90\x80\x80");   /* above U+10FFFF */
+	INVALID("a\0b");	     /* NUL */
+	INVALID("\x80");	     /* lone continuation */
+	INVALID("\xc3");	     /* truncated */
+	INVALID("\xc0\x80");	     /* overlong NUL */
+	INVALID("\xe0\x80\xaf");     /* overlong */
+	INVALID("\xed\xa0\x80");     /* surrogate */
+	INVALID("\xf4\x90\x80\x80"); /* above U+10FFFF */
 	INVALID("\xf5\x80\x80\x80");
 	INVALID("\xff");
-	INVALID("ok\xe2\x82");	       /* truncated at the end */
+	INVALID("ok\xe2\x82"); /* truncated at the end */
 }
 
 int init_utf8_tests(void)
