@@ -48,6 +48,17 @@ describe('my-tracks-server', () => {
     await phone.endAsync();
     const frame = JSON.parse(await ws.waitFor((f) => f.includes('"device_name":"dora/phone"')));
     assert.equal(frame.type, 'location');
+    // only the plugin may publish on mytracks/: a forged frame never reaches the page
+    // (mosquitto 2.0.11 acknowledges a denied publish, then drops the client)
+    const forger = await mqttConnect(mqttPort, { clientId: 'server-test-forger' });
+    forger.on('error', () => {});
+    await forger.publishAsync('mytracks/locations/eve/fake', '{"id":999999,"device_name":"eve/fake"}', { qos: 1 });
+    forger.end(true);
+    const phone2 = await mqttConnect(mqttPort, { clientId: 'server-test-phone2' });
+    await phone2.publishAsync('owntracks/dora/phone', JSON.stringify(location({ tst: 1705600001 })), { qos: 1 });
+    await phone2.endAsync();
+    await ws.waitFor((f) => f.includes('"timestamp_unix":1705600001'));
+    assert.ok(!ws.frames.some((f) => f.includes('eve/fake')), 'the forged frame was relayed');
     const hist = await waitFor(async () => {
       const r = await getJson(`http://127.0.0.1:${httpPort}/api/locations/`);
       return r.body.count ? r : null;
@@ -61,7 +72,7 @@ describe('my-tracks-server', () => {
     assert.equal(alive(brokerPid), false, 'mosquitto is gone');
     assert.equal(alive(bridgePid), false, 'the bridge is gone');
     // the plugin's final commit happened
-    assert.equal(sql(path.join(dir, 'mytracks.db'), 'SELECT COUNT(*) AS n FROM locations')[0].n, 1);
+    assert.equal(sql(path.join(dir, 'mytracks.db'), 'SELECT COUNT(*) AS n FROM locations')[0].n, 2);
     assert.deepEqual(sanitizerFindings(server.output), []);
     assert.deepEqual(sanitizerFindings(fs.readFileSync(path.join(dir, 'bridge.log'), 'utf8')), []);
   });
