@@ -317,6 +317,17 @@ describe('plugin: who may publish for whom', () => {
   });
 });
 
+/** Another process takes the database's write lock and keeps it until
+ * the returned function is called (it resolves once the lock is gone). */
+function lockDatabase(db) {
+  const locker = spawn('sqlite3', [db], { stdio: ['pipe', 'pipe', 'pipe'] });
+  locker.stdin.write("BEGIN EXCLUSIVE;\nINSERT INTO events(device_id, type, received_at, raw) VALUES (1, 'x', 0, '{}');\n");
+  return () => {
+    locker.stdin.end('ROLLBACK;\n');
+    return new Promise((r) => locker.once('exit', r));
+  };
+}
+
 describe('plugin: a locked database', () => {
   after(stopAll);
 
@@ -328,9 +339,7 @@ describe('plugin: a locked database', () => {
     await pub.publishAsync('owntracks/lock/d', JSON.stringify(location({ tst: 1705329000 })), { qos: 1 });
     await waitFor(() => sql(broker.db, 'SELECT count(*) AS n FROM locations')[0].n === 1);
 
-    // another process takes the write lock and keeps it
-    const locker = spawn('sqlite3', [broker.db], { stdio: ['pipe', 'pipe', 'pipe'] });
-    locker.stdin.write('BEGIN EXCLUSIVE;\nINSERT INTO events(device_id, type, received_at, raw) VALUES (1, \'x\', 0, \'{}\');\n');
+    const unlock = lockDatabase(broker.db);
     await sleep(300);
     for (let i = 1; i <= 20; i++) {
       await pub.publishAsync('owntracks/lock/d', JSON.stringify(location({ tst: 1705329000 + i })), { qos: 1 });
@@ -345,8 +354,7 @@ describe('plugin: a locked database', () => {
       return s.write_errors >= 1 && s.pending >= 20;
     }, { what: 'write errors and pending rows in mytracks/stats' });
 
-    locker.stdin.end('ROLLBACK;\n');
-    await new Promise((r) => locker.once('exit', r));
+    await unlock();
     await waitFor(() => sql(broker.db, 'SELECT count(*) AS n FROM locations')[0].n === 21,
       { timeout: 20000, what: 'all rows after the lock is gone' });
     assert.equal(sql(broker.db, 'PRAGMA integrity_check')[0].integrity_check, 'ok');
@@ -362,8 +370,7 @@ describe('plugin: a locked database', () => {
     const pub = await mqttConnect(broker.port);
     await pub.publishAsync('owntracks/full/d', JSON.stringify(location({ tst: 1705329000 })), { qos: 1 });
     await waitFor(() => sql(broker.db, 'SELECT count(*) AS n FROM locations')[0].n === 1);
-    const locker = spawn('sqlite3', [broker.db], { stdio: ['pipe', 'pipe', 'pipe'] });
-    locker.stdin.write('BEGIN EXCLUSIVE;\nINSERT INTO events(device_id, type, received_at, raw) VALUES (1, \'x\', 0, \'{}\');\n');
+    const unlock = lockDatabase(broker.db);
     await sleep(300);
     for (let i = 1; i <= 15; i++) {
       await pub.publishAsync('owntracks/full/d', JSON.stringify(location({ tst: 1705329000 + i })), { qos: 1 });
@@ -371,8 +378,7 @@ describe('plugin: a locked database', () => {
     await waitFor(async () => (await stats(broker.port)).buffer_full === 5, { what: '5 refused' });
     assert.equal(locationsOf(sub.messages).length, 11, 'what was refused is not republished');
     await waitFor(() => /storage buffer full/.test(broker.proc.output), { what: 'logged' });
-    locker.stdin.end('ROLLBACK;\n');
-    await new Promise((r) => locker.once('exit', r));
+    await unlock();
     await waitFor(() => sql(broker.db, 'SELECT count(*) AS n FROM locations')[0].n === 11, { timeout: 20000 });
     const ids = sql(broker.db, 'SELECT id FROM locations ORDER BY id').map((r) => r.id);
     assert.deepEqual(ids, locationsOf(sub.messages).map((m) => JSON.parse(m.payload).id));
