@@ -4,6 +4,8 @@
  */
 #include "utf8.h"
 
+#include <string.h>
+
 static bool cont(unsigned char c)
 {
 	return (c & 0xc0) == 0x80;
@@ -59,4 +61,61 @@ bool utf8_valid(const char *s, size_t len)
 		p += n;
 	}
 	return true;
+}
+
+static const char hex[] = "0123456789abcdef";
+
+char *utf8_log_escape(char *out, size_t out_len, const char *s, size_t len)
+{
+	const unsigned char *p = (const unsigned char *)s, *end;
+	size_t o = 0, cut = 0; /* cut: the last whole-escape end with room for "..." */
+
+	if (!out_len)
+		return out;
+	if (!s) {
+		p = (const unsigned char *)"(null)";
+		len = 6;
+	}
+	end = p + len;
+	while (p < end) {
+		char tmp[4];
+		size_t n = utf8_seq_len(p, (size_t)(end - p)), tn;
+
+		if (n == 1 && *p >= 0x20 && *p != 0x7f && *p != '\\') {
+			tmp[0] = (char)*p;
+			tn = 1;
+		} else if (n == 1 && *p == '\\') {
+			tmp[0] = tmp[1] = '\\';
+			tn = 2;
+		} else if (n > 1 && !(n == 2 && p[0] == 0xc2 && p[1] < 0xa0)) {
+			memcpy(tmp, p, n); /* valid and not a C1 control (U+0080..U+009F) */
+			tn = n;
+		} else {
+			tmp[0] = '\\';
+			tmp[1] = 'x';
+			tmp[2] = hex[*p >> 4];
+			tmp[3] = hex[*p & 15];
+			tn = 4;
+			n = 1;
+		}
+		if (o + tn + 1 > out_len) {
+			if (cut + 4 <= out_len) {
+				memcpy(out + cut, "...", 3);
+				o = cut + 3;
+			}
+			break;
+		}
+		memcpy(out + o, tmp, tn);
+		o += tn;
+		if (o + 4 <= out_len)
+			cut = o;
+		p += n;
+	}
+	out[o] = '\0';
+	return out;
+}
+
+char *utf8_log_str(char *out, size_t out_len, const char *s)
+{
+	return utf8_log_escape(out, out_len, s, s ? strlen(s) : 0);
 }
