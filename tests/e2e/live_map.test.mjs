@@ -137,7 +137,7 @@ test('a device named with HTML and script shows as literal text and runs nothing
     b: document.querySelectorAll('#devices b, #activity b, .leaflet-popup b').length,
   }));
   assert.deepEqual(injected, {
-    img: 0, inlineScript: 0, scripts: '/node_modules/leaflet/dist/leaflet.js /js/app.js /js/session.js', svg: 0, iframe: 0, b: 0,
+    img: 0, inlineScript: 0, scripts: '/node_modules/leaflet/dist/leaflet.js /js/main.js /js/session.js', svg: 0, iframe: 0, b: 0,
   });
   await page.waitForTimeout(300);
   assert.equal(await page.evaluate(() => window.pwned), undefined, 'no injected script ran');

@@ -4,7 +4,9 @@
 // Part of mytracks. SPDX-License-Identifier: MIT
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { LiveClient, Store, parseConfig } from '../../web/js/live.js';
+import { LiveClient } from '../../web/js/client.js';
+import { parseConfig } from '../../web/js/config.js';
+import { Store } from '../../web/js/store.js';
 import { Clock, FakeApi, FakeSockets, dataObject } from './fakes.mjs';
 
 const WS = 'ws://127.0.0.1:8080/ws/locations/';

@@ -1,4 +1,4 @@
-// Fakes for driving web/js/live.js under node:test: a virtual clock, an
+// Fakes for driving web/js/client.js under node:test: a virtual clock, an
 // in-memory API server with the bridge's /api/ semantics, and WebSockets
 // whose server side the test controls.
 //

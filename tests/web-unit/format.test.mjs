@@ -1,12 +1,16 @@
-// Unit tests: configuration, URLs and formatting helpers of web/js/live.js.
+// Unit tests: configuration and URLs (web/js/config.js), formatting
+// (web/js/format.js) and status texts (web/js/client.js).
 // Part of mytracks. SPDX-License-Identifier: MIT
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  DEFAULTS, parseConfig, backoffDelay, backoffSchedule, wsUrl, locationsUrl, formatPosition,
-  formatAccuracy, formatSpeed, formatBattery, formatConnection, formatTime, formatAgo, deviceColor,
-  deviceLabel, statusText,
-} from '../../web/js/live.js';
+  DEFAULTS, parseConfig, backoffDelay, backoffSchedule, wsUrl, locationsUrl,
+} from '../../web/js/config.js';
+import {
+  formatPosition, formatAccuracy, formatSpeed, formatBattery, formatConnection, formatTime,
+  formatAgo, deviceColor, deviceLabel,
+} from '../../web/js/format.js';
+import { statusText } from '../../web/js/client.js';
 
 test('backoff doubles from the base delay: 1, 2, 4, 8, 16 s', () => {
   assert.deepEqual(backoffSchedule(1000, 5), [1000, 2000, 4000, 8000, 16000]);

@@ -2,7 +2,7 @@
 // Part of mytracks. SPDX-License-Identifier: MIT
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Store, normalizeLocation } from '../../web/js/live.js';
+import { Store, normalizeLocation } from '../../web/js/store.js';
 import { dataObject } from './fakes.mjs';
 
 test('a location id is accepted once; highestId is the largest id seen', () => {

@@ -2,26 +2,29 @@
 //
 // Part of mytracks. SPDX-License-Identifier: MIT
 //
-// The logic (connection state machine, de-duplication, bounded lists) lives
-// in live.js; this module draws its state. Every string that came from a
+// The logic lives in modules without DOM that the Node tests import:
+// config.js, format.js, store.js (de-duplication, bounded lists),
+// client.js (the connection state machine) and view.js (what to show and
+// what to redraw); this module draws their state. Importing it does
+// nothing: main.js calls start(). Every string that came from a
 // phone (device names, display names, tracker ids, region names) goes into
 // the page through textContent or DOM nodes handed to Leaflet, never as HTML.
 
+import { parseConfig, wsUrl } from './config.js';
+import { deviceColor, deviceLabel, formatConnection, formatTime } from './format.js';
+import { Store } from './store.js';
+import { LiveClient } from './client.js';
 import {
-  Store, LiveClient, parseConfig, wsUrl, deviceColor, deviceLabel, formatPosition, formatAccuracy,
-  formatSpeed, formatBattery, formatConnection, formatTime, formatAgo,
-} from './live.js';
+  RenderPlan, activityFields, deviceMeta, deviceState, popupPairs, sortDevices, transitionText,
+} from './view.js';
 
-const L = window.L;
-const cfg = parseConfig(window.location.search, window.MYTRACKS_CONFIG || {});
-const store = new Store(cfg);
-
+// set by start(): the page's window, Leaflet, settings, state and elements
+let L = null;
+let cfg = null;
+let store = null;
+let client = null;
+let ui = null;
 const $ = (id) => document.getElementById(id);
-const ui = {
-  status: $('status'), follow: $('follow'), devices: $('devices'), noDevices: $('no-devices'),
-  deviceCount: $('device-count'), activity: $('activity'), noActivity: $('no-activity'),
-  activityCount: $('activity-count'),
-};
 
 /** A DOM element with text content only (no HTML parsing anywhere). */
 function el(tag, className, text) {
@@ -37,8 +40,7 @@ let map = null;
 const layers = new Map(); // device id → { marker, track, tid, offline }
 let follow = true;          // keep new positions in view
 let focusedDevice = null;   // follow this device only, when set
-let fittedOnce = false;
-let pendingFollow = null;   // the position to follow at the next render
+const plan = new RenderPlan(); // what the next render redraws
 
 function initMap() {
   if (!L) {
@@ -71,11 +73,11 @@ function setFollow(on, deviceId = null) {
   for (const li of ui.devices.children) li.classList.toggle('focused', on && Number(li.dataset.deviceId) === deviceId);
 }
 
-ui.follow.addEventListener('click', () => {
+function onFollowClick() {
   if (follow) { setFollow(false); return; }
   setFollow(true);
   fitAll();
-});
+}
 
 function fitAll() {
   if (!map) return;
@@ -108,19 +110,7 @@ function detailList(pairs) {
 function locationPopup(dev, loc) {
   const box = el('div', 'mt-popup');
   box.append(el('div', 'title', deviceLabel(dev)));
-  const pairs = [
-    ['Device', dev.name],
-    ['Time', formatTime(loc.ts)],
-    ['Position', formatPosition(loc.lat, loc.lon)],
-    ['Accuracy', formatAccuracy(loc.accuracy)],
-    ['Speed', formatSpeed(loc.velocity)],
-    ['Battery', formatBattery(loc.battery_level)],
-    ['Connection', formatConnection(loc.connection_type)],
-  ];
-  if (loc.altitude !== null && loc.altitude !== undefined) pairs.push(['Altitude', `${loc.altitude} m`]);
-  if (typeof loc.ssid === 'string' && loc.ssid) pairs.push(['SSID', loc.ssid]);
-  if (dev.online !== null) pairs.push(['Status', dev.online ? 'online' : 'offline']);
-  box.append(detailList(pairs));
+  box.append(detailList(popupPairs(dev, loc)));
   return box;
 }
 
@@ -168,12 +158,9 @@ function followTo(loc) {
 
 // ---------------------------------------------------------------- lists
 
-const dirty = new Set();       // devices whose marker/track need drawing
-let devicesChanged = true;     // the device list needs rebuilding (names, status, new devices)
 let lastDevicesRender = 0;
 let renderTimer = null;
 let lastRender = 0;
-const fresh = new Set();
 const RENDER_GAP_MS = 100;     // under load, draw at most ~10 times a second
 
 function scheduleRender() {
@@ -184,29 +171,26 @@ function scheduleRender() {
 
 function render() {
   renderTimer = null;
-  for (const id of dirty) {
+  for (const id of plan.dirty) {
     const dev = store.devices.get(id);
     if (dev) drawDevice(dev);
   }
-  dirty.clear();
-  if (!fittedOnce && store.devices.size && map) {
-    fittedOnce = true;
+  if (!plan.fitted && store.devices.size && map) {
+    plan.fitted = true;
     fitAll();
-  } else if (pendingFollow) {
-    // the newest position of this batch, not every one of them
-    followTo(pendingFollow);
+  } else if (plan.follow) {
+    followTo(plan.follow);
   }
-  pendingFollow = null;
   // "last seen" texts change with every location: rebuild for those once a second
-  if (devicesChanged || performance.now() - lastDevicesRender > 1000) renderDevices();
+  if (plan.devicesChanged || performance.now() - lastDevicesRender > 1000) renderDevices();
   renderActivity();
+  plan.done();
   lastRender = performance.now();
 }
 
 function renderDevices() {
-  devicesChanged = false;
   lastDevicesRender = performance.now();
-  const devs = [...store.devices.values()].sort((a, b) => deviceLabel(a).localeCompare(deviceLabel(b)) || a.id - b.id);
+  const devs = sortDevices(store.devices.values());
   ui.deviceCount.textContent = String(devs.length);
   ui.noDevices.hidden = devs.length > 0;
   const now = Date.now();
@@ -217,36 +201,33 @@ function renderDevices() {
     if (follow && focusedDevice === dev.id) li.classList.add('focused');
     const dot = el('span', 'dot');
     dot.style.background = deviceColor(dev.id);
-    const state = dev.online === true ? 'online' : dev.online === false ? 'offline' : 'unknown';
+    const state = deviceState(dev);
     const badge = el('span', `badge ${state}`, state);
     badge.dataset.field = 'online';
     const name = el('span', 'name', deviceLabel(dev));
     name.dataset.field = 'name';
     name.title = dev.name;
-    const metaParts = [];
-    if (deviceLabel(dev) !== dev.name) metaParts.push(dev.name);
-    if (dev.tid) metaParts.push(`tid ${dev.tid}`);
-    metaParts.push(`last seen ${formatAgo(dev.lastSeenUnix, now)}`);
-    const meta = el('div', 'meta', metaParts.join(' · '));
+    const meta = el('div', 'meta', deviceMeta(dev, now));
     meta.dataset.field = 'meta';
     li.append(dot, name, badge, meta);
-    if (dev.transition) {
-      const verb = dev.transition.event === 'enter' ? 'entered' : dev.transition.event === 'leave' ? 'left' : dev.transition.event;
-      li.append(el('div', 'event', `${verb} ${dev.transition.desc || 'a region'} · ${formatTime(dev.transition.ts, now)}`));
-    }
+    const event = transitionText(dev, now);
+    if (event !== null) li.append(el('div', 'event', event));
     return li;
   });
   ui.devices.replaceChildren(...items);
 }
 
-ui.devices.addEventListener('click', (ev) => {
-  const li = ev.target.closest('.device');
-  if (li) focusDevice(Number(li.dataset.deviceId));
-});
-ui.devices.addEventListener('keydown', (ev) => {
-  const li = ev.target.closest('.device');
-  if (li && (ev.key === 'Enter' || ev.key === ' ')) { ev.preventDefault(); focusDevice(Number(li.dataset.deviceId)); }
-});
+/** Click and Enter/Space on the items of `list` (matching `sel`) call fn(item). */
+function onActivate(list, sel, fn) {
+  list.addEventListener('click', (ev) => {
+    const li = ev.target.closest(sel);
+    if (li) fn(li);
+  });
+  list.addEventListener('keydown', (ev) => {
+    const li = ev.target.closest(sel);
+    if (li && (ev.key === 'Enter' || ev.key === ' ')) { ev.preventDefault(); fn(li); }
+  });
+}
 
 function focusDevice(id) {
   const dev = store.devices.get(id);
@@ -277,11 +258,7 @@ function activityRow(loc) {
   conn.dataset.field = 'conn';
   line1.append(time, dot, name, conn);
   const line2 = el('div', 'line2');
-  const fields = [
-    ['pos', formatPosition(loc.lat, loc.lon)], ['acc', formatAccuracy(loc.accuracy)],
-    ['speed', formatSpeed(loc.velocity)], ['batt', `batt ${formatBattery(loc.battery_level)}`],
-  ];
-  for (const [k, v] of fields) {
+  for (const [k, v] of activityFields(loc)) {
     const s = el('span', k, v);
     s.dataset.field = k;
     line2.append(s);
@@ -304,24 +281,14 @@ function renderActivity() {
     if (li && dev && li._label !== deviceLabel(dev)) { li.remove(); rows.delete(loc.id); li = null; }
     if (!li) {
       li = activityRow(loc);
-      if (fresh.has(loc.id)) li.classList.add('fresh');
+      if (plan.fresh.has(loc.id)) li.classList.add('fresh');
       rows.set(loc.id, li);
     }
     const want = prev ? prev.nextSibling : ui.activity.firstChild;
     if (want !== li) ui.activity.insertBefore(li, want);
     prev = li;
   }
-  fresh.clear();
 }
-
-ui.activity.addEventListener('click', (ev) => {
-  const li = ev.target.closest('.row');
-  if (li) focusLocation(Number(li.dataset.id));
-});
-ui.activity.addEventListener('keydown', (ev) => {
-  const li = ev.target.closest('.row');
-  if (li && (ev.key === 'Enter' || ev.key === ' ')) { ev.preventDefault(); focusLocation(Number(li.dataset.id)); }
-});
 
 function focusLocation(id) {
   const loc = store.activity.find((l) => l.id === id);
@@ -351,55 +318,19 @@ async function fetchJson(url) {
   }
 }
 
-const client = new LiveClient({
-  config: cfg,
-  store,
-  url: wsUrl(window.location),
-  fetchJson,
-  createSocket: (url) => new WebSocket(url),
-  log: (...a) => console.debug('[mytracks]', ...a),
-  onEvent(kind, detail) {
-    switch (kind) {
-      case 'status': showStatus(detail); break;
-      case 'reset':
-        clearMap();
-        for (const li of rows.values()) li.remove();
-        rows.clear();
-        fittedOnce = !follow; // re-fit after a reload only if the user has not panned away
-        devicesChanged = true;
-        for (const id of store.devices.keys()) dirty.add(id);
-        scheduleRender();
-        break;
-      case 'locations':
-        for (const loc of detail.added) {
-          if (!store.devices.get(loc.device) || !layers.has(loc.device)) devicesChanged = true;
-          dirty.add(loc.device);
-          if (detail.live) fresh.add(loc.id);
-        }
-        if (detail.live && detail.added.length) {
-          const newest = detail.added.reduce((a, b) => (b.id > a.id ? b : a));
-          const dev = store.devices.get(newest.device);
-          // follow the device's current position (a late, older fix does not pull the map back)
-          if (dev && dev.last) pendingFollow = dev.last;
-        }
-        scheduleRender();
-        break;
-      case 'devices': case 'transition':
-        devicesChanged = true;
-        for (const id of store.devices.keys()) dirty.add(id);
-        scheduleRender();
-        break;
-      default: break;
-    }
-  },
-});
+function onClientEvent(kind, detail) {
+  if (kind === 'status') { showStatus(detail); return; }
+  if (kind === 'reset') {
+    clearMap();
+    for (const li of rows.values()) li.remove();
+    rows.clear();
+  }
+  if (plan.apply(kind, detail, store, { drawn: (id) => layers.has(id), following: follow })) scheduleRender();
+}
 
-// refresh "last seen ... ago" now and then
-setInterval(renderDevices, 10000);
-
-// A read-only view for tests and the browser console.
-Object.defineProperty(window, 'mytracks', {
-  value: Object.freeze({
+/** A read-only view for tests and the browser console (window.mytracks). */
+function debugView() {
+  return Object.freeze({
     get state() { return client.snapshot(); },
     get status() { return client.status; },
     get highestId() { return store.highestId; },
@@ -422,9 +353,34 @@ Object.defineProperty(window, 'mytracks', {
         lastSeenUnix: d.lastSeenUnix, points: d.track.length,
       }));
     },
-  }),
-  enumerable: true,
-});
+  });
+}
 
-initMap();
-client.start();
+/** Start the page in `win`: read the settings, draw, connect. Call once. */
+export function start(win) {
+  L = win.L;
+  cfg = parseConfig(win.location.search, win.MYTRACKS_CONFIG || {});
+  store = new Store(cfg);
+  ui = {
+    status: $('status'), follow: $('follow'), devices: $('devices'), noDevices: $('no-devices'),
+    deviceCount: $('device-count'), activity: $('activity'), noActivity: $('no-activity'),
+    activityCount: $('activity-count'),
+  };
+  ui.follow.addEventListener('click', onFollowClick);
+  onActivate(ui.devices, '.device', (li) => focusDevice(Number(li.dataset.deviceId)));
+  onActivate(ui.activity, '.row', (li) => focusLocation(Number(li.dataset.id)));
+  client = new LiveClient({
+    config: cfg,
+    store,
+    url: wsUrl(win.location),
+    fetchJson,
+    createSocket: (url) => new win.WebSocket(url),
+    log: (...a) => console.debug('[mytracks]', ...a),
+    onEvent: onClientEvent,
+  });
+  // refresh "last seen ... ago" now and then
+  win.setInterval(renderDevices, 10000);
+  Object.defineProperty(win, 'mytracks', { value: debugView(), enumerable: true });
+  initMap();
+  client.start();
+}

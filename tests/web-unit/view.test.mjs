@@ -1,0 +1,115 @@
+// Unit tests: the page's view model (web/js/view.js): device order and
+// texts, popup and activity fields, and what each LiveClient event makes
+// the next render redraw.
+// Part of mytracks. SPDX-License-Identifier: MIT
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { Store } from '../../web/js/store.js';
+import {
+  RenderPlan, activityFields, deviceMeta, deviceState, popupPairs, sortDevices, transitionText,
+} from '../../web/js/view.js';
+import { dataObject } from './fakes.mjs';
+
+const NOW = Date.UTC(2024, 0, 15, 15, 0, 0);
+
+function dev(fields) {
+  return {
+    id: 1, name: 'alice/phone', displayName: null, tid: null, online: null, lastSeenUnix: null,
+    transition: null, ...fields,
+  };
+}
+
+test('devices sort by label, then by id, whatever order they came in', () => {
+  const list = [
+    dev({ id: 3, name: 'bob/phone' }),
+    dev({ id: 2, name: 'zed/tab', displayName: 'Anna' }),
+    dev({ id: 5, name: 'bob/phone' }),
+    dev({ id: 1, name: 'alice/phone' }),
+  ];
+  assert.deepEqual(sortDevices(list).map((d) => d.id), [1, 2, 3, 5]);
+  assert.deepEqual(list.map((d) => d.id), [3, 2, 5, 1], 'the input is not reordered');
+});
+
+test('device state and the meta line', () => {
+  assert.equal(deviceState(dev({ online: true })), 'online');
+  assert.equal(deviceState(dev({ online: false })), 'offline');
+  assert.equal(deviceState(dev({})), 'unknown');
+  assert.equal(deviceMeta(dev({}), NOW), 'last seen never');
+  assert.equal(
+    deviceMeta(dev({ displayName: 'Alice', tid: 'AP', lastSeenUnix: NOW / 1000 - 300 }), NOW),
+    'alice/phone · tid AP · last seen 5 min ago',
+  );
+  // the name is not repeated when it is the label
+  assert.equal(deviceMeta(dev({ tid: 'AP', lastSeenUnix: NOW / 1000 }), NOW), 'tid AP · last seen just now');
+});
+
+test('transition text: entered/left, unknown events as sent, a region without a name', () => {
+  const ts = NOW / 1000 - 60;
+  assert.equal(transitionText(dev({}), NOW), null);
+  assert.match(transitionText(dev({ transition: { event: 'enter', desc: 'Home', ts } }), NOW), /^entered Home · \d\d:\d\d:\d\d$/);
+  assert.match(transitionText(dev({ transition: { event: 'leave', desc: '', ts } }), NOW), /^left a region · /);
+  assert.match(transitionText(dev({ transition: { event: 'dwell', desc: 'Work', ts } }), NOW), /^dwell Work · /);
+});
+
+test('popup pairs: optional rows only when known', () => {
+  const loc = { ts: NOW / 1000, lat: 52.5, lon: 13.4, accuracy: 9.6, velocity: 12, battery_level: 80, connection_type: 'm', altitude: null, ssid: null };
+  const keys = (pairs) => pairs.map(([k]) => k);
+  assert.deepEqual(keys(popupPairs(dev({}), loc, NOW)), ['Device', 'Time', 'Position', 'Accuracy', 'Speed', 'Battery', 'Connection']);
+  const full = popupPairs(dev({ online: false }), { ...loc, altitude: 34, ssid: 'home-net' }, NOW);
+  assert.deepEqual(keys(full).slice(7), ['Altitude', 'SSID', 'Status']);
+  assert.deepEqual(Object.fromEntries(full).Position, '52.500000, 13.400000');
+  assert.deepEqual(Object.fromEntries(full).Status, 'offline');
+  assert.deepEqual(Object.fromEntries(full).Connection, 'Mobile');
+  assert.deepEqual(activityFields(loc), [['pos', '52.500000, 13.400000'], ['acc', '±10 m'], ['speed', '12 km/h'], ['batt', 'batt 80%']]);
+});
+
+test('render plan: live locations mark their device dirty and follow the newest position', () => {
+  const store = new Store();
+  const plan = new RenderPlan();
+  plan.done();
+  const a = store.addLocation(dataObject({ id: 10, device: 1, timestamp_unix: 1000 })).loc;
+  const b = store.addLocation(dataObject({ id: 11, device: 2, timestamp_unix: 1001 })).loc;
+  assert.equal(plan.apply('locations', { added: [a, b], live: true }, store, { drawn: (id) => id === 1 }), true);
+  assert.deepEqual([...plan.dirty].sort(), [1, 2]);
+  assert.deepEqual([...plan.fresh].sort(), [10, 11]);
+  assert.equal(plan.devicesChanged, true, 'device 2 has no marker yet: the list changes');
+  assert.equal(plan.follow.id, 11);
+  plan.done();
+  assert.equal(plan.dirty.size + plan.fresh.size, 0);
+  assert.equal(plan.follow, null);
+  assert.equal(plan.devicesChanged, false);
+});
+
+test('render plan: a late older fix does not pull the map back; history is not fresh', () => {
+  const store = new Store();
+  const plan = new RenderPlan();
+  plan.done();
+  store.addLocation(dataObject({ id: 20, device: 1, timestamp_unix: 2000 }));
+  const late = store.addLocation(dataObject({ id: 21, device: 1, timestamp_unix: 1500 })).loc;
+  plan.apply('locations', { added: [late], live: true }, store);
+  assert.equal(plan.follow.id, 20, 'follows the device\'s current position');
+  assert.equal(plan.devicesChanged, false, 'a drawn device does not rebuild the list');
+  plan.done();
+  const old = store.addLocation(dataObject({ id: 5, device: 1, timestamp_unix: 100 }), { live: false }).loc;
+  plan.apply('locations', { added: [old], live: false }, store);
+  assert.equal(plan.fresh.size, 0);
+  assert.equal(plan.follow, null);
+});
+
+test('render plan: reset and device events redraw everything; reset re-fits only when following', () => {
+  const store = new Store();
+  store.addLocation(dataObject({ id: 1, device: 1 }));
+  store.addLocation(dataObject({ id: 2, device: 7 }));
+  const plan = new RenderPlan();
+  plan.fitted = true;
+  plan.done();
+  assert.equal(plan.apply('devices', {}, store), true);
+  assert.deepEqual([...plan.dirty].sort((x, y) => x - y), [1, 7]);
+  plan.done();
+  plan.apply('reset', {}, store, { following: true });
+  assert.equal(plan.fitted, false, 'following: fit the reloaded devices');
+  plan.fitted = true;
+  plan.apply('reset', {}, store, { following: false });
+  assert.equal(plan.fitted, true, 'panned away: leave the view alone');
+  assert.equal(plan.apply('welcome', {}, store), false);
+});
