@@ -113,7 +113,7 @@ static void test_json_escaping(void)
 		CU_ASSERT_STRING_EQUAL(jbuf_data(&b), "null");
 		jbuf_free(&b);
 	}
-	escaped("", 0);
+	CU_ASSERT_STRING_EQUAL(escaped("", 0), "\"\"");
 }
 
 int init_jbuf_tests(void)
