@@ -10,15 +10,18 @@ import path from 'node:path';
 import { execFile } from 'node:child_process';
 import {
   buildDir, bridgePath, startBroker, stopAll, sql, waitFor, collector, freePort, Proc, sanitizerEnv, tmpDir,
+  sanitizerFindings,
 } from '../lib/harness.mjs';
 
 const bin = path.join(buildDir, 'tools', 'generate_load');
 
 /** Run generate_load; resolves { code, stdout, stderr, summary }. */
 function generateLoad(args) {
-  return new Promise((resolve) => {
+  return new Promise((resolve, reject) => {
     execFile(bin, args, { env: sanitizerEnv(false), timeout: 120000 }, (err, stdout, stderr) => {
       const line = stdout.split('\n').find((l) => l.startsWith('{'));
+      const found = sanitizerFindings(stderr);
+      if (found.length) reject(new Error(`generate_load sanitizer findings:\n${stderr.slice(-4000)}`));
       resolve({ code: err ? err.code ?? 1 : 0, stdout, stderr, summary: line ? JSON.parse(line) : null });
     });
   });

@@ -99,9 +99,14 @@ export function sanitizerFindings(text) {
     /ERROR: (AddressSanitizer|LeakSanitizer)|runtime error:|SUMMARY: (Address|Undefined|Leak)/.test(l));
 }
 
+// Every process this test file started, for the sanitizer check at exit.
+const everStarted = [];
+
 /**
  * A child process with its output kept in a log file and in memory.
  * stop() sends SIGTERM to its PID and waits; SIGKILL after `killAfter` ms.
+ * Whatever a test asserts, a sanitizer finding in the output of any process
+ * it started fails the test file at exit.
  */
 export class Proc {
   constructor(name, cmd, args, { env, logFile, cwd } = {}) {
@@ -125,6 +130,7 @@ export class Proc {
     this.child.stdout.on('data', sink);
     this.child.stderr.on('data', sink);
     started.add(this);
+    everStarted.push(this);
   }
 
   get running() {
@@ -145,8 +151,19 @@ export class Proc {
 export async function stopAll() {
   await Promise.all([...started].map((p) => p.stop()));
 }
+/** Sanitizer findings in the output of any process started so far. */
+export function allSanitizerFindings() {
+  return everStarted.flatMap((p) => sanitizerFindings(p.output).map((l) => `${p.name} (pid ${p.pid}): ${l}`));
+}
+
 process.on('exit', (code) => {
   for (const p of started) { try { process.kill(p.pid, 'SIGKILL'); } catch { /* gone */ } }
+  const findings = allSanitizerFindings();
+  if (findings.length) {
+    process.stderr.write(`sanitizer findings in processes this test started:\n${findings.join('\n')}\n`);
+    process.exitCode = 1;
+    code = 1;
+  }
   if (code === 0 && !process.exitCode && process.env.MYTRACKS_KEEP_TMP !== '1') {
     for (const d of tmpDirs) {
       try { fs.rmSync(d, { recursive: true, force: true }); } catch { /* a mount point, busy */ }
