@@ -107,40 +107,51 @@ static const char *col_str(sqlite3_stmt *s, int i)
 	return (const char *)sqlite3_column_text(s, i); /* NULL for NULL */
 }
 
+/* Fill `d` (and `loc`, which it points to) from the row's LOC_COLS
+ * starting at column `c`; strings point into the row. */
+static void row_location_fill(sqlite3_stmt *s, int c, struct dataobj_location *d,
+			      struct ot_location *loc)
+{
+	memset(loc, 0, sizeof(*loc));
+	memset(d, 0, sizeof(*d));
+
+	loc->tst = sqlite3_column_int64(s, c + 5);
+	loc->lat = sqlite3_column_double(s, c + 6);
+	loc->lon = sqlite3_column_double(s, c + 7);
+	loc->acc = col_opt_int(s, c + 8);
+	loc->alt = col_opt_int(s, c + 9);
+	loc->vel = col_opt_int(s, c + 10);
+	loc->batt = col_opt_int(s, c + 11);
+	loc->conn = col_str(s, c + 12);
+	loc->tid = col_str(s, c + 13);
+	loc->trigger = col_str(s, c + 14);
+	loc->cog = col_opt_int(s, c + 15);
+	loc->vac = col_opt_int(s, c + 16);
+	loc->bs = col_opt_int(s, c + 17);
+	loc->ssid = col_str(s, c + 18);
+	loc->bssid = col_str(s, c + 19);
+	loc->created_at = OT_NONE;
+	d->id = sqlite3_column_int64(s, c);
+	d->device_id = sqlite3_column_int64(s, c + 1);
+	d->user = col_str(s, c + 2);
+	d->device = col_str(s, c + 3);
+	d->display_name = col_str(s, c + 4);
+	d->ip_address = col_str(s, c + 20);
+	d->received_at = sqlite3_column_int64(s, c + 21);
+	d->loc = loc;
+	if (!d->user)
+		d->user = "";
+	if (!d->device)
+		d->device = "";
+}
+
 /* Append the data object of the row's LOC_COLS starting at column `c`. */
 static void row_location(sqlite3_stmt *s, int c, struct jbuf *out)
 {
-	struct ot_location loc = {0};
-	struct dataobj_location d = {0};
+	struct ot_location loc;
+	struct dataobj_location d;
 
-	loc.tst = sqlite3_column_int64(s, c + 5);
-	loc.lat = sqlite3_column_double(s, c + 6);
-	loc.lon = sqlite3_column_double(s, c + 7);
-	loc.acc = col_opt_int(s, c + 8);
-	loc.alt = col_opt_int(s, c + 9);
-	loc.vel = col_opt_int(s, c + 10);
-	loc.batt = col_opt_int(s, c + 11);
-	loc.conn = col_str(s, c + 12);
-	loc.tid = col_str(s, c + 13);
-	loc.trigger = col_str(s, c + 14);
-	loc.cog = col_opt_int(s, c + 15);
-	loc.vac = col_opt_int(s, c + 16);
-	loc.bs = col_opt_int(s, c + 17);
-	loc.ssid = col_str(s, c + 18);
-	loc.bssid = col_str(s, c + 19);
-	loc.created_at = OT_NONE;
-	d.id = sqlite3_column_int64(s, c);
-	d.device_id = sqlite3_column_int64(s, c + 1);
-	d.user = col_str(s, c + 2);
-	d.device = col_str(s, c + 3);
-	d.display_name = col_str(s, c + 4);
-	d.ip_address = col_str(s, c + 20);
-	d.received_at = sqlite3_column_int64(s, c + 21);
-	d.loc = &loc;
-	if (!d.user)
-		d.user = "";
-	if (!d.device)
-		d.device = "";
+	row_location_fill(s, c, &d, &loc);
 	dataobj_location(out, &d);
 }
 
@@ -231,19 +242,6 @@ enum db_result db_locations(struct db *db, const struct db_loc_query *q, struct 
 	return jbuf_failed(out) ? DB_NOMEM : DB_OK;
 }
 
-static void put_time_pair(struct jbuf *out, sqlite3_stmt *s, int i)
-{
-	char tmp[32];
-
-	if (sqlite3_column_type(s, i) == SQLITE_NULL) {
-		jbuf_puts(out, ",\"last_seen\":null,\"last_seen_unix\":null");
-		return;
-	}
-	dataobj_iso8601(sqlite3_column_int64(s, i), tmp);
-	jbuf_printf(out, ",\"last_seen\":\"%s\",\"last_seen_unix\":%lld", tmp,
-		    (long long)sqlite3_column_int64(s, i));
-}
-
 enum db_result db_devices(struct db *db, const char *users_json, struct jbuf *out)
 {
 	sqlite3_stmt *s;
@@ -254,32 +252,25 @@ enum db_result db_devices(struct db *db, const char *users_json, struct jbuf *ou
 	s = db->stmt[DB_DEVICES];
 	bind_visible(s, users_json);
 	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-		const char *user = col_str(s, 1), *device = col_str(s, 2);
+		struct dataobj_device dev = {
+			.id = sqlite3_column_int64(s, 0),
+			.user = col_str(s, 1) ? col_str(s, 1) : "",
+			.device = col_str(s, 2) ? col_str(s, 2) : "",
+			.display_name = col_str(s, 3),
+			.tid = col_str(s, 4),
+			.last_seen = col_opt_int(s, 5),
+			.online = sqlite3_column_int(s, 6) != 0,
+		};
+		struct dataobj_location last;
+		struct ot_location loc;
 
-		if (!user)
-			user = "";
-		if (!device)
-			device = "";
+		if (sqlite3_column_type(s, 7) != SQLITE_NULL) {
+			row_location_fill(s, 7, &last, &loc);
+			dev.last = &last;
+		}
 		if (n++)
 			jbuf_putc(out, ',');
-		jbuf_printf(out, "{\"id\":%lld,\"user\":", (long long)sqlite3_column_int64(s, 0));
-		jbuf_json_cstr(out, user);
-		jbuf_puts(out, ",\"device\":");
-		jbuf_json_cstr(out, device);
-		jbuf_puts(out, ",\"device_name\":");
-		dataobj_device_name(out, user, device);
-		jbuf_puts(out, ",\"display_name\":");
-		jbuf_json_cstr(out, col_str(s, 3));
-		jbuf_puts(out, ",\"tid\":");
-		jbuf_json_cstr(out, col_str(s, 4));
-		put_time_pair(out, s, 5);
-		jbuf_puts(out, sqlite3_column_int(s, 6) ? ",\"online\":true" : ",\"online\":false");
-		jbuf_puts(out, ",\"last_location\":");
-		if (sqlite3_column_type(s, 7) == SQLITE_NULL)
-			jbuf_puts(out, "null");
-		else
-			row_location(s, 7, out);
-		jbuf_putc(out, '}');
+		dataobj_device(out, &dev);
 		if (jbuf_failed(out))
 			break;
 	}

@@ -220,6 +220,42 @@ void dataobj_status(struct jbuf *b, int64_t device_id, const char *user, const c
 	jbuf_putc(b, '}');
 }
 
+void dataobj_card(struct jbuf *b, int64_t device_id, const char *user, const char *device,
+		  const char *name, const char *tid)
+{
+	open_object(b, 0, device_id, user, device, false);
+	put_str(b, KEY("user"), user);
+	put_str(b, KEY("display_name"), name);
+	put_str(b, KEY("tid"), tid);
+	jbuf_putc(b, '}');
+}
+
+void dataobj_device(struct jbuf *b, const struct dataobj_device *d)
+{
+	jbuf_puts(b, "{\"id\":");
+	jbuf_int(b, d->id);
+	put_str(b, KEY("user"), d->user);
+	put_str(b, KEY("device"), d->device);
+	key(b, KEY("device_name"));
+	dataobj_device_name(b, d->user, d->device);
+	put_str(b, KEY("display_name"), d->display_name);
+	put_str(b, KEY("tid"), d->tid);
+	if (d->last_seen == OT_NONE) {
+		jbuf_puts(b, KEY("last_seen") "null");
+	} else {
+		put_time(b, KEY("last_seen"), d->last_seen);
+	}
+	put_opt_int(b, KEY("last_seen_unix"), d->last_seen);
+	key(b, KEY("online"));
+	jbuf_puts(b, d->online ? "true" : "false");
+	key(b, KEY("last_location"));
+	if (d->last)
+		dataobj_location(b, d->last);
+	else
+		jbuf_puts(b, "null");
+	jbuf_putc(b, '}');
+}
+
 void dataobj_transition(struct jbuf *b, int64_t id, int64_t device_id, const char *user,
 			const char *device, const struct ot_transition *t)
 {

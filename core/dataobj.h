@@ -44,6 +44,26 @@ void dataobj_status(struct jbuf *b, int64_t device_id, const char *user, const c
 void dataobj_transition(struct jbuf *b, int64_t id, int64_t device_id, const char *user,
 			const char *device, const struct ot_transition *t);
 
+/* Card (published on <out>/cards/<user>/<device>):
+ * {"device":1,"device_name":"u/d","user":"u","display_name":...,"tid":...}
+ * `name` and `tid` may be NULL (null). */
+void dataobj_card(struct jbuf *b, int64_t device_id, const char *user, const char *device,
+		  const char *name, const char *tid);
+
+/* A device as GET /api/devices/ lists it:
+ * {"id":1,"user":"u","device":"d","device_name":"u/d","display_name":...,
+ *  "tid":...,"last_seen":"..Z"|null,"last_seen_unix":N|null,"online":bool,
+ *  "last_location":{location data object}|null} */
+struct dataobj_device {
+	int64_t id;
+	const char *user, *device;	/* never NULL */
+	const char *display_name, *tid; /* or NULL */
+	int64_t last_seen;		/* unix seconds, or OT_NONE */
+	bool online;
+	const struct dataobj_location *last; /* or NULL */
+};
+void dataobj_device(struct jbuf *b, const struct dataobj_device *d);
+
 /* "u/d": device_name is always the topic user and device. */
 void dataobj_device_name(struct jbuf *b, const char *user, const char *device);
 

@@ -198,6 +198,65 @@ static void test_status_and_transition(void)
 	jbuf_free(&b);
 }
 
+static void test_card_and_device(void)
+{
+	struct ot_location loc = {.lat = 1,
+				  .lon = 2,
+				  .tst = 1705329000,
+				  .acc = OT_NONE,
+				  .alt = OT_NONE,
+				  .vel = OT_NONE,
+				  .batt = OT_NONE,
+				  .cog = OT_NONE,
+				  .vac = OT_NONE,
+				  .bs = OT_NONE,
+				  .created_at = OT_NONE};
+	struct dataobj_location last = {.id = 7,
+					.device_id = 3,
+					.user = "u",
+					.device = "d",
+					.received_at = 1705329001,
+					.loc = &loc};
+	struct dataobj_device dev = {.id = 3,
+				     .user = "u",
+				     .device = "d",
+				     .display_name = "<b>U</b>",
+				     .tid = "ud",
+				     .last_seen = OT_NONE,
+				     .online = false};
+	struct jbuf b, want;
+
+	jbuf_init(&b, 0, 4096);
+	jbuf_init(&want, 0, 4096);
+	dataobj_card(&b, 3, "u", "d", "Jane \"J\"", NULL);
+	CU_ASSERT_STRING_EQUAL(jbuf_data(&b),
+			       "{\"device\":3,\"device_name\":\"u/d\",\"user\":\"u\","
+			       "\"display_name\":\"Jane \\\"J\\\"\",\"tid\":null}");
+	jbuf_reset(&b);
+	dataobj_device(&b, &dev);
+	CU_ASSERT_STRING_EQUAL(jbuf_data(&b),
+			       "{\"id\":3,\"user\":\"u\",\"device\":\"d\",\"device_name\":\"u/d\","
+			       "\"display_name\":\"<b>U</b>\",\"tid\":\"ud\",\"last_seen\":null,"
+			       "\"last_seen_unix\":null,\"online\":false,\"last_location\":null}");
+	/* with a last location: the location data object, byte for byte */
+	dev.last = &last;
+	dev.last_seen = 1705329000;
+	dev.online = true;
+	dev.display_name = NULL;
+	jbuf_reset(&b);
+	dataobj_device(&b, &dev);
+	jbuf_puts(&want,
+		  "{\"id\":3,\"user\":\"u\",\"device\":\"d\",\"device_name\":\"u/d\","
+		  "\"display_name\":null,\"tid\":\"ud\",\"last_seen\":\"2024-01-15T14:30:00Z\","
+		  "\"last_seen_unix\":1705329000,\"online\":true,\"last_location\":");
+	dataobj_location(&want, &last);
+	jbuf_putc(&want, '}');
+	CU_ASSERT_FALSE(jbuf_failed(&b));
+	CU_ASSERT_STRING_EQUAL(jbuf_data(&b), jbuf_data(&want));
+	jbuf_free(&b);
+	jbuf_free(&want);
+}
+
 int init_dataobj_tests(void)
 {
 	static const struct test_case cases[] = {
@@ -207,6 +266,7 @@ int init_dataobj_tests(void)
 		{"key order and nulls", test_key_order_and_nulls},
 		{"hostile strings stay inside JSON strings", test_hostile_strings},
 		{"status and transition objects", test_status_and_transition},
+		{"card and device objects", test_card_and_device},
 		{NULL, NULL},
 	};
 	return add_suite("dataobj", cases);
