@@ -57,15 +57,21 @@ struct db_loc_page {
 	int64_t last_id; /* 0 when count is 0 */
 };
 
+/* Remember `path` (kept, not copied); nothing is opened yet. Cannot fail. */
 void db_init(struct db *db, const char *path);
+/* Finalize the statements and close; db_ready() may open it again. */
 void db_close(struct db *db);
 /* Open and prepare if needed. True when queries can run. */
 bool db_ready(struct db *db);
 
 /* Resolve "<id>" or "<user>/<device>" to a device id; a device of a user
- * outside `users_json` (a JSON array of names, NULL: all) is not found. */
+ * outside `users_json` (a JSON array of names, NULL: all) is not found.
+ * Returns DB_OK with `*id`, DB_NOT_FOUND, or DB_UNAVAILABLE (the reason in
+ * db->error; the database is closed, to be reopened by the next call). */
 enum db_result db_device_id(struct db *db, const char *spec, const char *users_json, int64_t *id);
-/* Append the data objects of a location page, comma-separated. */
+/* Append the data objects of a location page, comma-separated, and
+ * describe the page in `*page`. Returns DB_OK, DB_UNAVAILABLE (as above)
+ * or DB_NOMEM (`out` hit its cap; what it holds is incomplete). */
 enum db_result db_locations(struct db *db, const struct db_loc_query *q, struct jbuf *out,
 			    struct db_loc_page *page);
 /* Append the device objects of the users in `users_json` (NULL: all),

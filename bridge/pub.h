@@ -17,7 +17,6 @@
 #include <libwebsockets.h>
 
 #include "config.h"
-#include "parse.h"
 
 /* Most reports waiting for a PUBACK at once; more get 503. */
 #define PUB_MAX_PENDING 4096
@@ -32,7 +31,12 @@ struct pub {
 	struct lws_dll2_owner pending;
 };
 
+/* Wait for the PUBACK of message `mid` until `deadline` (lws_now_secs()):
+ * `p` (owned by the caller, inside its HTTP session) joins the list. Cannot
+ * fail; the caller checks PUB_MAX_PENDING first. */
 void pub_wait(struct pub *pub, struct pub_pending *p, int mid, int64_t deadline);
+/* Stop waiting (the client went away, or was answered otherwise). Safe
+ * when `p` is not waiting. */
 void pub_forget(struct pub *pub, struct pub_pending *p);
 static inline bool pub_waiting(const struct pub_pending *p)
 {

@@ -54,6 +54,10 @@ struct queue {
 	struct lws_context *lws; /* woken on push; set before the MQTT thread starts */
 };
 
+/* An empty queue whose relay messages wait beyond `max_bytes` queued (and
+ * taken but not released) bytes. Set `q->lws` before the first push to
+ * wake the lws thread. Returns 0, or -1 when the mutex or condition
+ * variable cannot be made (nothing to free then). */
 int queue_init(struct queue *q, size_t max_bytes);
 /* Free the queue and any messages still in it. */
 void queue_free(struct queue *q);
@@ -65,6 +69,8 @@ void queue_push(struct queue *q, struct msg *m);
  * the caller passes them to queue_release(): messages the lws thread holds
  * back (clients catching up) keep pressing on the MQTT thread. */
 struct msg *queue_take_all(struct queue *q);
+/* The lws thread is done with `bytes` of taken messages: a waiting pusher
+ * may go on. Never takes the count below zero. */
 void queue_release(struct queue *q, size_t bytes);
 /* Stop accepting messages and release a waiting pusher. */
 void queue_close(struct queue *q);

@@ -37,8 +37,11 @@ struct relay {
 	struct lws_dll2_owner clients;
 };
 
+/* An empty ring for at most `max_msgs` messages and `max_bytes` bytes of
+ * frames (one message larger than `max_bytes` is still held, alone).
+ * Returns 0, or -1 when out of memory (nothing to free then). */
 int relay_init(struct relay *r, size_t max_msgs, size_t max_bytes);
-/* Free every held message. Clients must have been removed. */
+/* Free every held message and the slots. Clients must have been removed. */
 void relay_free(struct relay *r);
 
 /* True when appending `len` bytes would evict the oldest message. */
@@ -50,14 +53,19 @@ bool relay_oldest_needed(const struct relay *r);
  * relay_lagging()). */
 void relay_push(struct relay *r, struct msg *m);
 
+/* Start `c` (storage owned by the caller, e.g. the per-session data of
+ * `wsi`) at the next message pushed: a client never gets older ones. */
 void relay_add(struct relay *r, struct relay_client *c, struct lws *wsi);
+/* Stop tracking `c`. Safe to call twice, or for a client never added. */
 void relay_remove(struct relay *r, struct relay_client *c);
 
 static inline bool relay_lagging(const struct relay *r, const struct relay_client *c)
 {
 	return c->next < r->tail;
 }
-/* The next message for `c`, or NULL when it is up to date (or lagging). */
+/* The next message for `c` (still owned by the ring: valid until the next
+ * relay_push), or NULL when it is up to date (or lagging). Does not
+ * advance: call relay_consumed() once it is written. */
 struct msg *relay_peek(const struct relay *r, const struct relay_client *c);
 static inline void relay_consumed(struct relay_client *c)
 {

@@ -10,6 +10,7 @@
 #include "bridge.h"
 #include "http.h"
 #include "log.h"
+#include "parse.h"
 
 /* Frames written per WRITEABLE callback while the socket takes them. */
 #define WS_WRITE_BURST 16
