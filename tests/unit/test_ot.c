@@ -122,10 +122,10 @@ static void test_missing_and_mistyped(void)
 	CU_ASSERT_EQUAL(parse("{\"_type\":\"location\",\"lat\":0,\"tst\":1}", &m), OT_ERR_FIELD);
 	CU_ASSERT_EQUAL(parse("{\"_type\":\"location\",\"lat\":0,\"lon\":0}", &m), OT_ERR_FIELD);
 	CU_ASSERT_PTR_NOT_NULL(strstr(reason, "'tst' is missing"));
-	CU_ASSERT_EQUAL(loc_latlon("\"52.5\"", "13.4"), OT_ERR_FIELD); /* number as string */
+	CU_ASSERT_EQUAL(loc_latlon("\"52.5x\"", "13.4"), OT_ERR_FIELD); /* not a plain number */
 	CU_ASSERT_EQUAL(loc_latlon("true", "13.4"), OT_ERR_FIELD);
 	CU_ASSERT_EQUAL(loc_latlon("[1]", "13.4"), OT_ERR_FIELD);
-	CU_ASSERT_EQUAL(loc_with(",\"acc\":\"10\""), OT_ERR_FIELD);
+	CU_ASSERT_EQUAL(loc_with(",\"acc\":\"ten\""), OT_ERR_FIELD);
 	CU_ASSERT_PTR_NOT_NULL(strstr(reason, "'acc'"));
 	CU_ASSERT_EQUAL(loc_with(",\"conn\":1"), OT_ERR_FIELD);
 	CU_ASSERT_EQUAL(loc_with(",\"tid\":{}"), OT_ERR_FIELD);
@@ -134,7 +134,7 @@ static void test_missing_and_mistyped(void)
 				 "3456789\""),
 			OT_ERR_FIELD); /* too long */
 	CU_ASSERT_EQUAL(
-		parse("{\"_type\":\"location\",\"lat\":0,\"lon\":0,\"tst\":\"1705329000\"}", &m),
+		parse("{\"_type\":\"location\",\"lat\":0,\"lon\":0,\"tst\":\"1705329000s\"}", &m),
 		OT_ERR_FIELD);
 	CU_ASSERT_EQUAL(
 		parse("{\"_type\":\"location\",\"lat\":0,\"lon\":0,\"tst\":1705329000.5}", &m),
@@ -153,13 +153,109 @@ static void test_batt_and_ranges(void)
 	CU_ASSERT_EQUAL(loc_with(",\"batt\":100"), OT_OK);
 	CU_ASSERT_EQUAL(loc_with(",\"batt\":101"), OT_ERR_FIELD);
 	CU_ASSERT_PTR_NOT_NULL(strstr(reason, "batt"));
-	CU_ASSERT_EQUAL(loc_with(",\"batt\":-1"), OT_ERR_FIELD);
-	CU_ASSERT_EQUAL(loc_with(",\"acc\":-5"), OT_ERR_FIELD);
-	CU_ASSERT_EQUAL(loc_with(",\"vel\":-1"), OT_ERR_FIELD);
 	CU_ASSERT_EQUAL(loc_with(",\"cog\":361"), OT_ERR_FIELD);
 	CU_ASSERT_EQUAL(loc_with(",\"bs\":4"), OT_ERR_FIELD);
 	CU_ASSERT_EQUAL(loc_with(",\"alt\":-400"), OT_OK);
 	CU_ASSERT_EQUAL(loc_with(",\"alt\":1e300"), OT_ERR_FIELD); /* beyond any integer we keep */
+}
+
+/* Older iOS and imported histories send -1 (or -3) for "not known". */
+static void test_negative_is_unknown(void)
+{
+	struct ot_msg m;
+
+	CU_ASSERT_EQUAL_FATAL(
+		parse("{\"_type\":\"location\",\"lat\":1,\"lon\":2,\"tst\":1705329000,"
+		      "\"vel\":-1,\"cog\":-1,\"batt\":-1,\"vac\":-3,\"acc\":-1,\"bs\":-1,"
+		      "\"created_at\":-1,\"alt\":-28}",
+		      &m),
+		OT_OK);
+	CU_ASSERT_EQUAL(m.u.loc.vel, OT_NONE);
+	CU_ASSERT_EQUAL(m.u.loc.cog, OT_NONE);
+	CU_ASSERT_EQUAL(m.u.loc.batt, OT_NONE);
+	CU_ASSERT_EQUAL(m.u.loc.vac, OT_NONE);
+	CU_ASSERT_EQUAL(m.u.loc.acc, OT_NONE);
+	CU_ASSERT_EQUAL(m.u.loc.bs, OT_NONE);
+	CU_ASSERT_EQUAL(m.u.loc.created_at, OT_NONE);
+	CU_ASSERT_EQUAL(m.u.loc.alt, -28); /* below sea level is a real altitude */
+	ot_msg_free(&m);
+	/* the position itself is still checked */
+	CU_ASSERT_EQUAL(loc_latlon("-91", "0"), OT_ERR_FIELD);
+	CU_ASSERT_EQUAL(parse("{\"_type\":\"location\",\"lat\":1,\"lon\":2,\"tst\":-1}", &m),
+			OT_ERR_FIELD);
+	CU_ASSERT_EQUAL_FATAL(parse("{\"_type\":\"transition\",\"event\":\"enter\",\"lat\":1,"
+				    "\"lon\":2,\"tst\":1705329000,\"acc\":-1}",
+				    &m),
+			      OT_OK);
+	CU_ASSERT_EQUAL(m.u.tr.acc, OT_NONE);
+	ot_msg_free(&m);
+}
+
+/* Older apps send numbers as strings; only plain decimal numbers count. */
+static void test_numbers_as_strings(void)
+{
+	struct ot_msg m;
+
+	CU_ASSERT_EQUAL_FATAL(
+		parse("{\"_type\":\"location\",\"lat\":\"52.520008\",\"lon\":"
+		      "\"-13.4\",\"tst\":\"1705329000\",\"acc\":\"9.6\",\"batt\":\"85\"}",
+		      &m),
+		OT_OK);
+	CU_ASSERT_DOUBLE_EQUAL(m.u.loc.lat, 52.520008, 1e-12);
+	CU_ASSERT_DOUBLE_EQUAL(m.u.loc.lon, -13.4, 1e-12);
+	CU_ASSERT_EQUAL(m.u.loc.tst, 1705329000);
+	CU_ASSERT_EQUAL(m.u.loc.acc, 10);
+	CU_ASSERT_EQUAL(m.u.loc.batt, 85);
+	ot_msg_free(&m);
+	CU_ASSERT_EQUAL_FATAL(parse("{\"_type\":\"lwt\",\"tst\":\"1526617158\"}", &m), OT_OK);
+	CU_ASSERT_EQUAL(m.tst, 1526617158);
+	ot_msg_free(&m);
+	/* anything that is not a plain decimal number is still refused */
+	CU_ASSERT_EQUAL(loc_latlon("\"\"", "0"), OT_ERR_FIELD);
+	CU_ASSERT_EQUAL(loc_latlon("\" 52.5\"", "0"), OT_ERR_FIELD);
+	CU_ASSERT_EQUAL(loc_latlon("\"+52.5\"", "0"), OT_ERR_FIELD);
+	CU_ASSERT_EQUAL(loc_latlon("\"5e1\"", "0"), OT_ERR_FIELD);
+	CU_ASSERT_EQUAL(loc_latlon("\"0x10\"", "0"), OT_ERR_FIELD);
+	CU_ASSERT_EQUAL(loc_latlon("\"nan\"", "0"), OT_ERR_FIELD);
+	CU_ASSERT_EQUAL(loc_latlon("\"inf\"", "0"), OT_ERR_FIELD);
+	CU_ASSERT_EQUAL(loc_latlon("\"52.\"", "0"), OT_ERR_FIELD);
+	CU_ASSERT_EQUAL(loc_latlon("\"-\"", "0"), OT_ERR_FIELD);
+	CU_ASSERT_EQUAL(loc_latlon("\"95.5\"", "0"), OT_ERR_FIELD); /* a number, out of range */
+	CU_ASSERT_EQUAL(loc_latlon("\"1.00000000000000000000000000000000\"", "0"), OT_ERR_FIELD);
+	CU_ASSERT_EQUAL(loc_with(",\"tst\":\"1705329000.5\""), OT_OK); /* the first tst counts */
+	CU_ASSERT_EQUAL(
+		parse("{\"_type\":\"location\",\"lat\":1,\"lon\":2,\"tst\":\"17053290.5\"}", &m),
+		OT_ERR_FIELD);
+	CU_ASSERT_EQUAL(parse("{\"_type\":\"lwt\",\"tst\":\"soon\"}", &m), OT_ERR_FIELD);
+}
+
+/* iOS 18.3 sends lowercase ssid/bssid, Android SSID/BSSID. */
+static void test_ssid_spellings(void)
+{
+	struct ot_msg m;
+
+	CU_ASSERT_EQUAL_FATAL(parse("{\"_type\":\"location\",\"lat\":1,\"lon\":2,\"tst\":5,"
+				    "\"ssid\":\"home\",\"bssid\":\"aa:bb:cc:dd:ee:ff\"}",
+				    &m),
+			      OT_OK);
+	CU_ASSERT_STRING_EQUAL(m.u.loc.ssid, "home");
+	CU_ASSERT_STRING_EQUAL(m.u.loc.bssid, "aa:bb:cc:dd:ee:ff");
+	ot_msg_free(&m);
+	CU_ASSERT_EQUAL_FATAL(parse("{\"_type\":\"location\",\"lat\":1,\"lon\":2,\"tst\":5,"
+				    "\"SSID\":\"android\",\"BSSID\":\"11:22:33:44:55:66\"}",
+				    &m),
+			      OT_OK);
+	CU_ASSERT_STRING_EQUAL(m.u.loc.ssid, "android");
+	CU_ASSERT_STRING_EQUAL(m.u.loc.bssid, "11:22:33:44:55:66");
+	ot_msg_free(&m);
+	/* both spellings: the first one in the message counts */
+	CU_ASSERT_EQUAL_FATAL(parse("{\"_type\":\"location\",\"lat\":1,\"lon\":2,\"tst\":5,"
+				    "\"ssid\":\"first\",\"SSID\":\"second\"}",
+				    &m),
+			      OT_OK);
+	CU_ASSERT_STRING_EQUAL(m.u.loc.ssid, "first");
+	ot_msg_free(&m);
+	CU_ASSERT_EQUAL(loc_with(",\"ssid\":7"), OT_ERR_FIELD);
 }
 
 static void test_tst_bounds(void)
@@ -303,6 +399,9 @@ int init_ot_tests(void)
 		{"lat/lon boundaries", test_latlon_boundaries},
 		{"missing and mistyped fields", test_missing_and_mistyped},
 		{"batt and other ranges", test_batt_and_ranges},
+		{"negative optional values mean unknown", test_negative_is_unknown},
+		{"numbers sent as strings", test_numbers_as_strings},
+		{"ssid and SSID", test_ssid_spellings},
 		{"tst bounds", test_tst_bounds},
 		{"payload shapes", test_payload_shapes},
 		{"other message types", test_other_types},
