@@ -11,6 +11,8 @@ int init_jbuf_tests(void);
 int init_utf8_tests(void);
 int init_ot_tests(void);
 int init_dataobj_tests(void);
+int init_export_tests(void);
+int init_track_tests(void);
 
 /* Add a suite with its tests; returns 0 or -1 (CUnit's error is set). */
 struct test_case {
