@@ -27,7 +27,7 @@ int main(void)
 	if (CU_initialize_registry() != CUE_SUCCESS)
 		return 1;
 	if (init_jbuf_tests() || init_utf8_tests() || init_ot_tests() || init_dataobj_tests() ||
-	    init_export_tests() || init_track_tests()) {
+	    init_export_tests() || init_track_tests() || init_isotime_tests()) {
 		fprintf(stderr, "cannot register tests: %s\n", CU_get_error_msg());
 		CU_cleanup_registry();
 		return 1;

@@ -13,6 +13,7 @@ int init_ot_tests(void);
 int init_dataobj_tests(void);
 int init_export_tests(void);
 int init_track_tests(void);
+int init_isotime_tests(void);
 
 /* Add a suite with its tests; returns 0 or -1 (CUnit's error is set). */
 struct test_case {
