@@ -23,13 +23,13 @@ const SIZES = {
   // latency: seconds per cell; fanout: client counts; history: rows;
   // memory: messages per broker.
   smoke: { ingest: 2000, rounds: 1, latSecs: 1, latRates: [100], latClients: [1, 5],
-    fanout: [20], fanSecs: 1, histRows: 20000, histReqs: 20, memory: 2000, warmup: 0.3 },
+    fanout: [20], fanSecs: 1, histRows: 20000, histReqs: 20, memory: 2000, warmup: 0.3, httpSecs: 1 },
   quick: { ingest: 50000, rounds: 2, latSecs: 3, latRates: [100, 1000], latClients: [1, 100],
-    fanout: [1000, 2000], fanSecs: 3, histRows: 200000, histReqs: 100, memory: 100000, warmup: 1 },
+    fanout: [1000, 2000], fanSecs: 3, histRows: 200000, histReqs: 100, memory: 100000, warmup: 1, httpSecs: 3 },
   full: { ingest: 200000, rounds: 3, latSecs: 10, latRates: [100, 1000], latClients: [1, 100],
-    fanout: [1000, 10000], fanSecs: 10, histRows: 1000000, histReqs: 500, memory: 1000000, warmup: 2 },
+    fanout: [1000, 10000], fanSecs: 10, histRows: 1000000, histReqs: 500, memory: 1000000, warmup: 2, httpSecs: 10 },
 };
-const ALL = ['ingest', 'latency', 'fanout', 'history', 'memory'];
+const ALL = ['ingest', 'latency', 'fanout', 'history', 'memory', 'http'];
 
 function usage() {
   return `Usage: bench/run [--smoke | --quick] [--only LIST] [--fanout-frames F] [--max-clients N] [--json FILE] [--keep] [--no-build]
@@ -391,6 +391,41 @@ async function memory() {
   row('Broker RSS ratio plugin / bare', fmt(out.plugin.after / out.bare.after, 2));
 }
 
+// ---- 6. HTTP mode ----
+// Phones in HTTP mode wait for each answer before the next POST: compare them
+// with MQTT phones that also keep one report in flight (QoS 1, one
+// unacknowledged message), through the same broker, plugin and bridge.
+async function http() {
+  if (!haveBridge()) return skip('HTTP mode', 'bridge not built');
+  const db = path.join(work, 'http.db');
+  const b = await broker({ db });
+  const br = await bridge(b.port, db);
+  const out = [];
+  let sent = 0;
+  for (const devices of [1, 20]) {
+    const common = ['--devices', String(devices), '--rate', 'max', '--duration', String(S.httpSecs), '--json'];
+    const mq = await tool('generate_load', ['--port', String(b.port), '--qos', '1', '--max-inflight', '1',
+      '--user', `mqtt${devices}`, ...common]);
+    const ht = await tool('generate_load', ['--http', `http://127.0.0.1:${br.port}/pub`, '--user', `http${devices}`, ...common]);
+    if (ht.errors || ht.rejected || ht.acked !== ht.sent) raw.undelivered = true;
+    sent += ht.acked;
+    out.push({ devices, mqtt: mq, http: ht });
+    const phones = `${devices} phone${devices > 1 ? 's' : ''}`;
+    row(`MQTT QoS 1, one report in flight per phone, ${phones}`,
+      `${fmt(mq.rate)} reports/s, ack p50 ${ms(mq.ack_p50_ms)} / p99 ${ms(mq.ack_p99_ms)} ms`);
+    row(`HTTP mode (POST /pub, keep-alive), ${phones}`,
+      `${fmt(ht.rate)} reports/s, ack p50 ${ms(ht.ack_p50_ms)} / p99 ${ms(ht.ack_p99_ms)} ms; ${fmt(ht.acked)}/${fmt(ht.sent)} acknowledged`,
+      'p99 ≤ MQTT p99 + 2 ms', ht.ack_p99_ms <= mq.ack_p99_ms + 2 && ht.acked === ht.sent, true);
+    log(`http ${devices}: mqtt ${fmt(mq.rate)}/s p99 ${mq.ack_p99_ms} ms, http ${fmt(ht.rate)}/s p99 ${ht.ack_p99_ms} ms`);
+  }
+  await br.stop();
+  await b.stop(); // a clean stop commits everything
+  const stored = sql(db, "SELECT count(*) AS n FROM locations l JOIN devices d ON d.id = l.device_id WHERE d.user LIKE 'http%'")[0].n;
+  row('Every acknowledged HTTP-mode report stored exactly once', `${fmt(stored)} rows, ${fmt(sent)} acknowledged`, 'all, once', stored === sent);
+  if (stored !== sent) raw.undelivered = true;
+  raw.results.http = out;
+}
+
 function table() {
   const m = raw.machine;
   const lines = [
@@ -408,7 +443,7 @@ function table() {
 let failed = false;
 try {
   build();
-  const steps = { ingest, latency, fanout, history, memory };
+  const steps = { ingest, latency, fanout, history, memory, http };
   for (const name of only) {
     log(`running ${name}`);
     try {

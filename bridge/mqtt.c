@@ -209,6 +209,11 @@ static int configure(struct mqtt_link *m)
 	mosquitto_int_option(m->mosq, MOSQ_OPT_PROTOCOL_VERSION, MQTT_PROTOCOL_V5);
 	/* accept many QoS 1 messages in flight: the relay must keep up */
 	mosquitto_int_option(m->mosq, MOSQ_OPT_RECEIVE_MAXIMUM, 1000);
+	/* An HTTP-mode report is one small PUBLISH that a phone waits on:
+	 * with Nagle's algorithm it sat behind the broker's delayed ACK of the
+	 * previous one (40 ms, one request in four). PUBACKs for relayed
+	 * messages are small too. */
+	mosquitto_int_option(m->mosq, MOSQ_OPT_TCP_NODELAY, 1);
 	mosquitto_connect_v5_callback_set(m->mosq, on_connect_cb);
 	mosquitto_subscribe_v5_callback_set(m->mosq, on_subscribe_cb);
 	mosquitto_disconnect_v5_callback_set(m->mosq, on_disconnect_cb);

@@ -26,8 +26,8 @@ describe('bench/run --smoke', () => {
       assert.match(stdout, new RegExp(`\\| ${m}`));
     }
     // rows that need the bridge either ran or say why they did not
-    for (const m of ['Latency publish', 'Fan-out', 'History']) {
-      assert.match(stdout, new RegExp(`\\| ${m}[^|]*\\| (skipped: bridge not built|.*frames|median)`));
+    for (const m of ['Latency publish', 'Fan-out', 'History', 'HTTP mode']) {
+      assert.match(stdout, new RegExp(`\\| ${m}[^|]*\\| (skipped: bridge not built|.*frames|median|.*reports\\/s)`));
     }
   });
 });
