@@ -47,6 +47,11 @@ struct http_session {
 	char user[OT_NAME_MAX + 1], device[OT_NAME_MAX + 1];
 	bool have_user, have_device;
 	char ip[64];
+	/* an unfinished body: on b->bodies, holding `reserved` bytes of
+	 * --max-body-memory until `deadline` (lws_now_secs) */
+	struct lws_dll2 body_list;
+	size_t reserved;
+	int64_t deadline;
 };
 
 size_t http_session_size(void)
@@ -54,8 +59,62 @@ size_t http_session_size(void)
 	return sizeof(struct http_session);
 }
 
+/* --- transport limits: body deadline and memory budget ------------------ */
+
+/* Log at most TRANSPORT_LOG_BURST refusals per TRANSPORT_LOG_PERIOD seconds,
+ * then say how many were not logged. */
+#define TRANSPORT_LOG_BURST 5
+#define TRANSPORT_LOG_PERIOD 10
+
+static bool transport_log_ok(struct bridge *b)
+{
+	struct transport_ratelimit *rl = &b->transport_rl;
+	int64_t now = (int64_t)lws_now_secs();
+
+	if (now - rl->window_start >= TRANSPORT_LOG_PERIOD) {
+		if (rl->suppressed)
+			log_warn("http", "%u more refused or timed-out requests not logged",
+				 rl->suppressed);
+		rl->window_start = now;
+		rl->lines = rl->suppressed = 0;
+	}
+	if (rl->lines >= TRANSPORT_LOG_BURST) {
+		rl->suppressed++;
+		return false;
+	}
+	rl->lines++;
+	return true;
+}
+
+/* Admit a body of `declared` bytes: reserve what it may hold in memory
+ * (up to --max-body-memory for all unfinished bodies together) and start
+ * its --request-timeout deadline. Returns 0, or -1 when the budget is
+ * spent (the caller answers 503). */
+static int body_admit(struct bridge *b, struct http_session *s, size_t declared)
+{
+	size_t reserve = declared > b->cfg->max_body ? 0 : declared; /* too large: discarded */
+
+	if (reserve > b->cfg->body_memory - b->body_bytes)
+		return -1;
+	b->body_bytes += reserve;
+	s->reserved = reserve;
+	s->deadline = (int64_t)lws_now_secs() + b->cfg->request_timeout;
+	lws_dll2_add_tail(&s->body_list, &b->bodies);
+	return 0;
+}
+
+/* The body is complete, or the request is gone: give its bytes back. */
+static void body_release(struct bridge *b, struct http_session *s)
+{
+	if (!lws_dll2_is_detached(&s->body_list))
+		lws_dll2_remove(&s->body_list);
+	b->body_bytes -= s->reserved;
+	s->reserved = 0;
+}
+
 static void session_clear(struct bridge *b, struct http_session *s)
 {
+	body_release(b, s);
 	pub_forget(&b->pub, &s->pending);
 	jbuf_free(&s->in);
 	jbuf_free(&s->out);
@@ -217,6 +276,15 @@ static int report_begin(struct bridge *b, struct http_session *s, struct lws *ws
 	}
 	if (declared > (long long)HTTP_ABSURD_BODY)
 		return -1;
+	if (body_admit(b, s, (size_t)declared)) {
+		b->metrics.http_shed++;
+		if (transport_log_ok(b))
+			log_warn("http",
+				 "request from %s refused: unfinished bodies hold "
+				 "--max-body-memory (%zu bytes)",
+				 s->ip, b->cfg->body_memory);
+		return reply_error_close(b, s, 503, "server busy, try again later");
+	}
 	s->declared = (size_t)declared;
 	s->in_body = true;
 	s->have_user = custom_header(wsi, "x-limit-u:", s->user, sizeof(s->user));
@@ -224,8 +292,16 @@ static int report_begin(struct bridge *b, struct http_session *s, struct lws *ws
 	return 0; /* the body follows */
 }
 
-static int report_body(struct http_session *s, const void *in, size_t len)
+static int report_body(struct bridge *b, struct http_session *s, const void *in, size_t len)
 {
+	/* a total deadline: lws's own time-out restarts with every chunk */
+	if ((int64_t)lws_now_secs() >= s->deadline) {
+		b->metrics.http_timeouts++;
+		if (transport_log_ok(b))
+			log_info("http", "request from %s: body not complete within %d s", s->ip,
+				 b->cfg->request_timeout);
+		return reply_error_close(b, s, 408, "request body too slow");
+	}
 	/* lws 4.1 may hand over bytes of a pipelined request after the body */
 	if (len > s->declared - s->got)
 		len = s->declared - s->got;
@@ -542,11 +618,12 @@ int http_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user,
 		return route(b, s, wsi);
 	/* lws 4.1 may signal a body again for a pipelined request's bytes */
 	case LWS_CALLBACK_HTTP_BODY:
-		return s->in_body ? report_body(s, in, len) : 0;
+		return s->in_body ? report_body(b, s, in, len) : 0;
 	case LWS_CALLBACK_HTTP_BODY_COMPLETION:
 		if (!s->in_body)
 			return 0;
 		s->in_body = false;
+		body_release(b, s);
 		return s->login ? login_submit(b, s) : report_submit(b, s);
 	case LWS_CALLBACK_HTTP_WRITEABLE:
 		if (!s->replying)
