@@ -15,6 +15,7 @@
 #include "mqtt.h"
 #include "ot.h"
 #include "parse.h"
+#include "ws.h"
 
 /* Largest response body (a page of 1000 locations is under 1 MiB). */
 #define HTTP_MAX_RESPONSE (32u << 20)
@@ -508,7 +509,31 @@ static bool is_json(struct lws *wsi)
 
 /* --- routing ------------------------------------------------------------ */
 
-enum method { M_GET, M_POST, M_OTHER };
+enum method { M_GET, M_POST, M_OTHER, M_TOO_LONG };
+
+/* The request's method and path (copied into `path`): M_TOO_LONG when the
+ * path does not fit, M_OTHER for methods other than GET and POST. */
+static enum method request_path(struct lws *wsi, char *path, size_t size)
+{
+	static const struct {
+		enum lws_token_indexes tok;
+		enum method m;
+	} methods[] = {{WSI_TOKEN_GET_URI, M_GET}, {WSI_TOKEN_POST_URI, M_POST}};
+	size_t i;
+	int n;
+
+	for (i = 0; i < sizeof(methods) / sizeof(methods[0]); i++) {
+		n = lws_hdr_total_length(wsi, methods[i].tok);
+		if (n <= 0)
+			continue;
+		if ((size_t)n >= size)
+			return M_TOO_LONG;
+		if (lws_hdr_copy(wsi, path, (int)size, methods[i].tok) < 0)
+			return M_TOO_LONG;
+		return methods[i].m;
+	}
+	return M_OTHER;
+}
 
 static bool path_is(const char *path, const char *want)
 {
@@ -524,13 +549,11 @@ static int route(struct bridge *b, struct http_session *s, struct lws *wsi)
 	const struct auth_user *viewer = NULL;
 	const char *users = NULL; /* the viewer's visible users; NULL: all */
 	char path[256];
-	enum method m = M_OTHER;
-	int n;
+	enum method m;
 
-	if ((n = lws_hdr_copy(wsi, path, sizeof(path), WSI_TOKEN_GET_URI)) > 0)
-		m = M_GET;
-	else if ((n = lws_hdr_copy(wsi, path, sizeof(path), WSI_TOKEN_POST_URI)) > 0)
-		m = M_POST;
+	m = request_path(wsi, path, sizeof(path));
+	if (m == M_TOO_LONG)
+		return reply_error(b, s, 414, "path too long");
 	if (m == M_OTHER)
 		return reply_error(b, s, 405, "method not allowed");
 
@@ -588,6 +611,26 @@ static int route(struct bridge *b, struct http_session *s, struct lws *wsi)
 	return reply_error(b, s, 404, "not found");
 }
 
+int http_confirm_upgrade(struct bridge *b, struct lws *wsi, void *in)
+{
+	char *up = in;
+
+	if (up && !strcasecmp(up, "h2c")) {
+		/* No h2c (responses built here are HTTP/1.1 only): `in` points
+		 * into lws's parsed-header table, and with the token blanked
+		 * lws 4.1.6 goes on as HTTP/1.1 instead of answering 101, as
+		 * RFC 9110 section 7.8 lets a server ignore Upgrade. */
+		up[0] = '\0';
+		return 0;
+	}
+	if (up && !strcasecmp(up, "websocket") && !ws_upgrade_ok(b, wsi)) {
+		if (lws_return_http_status(wsi, HTTP_STATUS_FORBIDDEN, NULL))
+			return -1;
+		return 1; /* answered: lws completes the transaction */
+	}
+	return 0;
+}
+
 int http_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
 		  size_t len)
 {
@@ -598,6 +641,8 @@ int http_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user,
 	case LWS_CALLBACK_FILTER_PROTOCOL_CONNECTION:
 		b->metrics.ws_refused++;
 		return 1; /* no WebSocket on this protocol */
+	case LWS_CALLBACK_HTTP_CONFIRM_UPGRADE:
+		return http_confirm_upgrade(b, wsi, in);
 	case LWS_CALLBACK_HTTP:
 		/* lws parses a request pipelined behind a report that still
 		 * waits for its PUBACK: answers must keep their order, so the

@@ -280,6 +280,9 @@ static struct lws_context *create_lws(struct bridge *b)
 		info.options |= LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT;
 		info.ssl_cert_filepath = cfg->tls_cert;
 		info.ssl_private_key_filepath = cfg->tls_key;
+		/* the endpoints answer in HTTP/1.1 only: lws 4.1.6 sends their
+		 * responses empty over h2, so h2 is never offered */
+		info.alpn = "http/1.1";
 	}
 	/* headers within --request-timeout of the request's start; a body
 	 * silent that long is cut by lws, its total deadline is http.c's */
