@@ -87,13 +87,19 @@ static bool transport_log_ok(struct bridge *b)
 	return true;
 }
 
-/* Admit a body of `declared` bytes: reserve what it may hold in memory
- * (up to --max-body-memory for all unfinished bodies together) and start
- * its --request-timeout deadline. Returns 0, or -1 when the budget is
- * spent (the caller answers 503). */
+/* Admit a body of `declared` bytes: reserve what it will hold in memory
+ * (--max-body-memory for all unfinished bodies together; a body over
+ * --max-body is discarded as it comes and reserves nothing) and start its
+ * --request-timeout deadline. Returns 0, or -1 when the budget is spent
+ * (the caller answers 503). */
 static int body_admit(struct bridge *b, struct http_session *s, size_t declared)
 {
-	size_t reserve = declared > b->cfg->max_body ? 0 : declared; /* too large: discarded */
+	size_t reserve = declared;
+
+	if (declared > b->cfg->max_body) {
+		s->too_large = true; /* read and discarded, never buffered */
+		reserve = 0;
+	}
 
 	if (reserve > b->cfg->body_memory - b->body_bytes)
 		return -1;
