@@ -25,6 +25,12 @@
 
 struct mqtt_link;
 
+/* A log budget: `lines` logged since `window_start`, `suppressed` not. */
+struct transport_ratelimit {
+	int64_t window_start;
+	unsigned lines, suppressed;
+};
+
 struct bridge {
 	const struct bridge_config *cfg;
 	struct lws_context *lws;
@@ -36,6 +42,10 @@ struct bridge {
 	lws_usec_t blocked_since; /* the inbox has waited for clients since; 0: not */
 	struct db db;		  /* read-only history */
 	struct pub pub;		  /* HTTP-mode reports awaiting their PUBACK */
+	/* unfinished request bodies (http.c) and the bytes they reserved */
+	struct lws_dll2_owner bodies;
+	size_t body_bytes;
+	struct transport_ratelimit transport_rl; /* refusals and time-outs */
 	struct metrics metrics;
 	struct auth auth;		    /* users and sessions, with --users */
 	bool auth_on;			    /* --users given: login required */

@@ -40,6 +40,14 @@ static const char usage_text[] =
 	"  --max-body BYTES          largest HTTP-mode report body (default 65536)\n"
 	"  --pub-timeout SECONDS     wait this long for the broker's PUBACK before\n"
 	"                            answering 503 (default 10)\n"
+	"  --request-timeout SECONDS a request's headers must arrive within this\n"
+	"                            long, and its body within as long again, or\n"
+	"                            the connection is closed (default 10)\n"
+	"  --max-body-memory BYTES   bytes all unfinished request bodies may hold\n"
+	"                            together; beyond it 503 (default 4194304)\n"
+	"  --max-connections N       simultaneous connections; more wait in the\n"
+	"                            kernel's backlog (default 1000, lowered to\n"
+	"                            fit the open-files limit)\n"
 	"MQTT:\n"
 	"  --mqtt-host HOST          broker host (default 127.0.0.1)\n"
 	"  --mqtt-port N             broker port (default 1883)\n"
@@ -86,6 +94,9 @@ enum {
 	OPT_TRUSTED_PROXY,
 	OPT_MAX_BODY,
 	OPT_PUB_TIMEOUT,
+	OPT_REQUEST_TIMEOUT,
+	OPT_MAX_BODY_MEMORY,
+	OPT_MAX_CONNECTIONS,
 	OPT_MQTT_HOST,
 	OPT_MQTT_PORT,
 	OPT_MQTT_USERNAME,
@@ -119,6 +130,9 @@ static const struct option long_options[] = {
 	{"trusted-proxy", required_argument, NULL, OPT_TRUSTED_PROXY},
 	{"max-body", required_argument, NULL, OPT_MAX_BODY},
 	{"pub-timeout", required_argument, NULL, OPT_PUB_TIMEOUT},
+	{"request-timeout", required_argument, NULL, OPT_REQUEST_TIMEOUT},
+	{"max-body-memory", required_argument, NULL, OPT_MAX_BODY_MEMORY},
+	{"max-connections", required_argument, NULL, OPT_MAX_CONNECTIONS},
 	{"mqtt-host", required_argument, NULL, OPT_MQTT_HOST},
 	{"mqtt-port", required_argument, NULL, OPT_MQTT_PORT},
 	{"mqtt-username", required_argument, NULL, OPT_MQTT_USERNAME},
@@ -164,6 +178,9 @@ static void defaults(struct bridge_config *cfg)
 	cfg->max_body = 64u << 10;
 	cfg->max_message = 256u << 10;
 	cfg->pub_timeout = 10;
+	cfg->request_timeout = 10;
+	cfg->body_memory = 4u << 20;
+	cfg->max_connections = 1000;
 	cfg->log_level = LLL_ERR | LLL_WARN | LLL_USER;
 	cfg->session_ttl = 7 * 24 * 3600;
 }
@@ -305,6 +322,21 @@ static int apply(struct bridge_config *cfg, int opt, const char *arg)
 		if (parse_num("pub-timeout", arg, 1, 3600, &v))
 			return -1;
 		cfg->pub_timeout = (int)v;
+		return 0;
+	case OPT_REQUEST_TIMEOUT:
+		if (parse_num("request-timeout", arg, 1, 3600, &v))
+			return -1;
+		cfg->request_timeout = (int)v;
+		return 0;
+	case OPT_MAX_BODY_MEMORY:
+		if (parse_num("max-body-memory", arg, 256, 1LL << 32, &v))
+			return -1;
+		cfg->body_memory = (size_t)v;
+		return 0;
+	case OPT_MAX_CONNECTIONS:
+		if (parse_num("max-connections", arg, 8, 1 << 20, &v))
+			return -1;
+		cfg->max_connections = (int)v;
 		return 0;
 	case OPT_MQTT_HOST:
 		if (!*arg)
@@ -452,6 +484,12 @@ enum config_result config_parse(struct bridge_config *cfg, int argc, char **argv
 			PROG ": --ws-backlog-bytes (%zu) must be at least --max-message "
 			     "(%zu)\n",
 			cfg->ws_backlog_bytes, cfg->max_message);
+		return CONFIG_ERROR;
+	}
+	if (cfg->body_memory < cfg->max_body) {
+		fprintf(stderr,
+			PROG ": --max-body-memory (%zu) must be at least --max-body (%zu)\n",
+			cfg->body_memory, cfg->max_body);
 		return CONFIG_ERROR;
 	}
 	if (!cfg->tls_cert != !cfg->tls_key) {

@@ -32,6 +32,9 @@ struct bridge_config {
 	size_t max_body;	 /* largest HTTP-mode POST body */
 	size_t max_message;	 /* largest MQTT payload relayed */
 	int pub_timeout;	 /* seconds to wait for a PUBACK */
+	int request_timeout;	 /* seconds for a request's headers, and again for its body */
+	size_t body_memory;	 /* bytes all unfinished request bodies may hold together */
+	int max_connections;	 /* simultaneous HTTP/WebSocket connections */
 	int log_level;		 /* lws log bitmask */
 	bool console;		 /* log to stderr instead of syslog */
 	/* access control (see docs/security.md) */

@@ -15,6 +15,7 @@
 #include "mqtt.h"
 #include "ot.h"
 #include "parse.h"
+#include "ws.h"
 
 /* Largest response body (a page of 1000 locations is under 1 MiB). */
 #define HTTP_MAX_RESPONSE (32u << 20)
@@ -47,6 +48,11 @@ struct http_session {
 	char user[OT_NAME_MAX + 1], device[OT_NAME_MAX + 1];
 	bool have_user, have_device;
 	char ip[64];
+	/* an unfinished body: on b->bodies, holding `reserved` bytes of
+	 * --max-body-memory until `deadline` (lws_now_secs) */
+	struct lws_dll2 body_list;
+	size_t reserved;
+	int64_t deadline;
 };
 
 size_t http_session_size(void)
@@ -54,8 +60,68 @@ size_t http_session_size(void)
 	return sizeof(struct http_session);
 }
 
+/* --- transport limits: body deadline and memory budget ------------------ */
+
+/* Log at most TRANSPORT_LOG_BURST refusals per TRANSPORT_LOG_PERIOD seconds,
+ * then say how many were not logged. */
+#define TRANSPORT_LOG_BURST 5
+#define TRANSPORT_LOG_PERIOD 10
+
+static bool transport_log_ok(struct bridge *b)
+{
+	struct transport_ratelimit *rl = &b->transport_rl;
+	int64_t now = (int64_t)lws_now_secs();
+
+	if (now - rl->window_start >= TRANSPORT_LOG_PERIOD) {
+		if (rl->suppressed)
+			log_warn("http", "%u more refused or timed-out requests not logged",
+				 rl->suppressed);
+		rl->window_start = now;
+		rl->lines = rl->suppressed = 0;
+	}
+	if (rl->lines >= TRANSPORT_LOG_BURST) {
+		rl->suppressed++;
+		return false;
+	}
+	rl->lines++;
+	return true;
+}
+
+/* Admit a body of `declared` bytes: reserve what it will hold in memory
+ * (--max-body-memory for all unfinished bodies together; a body over
+ * --max-body is discarded as it comes and reserves nothing) and start its
+ * --request-timeout deadline. Returns 0, or -1 when the budget is spent
+ * (the caller answers 503). */
+static int body_admit(struct bridge *b, struct http_session *s, size_t declared)
+{
+	size_t reserve = declared;
+
+	if (declared > b->cfg->max_body) {
+		s->too_large = true; /* read and discarded, never buffered */
+		reserve = 0;
+	}
+
+	if (reserve > b->cfg->body_memory - b->body_bytes)
+		return -1;
+	b->body_bytes += reserve;
+	s->reserved = reserve;
+	s->deadline = (int64_t)lws_now_secs() + b->cfg->request_timeout;
+	lws_dll2_add_tail(&s->body_list, &b->bodies);
+	return 0;
+}
+
+/* The body is complete, or the request is gone: give its bytes back. */
+static void body_release(struct bridge *b, struct http_session *s)
+{
+	if (!lws_dll2_is_detached(&s->body_list))
+		lws_dll2_remove(&s->body_list);
+	b->body_bytes -= s->reserved;
+	s->reserved = 0;
+}
+
 static void session_clear(struct bridge *b, struct http_session *s)
 {
+	body_release(b, s);
 	pub_forget(&b->pub, &s->pending);
 	jbuf_free(&s->in);
 	jbuf_free(&s->out);
@@ -217,6 +283,15 @@ static int report_begin(struct bridge *b, struct http_session *s, struct lws *ws
 	}
 	if (declared > (long long)HTTP_ABSURD_BODY)
 		return -1;
+	if (body_admit(b, s, (size_t)declared)) {
+		b->metrics.http_shed++;
+		if (transport_log_ok(b))
+			log_warn("http",
+				 "request from %s refused: unfinished bodies hold "
+				 "--max-body-memory (%zu bytes)",
+				 s->ip, b->cfg->body_memory);
+		return reply_error_close(b, s, 503, "server busy, try again later");
+	}
 	s->declared = (size_t)declared;
 	s->in_body = true;
 	s->have_user = custom_header(wsi, "x-limit-u:", s->user, sizeof(s->user));
@@ -224,8 +299,16 @@ static int report_begin(struct bridge *b, struct http_session *s, struct lws *ws
 	return 0; /* the body follows */
 }
 
-static int report_body(struct http_session *s, const void *in, size_t len)
+static int report_body(struct bridge *b, struct http_session *s, const void *in, size_t len)
 {
+	/* a total deadline: lws's own time-out restarts with every chunk */
+	if ((int64_t)lws_now_secs() >= s->deadline) {
+		b->metrics.http_timeouts++;
+		if (transport_log_ok(b))
+			log_info("http", "request from %s: body not complete within %d s", s->ip,
+				 b->cfg->request_timeout);
+		return reply_error_close(b, s, 408, "request body too slow");
+	}
 	/* lws 4.1 may hand over bytes of a pipelined request after the body */
 	if (len > s->declared - s->got)
 		len = s->declared - s->got;
@@ -432,7 +515,31 @@ static bool is_json(struct lws *wsi)
 
 /* --- routing ------------------------------------------------------------ */
 
-enum method { M_GET, M_POST, M_OTHER };
+enum method { M_GET, M_POST, M_OTHER, M_TOO_LONG };
+
+/* The request's method and path (copied into `path`): M_TOO_LONG when the
+ * path does not fit, M_OTHER for methods other than GET and POST. */
+static enum method request_path(struct lws *wsi, char *path, size_t size)
+{
+	static const struct {
+		enum lws_token_indexes tok;
+		enum method m;
+	} methods[] = {{WSI_TOKEN_GET_URI, M_GET}, {WSI_TOKEN_POST_URI, M_POST}};
+	size_t i;
+	int n;
+
+	for (i = 0; i < sizeof(methods) / sizeof(methods[0]); i++) {
+		n = lws_hdr_total_length(wsi, methods[i].tok);
+		if (n <= 0)
+			continue;
+		if ((size_t)n >= size)
+			return M_TOO_LONG;
+		if (lws_hdr_copy(wsi, path, (int)size, methods[i].tok) < 0)
+			return M_TOO_LONG;
+		return methods[i].m;
+	}
+	return M_OTHER;
+}
 
 static bool path_is(const char *path, const char *want)
 {
@@ -448,13 +555,11 @@ static int route(struct bridge *b, struct http_session *s, struct lws *wsi)
 	const struct auth_user *viewer = NULL;
 	const char *users = NULL; /* the viewer's visible users; NULL: all */
 	char path[256];
-	enum method m = M_OTHER;
-	int n;
+	enum method m;
 
-	if ((n = lws_hdr_copy(wsi, path, sizeof(path), WSI_TOKEN_GET_URI)) > 0)
-		m = M_GET;
-	else if ((n = lws_hdr_copy(wsi, path, sizeof(path), WSI_TOKEN_POST_URI)) > 0)
-		m = M_POST;
+	m = request_path(wsi, path, sizeof(path));
+	if (m == M_TOO_LONG)
+		return reply_error(b, s, 414, "path too long");
 	if (m == M_OTHER)
 		return reply_error(b, s, 405, "method not allowed");
 
@@ -512,6 +617,26 @@ static int route(struct bridge *b, struct http_session *s, struct lws *wsi)
 	return reply_error(b, s, 404, "not found");
 }
 
+int http_confirm_upgrade(struct bridge *b, struct lws *wsi, void *in)
+{
+	char *up = in;
+
+	if (up && !strcasecmp(up, "h2c")) {
+		/* No h2c (responses built here are HTTP/1.1 only): `in` points
+		 * into lws's parsed-header table, and with the token blanked
+		 * lws 4.1.6 goes on as HTTP/1.1 instead of answering 101, as
+		 * RFC 9110 section 7.8 lets a server ignore Upgrade. */
+		up[0] = '\0';
+		return 0;
+	}
+	if (up && !strcasecmp(up, "websocket") && !ws_upgrade_ok(b, wsi)) {
+		if (lws_return_http_status(wsi, HTTP_STATUS_FORBIDDEN, NULL))
+			return -1;
+		return 1; /* answered: lws completes the transaction */
+	}
+	return 0;
+}
+
 int http_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
 		  size_t len)
 {
@@ -522,6 +647,8 @@ int http_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user,
 	case LWS_CALLBACK_FILTER_PROTOCOL_CONNECTION:
 		b->metrics.ws_refused++;
 		return 1; /* no WebSocket on this protocol */
+	case LWS_CALLBACK_HTTP_CONFIRM_UPGRADE:
+		return http_confirm_upgrade(b, wsi, in);
 	case LWS_CALLBACK_HTTP:
 		/* lws parses a request pipelined behind a report that still
 		 * waits for its PUBACK: answers must keep their order, so the
@@ -542,11 +669,12 @@ int http_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user,
 		return route(b, s, wsi);
 	/* lws 4.1 may signal a body again for a pipelined request's bytes */
 	case LWS_CALLBACK_HTTP_BODY:
-		return s->in_body ? report_body(s, in, len) : 0;
+		return s->in_body ? report_body(b, s, in, len) : 0;
 	case LWS_CALLBACK_HTTP_BODY_COMPLETION:
 		if (!s->in_body)
 			return 0;
 		s->in_body = false;
+		body_release(b, s);
 		return s->login ? login_submit(b, s) : report_submit(b, s);
 	case LWS_CALLBACK_HTTP_WRITEABLE:
 		if (!s->replying)

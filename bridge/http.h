@@ -29,6 +29,12 @@ size_t http_session_size(void);
 /* With --users: the user of the request's session cookie, or NULL. */
 const struct auth_user *http_session_user(struct bridge *b, struct lws *wsi);
 
+/* LWS_CALLBACK_HTTP_CONFIRM_UPGRADE, for whichever protocol gets it:
+ * `in` is the Upgrade token. An h2c upgrade is ignored (answered as
+ * HTTP/1.1); a WebSocket upgrade ws_upgrade_ok() refuses is answered 403.
+ * Returns the callback's value (0: go on, 1: answered, -1: close). */
+int http_confirm_upgrade(struct bridge *b, struct lws *wsi, void *in);
+
 /* The broker acknowledged `mid` (reason code `reason`): answer its report. */
 void http_report_acked(struct bridge *b, int mid, int reason);
 /* The broker went away: answer every waiting report with 503. */

@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -28,6 +29,15 @@
 
 /* Bytes the MQTT thread may have queued before it waits for the lws thread. */
 #define QUEUE_MAX_BYTES (16u << 20)
+
+/* Descriptors kept apart from connections: stdio, syslog, the database and
+ * its WAL, the MQTT socket and libmosquitto's pipes, lws's listen sockets
+ * and cancel pipe, files opened by crypt or getrandom. */
+#define FD_RESERVE 64
+/* Descriptors per connection: its socket, and a static file being sent. */
+#define FD_PER_CONNECTION 2
+/* lws counts its listen socket and cancel pipe among its own fds. */
+#define LWS_OWN_FDS 4
 
 /* Signal handling is the only global state: the handler needs the context. */
 static volatile sig_atomic_t stop_requested;
@@ -133,6 +143,44 @@ static void tick_cb(lws_sorted_usec_list_t *sul)
 	lws_sul_schedule(b->lws, 0, &b->tick, tick_cb, LWS_US_PER_SEC);
 }
 
+/* Make room for --max-connections under RLIMIT_NOFILE, raising the soft
+ * limit up to the hard one, or lower --max-connections to fit. lws stops
+ * polling its listen socket when it holds that many connections (further
+ * clients wait in the kernel's backlog), so accept() never meets EMFILE
+ * and never spins on it. Returns 0, or -1 when not even a few fit. */
+static int fit_fd_limit(struct bridge_config *cfg)
+{
+	struct rlimit rl;
+	rlim_t need = (rlim_t)cfg->max_connections * FD_PER_CONNECTION + FD_RESERVE;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl))
+		return 0; /* cannot tell: leave it to the defaults */
+	if (rl.rlim_cur < need) {
+		struct rlimit want = rl;
+
+		want.rlim_cur =
+			rl.rlim_max == RLIM_INFINITY || rl.rlim_max > need ? need : rl.rlim_max;
+		if (!setrlimit(RLIMIT_NOFILE, &want))
+			rl = want;
+	}
+	if (rl.rlim_cur >= need)
+		return 0;
+	if (rl.rlim_cur < FD_RESERVE + 8 * FD_PER_CONNECTION) {
+		fprintf(stderr,
+			"mytracks-bridge: the open-files limit (%llu) leaves no room for "
+			"connections: raise it (ulimit -n)\n",
+			(unsigned long long)rl.rlim_cur);
+		return -1;
+	}
+	fprintf(stderr,
+		"mytracks-bridge: warning: --max-connections lowered from %d to %d to fit the "
+		"open-files limit (%llu)\n",
+		cfg->max_connections, (int)((rl.rlim_cur - FD_RESERVE) / FD_PER_CONNECTION),
+		(unsigned long long)rl.rlim_cur);
+	cfg->max_connections = (int)((rl.rlim_cur - FD_RESERVE) / FD_PER_CONNECTION);
+	return 0;
+}
+
 /* Say clearly when the HTTP port is taken, before lws tries. */
 static int check_listen(const struct bridge_config *cfg)
 {
@@ -232,7 +280,15 @@ static struct lws_context *create_lws(struct bridge *b)
 		info.options |= LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT;
 		info.ssl_cert_filepath = cfg->tls_cert;
 		info.ssl_private_key_filepath = cfg->tls_key;
+		/* the endpoints answer in HTTP/1.1 only: lws 4.1.6 sends their
+		 * responses empty over h2, so h2 is never offered */
+		info.alpn = "http/1.1";
 	}
+	/* headers within --request-timeout of the request's start; a body
+	 * silent that long is cut by lws, its total deadline is http.c's */
+	info.timeout_secs = (unsigned)cfg->request_timeout;
+	info.timeout_secs_ah_idle = (unsigned)cfg->request_timeout;
+	info.fd_limit_per_thread = (unsigned)cfg->max_connections + LWS_OWN_FDS;
 	info.headers = &headers;
 	info.user = b;
 	info.retry_and_idle_policy = &b->retry;
@@ -264,7 +320,7 @@ int main(int argc, char **argv)
 		return auth_hash_password();
 	}
 	lws_set_log_level(cfg.log_level, cfg.console ? lwsl_emit_stderr : emit_syslog_cb);
-	if (check_listen(&cfg)) {
+	if (fit_fd_limit(&cfg) || check_listen(&cfg)) {
 		config_free(&cfg);
 		return 1;
 	}

@@ -79,6 +79,12 @@ void metrics_render(const struct metrics *m, struct jbuf *out)
 	       "Broker messages not relayed (not a JSON object, too large).", m->mqtt_dropped);
 	metric(out, "mytracks_bridge_http_requests_total", "counter",
 	       "HTTP requests handled by the bridge's endpoints.", m->http_requests);
+	metric(out, "mytracks_bridge_http_timeouts_total", "counter",
+	       "Requests whose body was not complete within --request-timeout (408).",
+	       m->http_timeouts);
+	metric(out, "mytracks_bridge_http_shed_total", "counter",
+	       "Requests refused because unfinished bodies held --max-body-memory (503).",
+	       m->http_shed);
 	jbuf_puts(out, "# HELP mytracks_bridge_http_reports_total OwnTracks HTTP-mode reports by "
 		       "result.\n# TYPE mytracks_bridge_http_reports_total counter\n");
 	jbuf_printf(out, "mytracks_bridge_http_reports_total{result=\"accepted\"} %llu\n",

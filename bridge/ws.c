@@ -64,6 +64,23 @@ static bool origin_ok(struct bridge *b, struct lws *wsi)
 				    b->cfg->n_allowed_origins);
 }
 
+bool ws_upgrade_ok(struct bridge *b, struct lws *wsi)
+{
+	const char *why = NULL;
+
+	if (!path_ok(wsi))
+		why = "on another path";
+	else if (!origin_ok(b, wsi))
+		why = "from a foreign Origin";
+	else if (b->auth_on && !http_session_user(b, wsi))
+		why = "without a session";
+	if (!why)
+		return true;
+	b->metrics.ws_refused++;
+	log_debug("ws", "refusing a WebSocket upgrade %s (403)", why);
+	return false;
+}
+
 static void cut_off(struct bridge *b, struct ws_session *s)
 {
 	relay_remove(&b->relay, &s->rc);
@@ -315,7 +332,14 @@ int ws_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, v
 	case LWS_CALLBACK_SERVER_WRITEABLE:
 		return writeable(b, s, wsi);
 	case LWS_CALLBACK_RECEIVE:
-		return 0; /* clients have nothing to say */
+		/* Clients have nothing to say: any data frame closes the socket.
+		 * lws 4.1 does not check that client frames are masked (RFC 6455
+		 * section 5.1), so this is also what closes an unmasked one. */
+		lws_close_reason(wsi, LWS_CLOSE_STATUS_POLICY_VIOLATION,
+				 (unsigned char *)"send-only", 9);
+		return -1;
+	case LWS_CALLBACK_HTTP_CONFIRM_UPGRADE:
+		return http_confirm_upgrade(b, wsi, in);
 	case LWS_CALLBACK_CLOSED:
 		if (!s || !s->established)
 			return 0;

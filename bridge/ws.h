@@ -4,11 +4,15 @@
  *
  * On connect a client gets {"type":"welcome","server_startup":N}; then
  * every relayed frame, in broker order, the same bytes for every client.
- * A client more than the ring's limits behind is cut off. Messages from
- * clients are read and ignored. Upgrades on any other path are refused.
+ * A client more than the ring's limits behind is cut off. A data frame
+ * from a client closes its socket (1008): the socket is send-only.
+ * Upgrades on any other path, from a foreign Origin or (with --users)
+ * without a session are refused with 403.
  */
 #ifndef MYTRACKS_BRIDGE_WS_H
 #define MYTRACKS_BRIDGE_WS_H
+
+#include <stdbool.h>
 
 #include <libwebsockets.h>
 
@@ -16,9 +20,14 @@
 #define WS_PATH "/ws/locations/"
 
 struct ws_session;
+struct bridge;
 
 int ws_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
 		size_t len);
 size_t ws_session_size(void);
+
+/* Whether a WebSocket upgrade request may proceed: the path, the Origin
+ * and, with --users, the session. Counts and logs a refusal. */
+bool ws_upgrade_ok(struct bridge *b, struct lws *wsi);
 
 #endif

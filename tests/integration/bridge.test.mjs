@@ -73,12 +73,11 @@ describe('bridge', () => {
     await c.close();
   });
 
-  it('sends the same bytes to two clients, in broker order, and ignores what clients send', async () => {
+  it('sends the same bytes to two clients, in broker order', async () => {
     const a = await wsConnect(bridge.wsUrl);
     const b = await wsConnect(bridge.wsUrl);
     await a.waitFrames(1);
     await b.waitFrames(1);
-    a.ws.send('hello, server'); // messages from clients are ignored
     for (let i = 0; i < 5; i++) {
       await phone.publishAsync('owntracks/alice/phone',
         JSON.stringify(location({ tst: 1705330000 + i, lat: 10 + i })), { qos: 1 });
@@ -88,8 +87,20 @@ describe('bridge', () => {
     assert.deepEqual(locs(a), locs(b));
     assert.deepEqual(locs(a).map((f) => JSON.parse(f).data.timestamp_unix),
       [0, 1, 2, 3, 4].map((i) => 1705330000 + i));
-    assert.equal(a.isClosed, false);
     await a.close();
+    await b.close();
+  });
+
+  it('closes a client that sends a message (the socket is send-only), and only that one', async () => {
+    const a = await wsConnect(bridge.wsUrl);
+    const b = await wsConnect(bridge.wsUrl);
+    await a.waitFrames(1);
+    await b.waitFrames(1);
+    a.ws.send('hello, server');
+    assert.equal(await a.closed, 1008);
+    await phone.publishAsync('owntracks/alice/phone', JSON.stringify(location({ tst: 1705330100, lat: 20 })), { qos: 1 });
+    await b.waitFor((f) => f.includes('"timestamp_unix":1705330100'));
+    assert.equal(b.isClosed, false);
     await b.close();
   });
 
