@@ -204,7 +204,7 @@ describe('install and package', { skip }, () => {
       const s = spawnSync('systemd-analyze', ['security', '--offline=yes', path.join(units, n)], { encoding: 'utf8' });
       const m = /Overall exposure level for \S+: ([0-9.]+)/.exec(s.stdout);
       assert.ok(m, s.stdout + s.stderr);
-      assert.ok(Number(m[1]) <= 2.5, `${n} exposure ${m[1]}:\n${s.stdout}`);
+      assert.ok(Number(m[1]) <= 2.0, `${n} exposure ${m[1]}:\n${s.stdout}`);
     }
   });
 
