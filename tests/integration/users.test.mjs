@@ -48,7 +48,28 @@ async function login(bridge, user, password) {
 
 const PW = {
   alice: 'alice: correct horse', alice2: 'alice-the-second-pw', bob: 'bob s3cret pw', carol: 'c4r0l-pass',
+  tty: 'typed-on-a-terminal', tty2: 'typed-differently',
 };
+
+/** Run the command on a terminal (script(1) gives it a pty), typing each
+ * answer once its prompt appeared: { status, out } (all the pty showed). */
+function usersOnTty(file, args, answers) {
+  return new Promise((resolve) => {
+    const cmd = [tool, '--file', file, ...args].map((a) => `'${a}'`).join(' ');
+    const c = spawn('script', ['-qec', cmd, '/dev/null'], { env: sanitizerEnv(false) });
+    let out = ''; let answered = 0;
+    const onData = (d) => {
+      out += d;
+      const asked = (out.match(/New password for [^:]*: |Retype it: /g) || []).length;
+      while (answered < Math.min(asked, answers.length)) c.stdin.write(`${answers[answered++]}\n`);
+    };
+    c.stdout.on('data', onData);
+    c.stderr.on('data', onData);
+    // never hang the suite on a prompt that did not come
+    const timer = setTimeout(() => c.kill('SIGKILL'), 20000);
+    c.on('close', (status) => { clearTimeout(timer); outputs.push(out); resolve({ status, out }); });
+  });
+}
 
 describe('mytracks-users', () => {
   let dir; let file;
@@ -119,6 +140,27 @@ describe('mytracks-users', () => {
     assert.equal(await login(bridge, 'alice', PW.alice), 401, 'the old password no longer works');
     assert.equal(await login(bridge, 'bob', PW.bob), 200);
     assert.equal(await login(bridge, 'bob', PW.alice2), 401);
+    await bridge.stop();
+    await broker.stop();
+  });
+
+  it('on a terminal the password is asked twice and not echoed', async (t) => {
+    if (spawnSync('sh', ['-c', 'command -v script']).status !== 0) {
+      t.skip('script(1) is missing (Debian package bsdutils)');
+      return;
+    }
+    const f = path.join(dir, 'tty');
+    let r = await usersOnTty(f, ['add', 'tina'], [PW.tty, PW.tty]);
+    assert.equal(r.status, 0, r.out);
+    assert.match(r.out, /New password for tina: /);
+    assert.match(r.out, /Retype it: /);
+    assert.ok(!r.out.includes(PW.tty), `the password was echoed: ${JSON.stringify(r.out)}`);
+    r = await usersOnTty(f, ['passwd', 'tina'], [PW.tty2, PW.tty]);
+    assert.notEqual(r.status, 0, 'two different passwords are refused');
+    assert.match(r.out, /differ/);
+    const broker = await startBroker();
+    const bridge = await startBridge(broker, { args: ['--users', f] });
+    assert.equal(await login(bridge, 'tina', PW.tty), 200);
     await bridge.stop();
     await broker.stop();
   });
