@@ -59,10 +59,8 @@ file(GLOB example_confs ${PROJECT_SOURCE_DIR}/conf/*.example)
 install(FILES ${example_confs} DESTINATION ${CMAKE_INSTALL_DOCDIR}/examples)
 
 # the services: configs in /etc/mytracks, units, the system user
-find_program(MOSQUITTO_EXECUTABLE mosquitto PATHS /usr/sbin /usr/local/sbin NO_CACHE)
-if(NOT MOSQUITTO_EXECUTABLE)
-	set(MOSQUITTO_EXECUTABLE /usr/sbin/mosquitto)
-endif()
+# Debian's broker (the package depends on it), not whatever is first in PATH
+set(MOSQUITTO_EXECUTABLE /usr/sbin/mosquitto CACHE FILEPATH "the broker the mytracks-mosquitto unit runs")
 set(MYTRACKS_PLUGIN_PATH
 	${CMAKE_INSTALL_PREFIX}/${MYTRACKS_PLUGIN_DIR}/mytracks_plugin${CMAKE_SHARED_MODULE_SUFFIX})
 set(MYTRACKS_BRIDGE_PATH ${CMAKE_INSTALL_FULL_BINDIR}/mytracks-bridge)
