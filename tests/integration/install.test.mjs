@@ -1,0 +1,244 @@
+// Install and package tests: `cmake --install` into a temporary root (prefix
+// and DESTDIR), the installed broker config, plugin and bridge running
+// together, the systemd units checked by systemd-analyze, and the CPack
+// .deb (file list, Depends, conffiles, unpacked by dpkg into a temp root).
+//
+// A separate build directory configured with the Debian prefix /usr (the
+// paths compiled into the bridge and written into the units come from the
+// configure step), building only the installed targets. Runs in the plain
+// build only: installing a sanitizer build is not what anybody ships.
+//
+// Part of mytracks. SPDX-License-Identifier: MIT
+import { describe, it, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync, spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import {
+  sourceDir, sanitize, tmpDir, freePort, Proc, waitFor, stopAll, mqttConnect, location,
+} from '../lib/harness.mjs';
+
+const have = (cmd) => spawnSync('sh', ['-c', `command -v ${cmd}`]).status === 0;
+const missing = ['cmake', 'cpack', 'dpkg-deb', 'dpkg', 'mosquitto'].filter((c) => !have(c));
+const skip = sanitize ? 'install and package are tested in the plain build only'
+  : missing.length ? `missing tools: ${missing.join(' ')} (tools/install-deps --test installs them)`
+    : false;
+const version = /project\(mytracks VERSION ([0-9.]+)/.exec(
+  fs.readFileSync(path.join(sourceDir, 'CMakeLists.txt'), 'utf8'))[1];
+const arch = have('dpkg') ? execFileSync('dpkg', ['--print-architecture']).toString().trim() : '';
+const multiarch = have('dpkg-architecture')
+  ? execFileSync('dpkg-architecture', ['-qDEB_HOST_MULTIARCH']).toString().trim() : 'x86_64-linux-gnu';
+const targets = ['mytracks_plugin', 'mytracks-bridge-installed', 'mytracks-users', 'generate_load'];
+
+function run(cmd, args, opts = {}) {
+  const r = spawnSync(cmd, args, { encoding: 'utf8', maxBuffer: 64 << 20, ...opts });
+  assert.equal(r.status, 0, `${cmd} ${args.join(' ')} failed (${r.status}):\n${r.stdout}\n${r.stderr}`);
+  return r;
+}
+
+function configure(build, prefix) {
+  run('cmake', ['-S', sourceDir, '-B', build, '-DCMAKE_BUILD_TYPE=RelWithDebInfo',
+    `-DCMAKE_INSTALL_PREFIX=${prefix}`, '-DCMAKE_SKIP_INSTALL_ALL_DEPENDENCY=ON']);
+  run('cmake', ['--build', build, '-j2', '--target', ...targets]);
+}
+
+/** Every file and symlink under `root`, as absolute paths inside it. */
+function listTree(root) {
+  const out = [];
+  const walk = (d) => {
+    for (const e of fs.readdirSync(d, { withFileTypes: true })) {
+      const p = path.join(d, e.name);
+      if (e.isDirectory()) walk(p); else out.push('/' + path.relative(root, p));
+    }
+  };
+  walk(root);
+  return out.sort();
+}
+
+// What an installation with prefix /usr must hold (at least).
+const expected = [
+  '/usr/bin/mytracks-bridge', '/usr/bin/mytracks-users', '/usr/bin/mytracks-generate-load',
+  `/usr/lib/${multiarch}/mytracks/mytracks_plugin.so`,
+  '/usr/share/mytracks/web/index.html', '/usr/share/mytracks/web/login.html',
+  '/usr/share/mytracks/web/js/main.js', '/usr/share/mytracks/web/css/app.css',
+  '/usr/share/mytracks/web/node_modules/leaflet/dist/leaflet.js',
+  '/usr/share/mytracks/web/node_modules/leaflet/dist/leaflet.css',
+  '/usr/share/mytracks/web/node_modules/leaflet/LICENSE',
+  '/usr/share/mytracks/schema.sql',
+  '/usr/share/doc/mytracks/README.md',
+  '/usr/share/doc/mytracks/examples/mosquitto-production.conf.example',
+  '/usr/share/doc/mytracks/examples/users.example',
+  '/etc/mytracks/mosquitto.conf', '/etc/mytracks/users', '/etc/default/mytracks-bridge',
+  '/usr/lib/systemd/system/mytracks-bridge.service',
+  '/usr/lib/systemd/system/mytracks-mosquitto.service',
+  '/usr/lib/sysusers.d/mytracks.conf',
+];
+
+describe('install and package', { skip }, () => {
+  let dir; let build; let root;
+
+  before(() => {
+    dir = tmpDir('mytracks-install-');
+    build = path.join(dir, 'build');
+    root = path.join(dir, 'root');
+  });
+  after(stopAll);
+
+  it('installed at its own prefix, the bridge finds its web files by default', async () => {
+    const prefix = path.join(dir, 'prefix');
+    configure(build, prefix);
+    run('cmake', ['--install', build]);
+    const bridge = path.join(prefix, 'bin', 'mytracks-bridge');
+    const h = run(bridge, ['--help']);
+    assert.match(h.stdout + h.stderr, new RegExp(`default ${prefix}/share/mytracks/web\\)`));
+    // no --web-root: the compiled-in default must be the installed page
+    // (marked, so that the checkout's web/ would not pass for it)
+    const index = path.join(prefix, 'share/mytracks/web/index.html');
+    fs.appendFileSync(index, '<!-- installed copy -->\n');
+    const port = await freePort();
+    const p = new Proc('bridge-prefix', bridge, ['--http-port', String(port), '--mqtt-port', '1',
+      '--database', path.join(dir, 'none.db'), '--console'], { logFile: path.join(dir, 'bridge-prefix.log') });
+    const page = await waitFor(async () => {
+      if (!p.running) throw new Error(`bridge exited: ${p.output}`);
+      const r = await fetch(`http://127.0.0.1:${port}/`);
+      return r.status === 200 && r.text();
+    }, { what: 'the installed page' });
+    assert.match(page, /<!-- installed copy -->/);
+    const leaflet = await fetch(`http://127.0.0.1:${port}/node_modules/leaflet/dist/leaflet.js`);
+    assert.equal(leaflet.status, 200);
+    await leaflet.arrayBuffer();
+    assert.equal((await p.stop()).code, 0, p.output);
+  });
+
+  it('cmake --install with DESTDIR puts every file in its FHS place', () => {
+    configure(build, '/usr');
+    run('cmake', ['--install', build], { env: { ...process.env, DESTDIR: root } });
+    const files = listTree(root);
+    for (const f of expected) assert.ok(files.includes(f), `${f} not installed; have:\n${files.join('\n')}`);
+    // nothing outside /usr and /etc, no npm tree beyond Leaflet's dist, no build files
+    const stray = files.filter((f) => !/^\/(usr|etc)\//.test(f)
+      || (f.includes('/node_modules/') && !/\/node_modules\/leaflet\/(dist\/|LICENSE$)/.test(f))
+      || /package(-lock)?\.json$|CMake|\.in$/.test(f));
+    assert.deepEqual(stray, []);
+    assert.equal(fs.statSync(path.join(root, 'etc/mytracks/users')).mode & 0o777, 0o640);
+    assert.equal(fs.statSync(path.join(root, 'usr/bin/mytracks-users')).mode & 0o111, 0o111);
+    // the units and configs name the installed paths, not the build tree
+    for (const f of ['etc/mytracks/mosquitto.conf', 'usr/lib/systemd/system/mytracks-bridge.service',
+      'usr/lib/systemd/system/mytracks-mosquitto.service']) {
+      const text = fs.readFileSync(path.join(root, f), 'utf8');
+      assert.ok(!text.includes(sourceDir) && !text.includes(build) && !/@[A-Z_]+@/.test(text), `${f}:\n${text}`);
+    }
+  });
+
+  it('the installed broker config, plugin and bridge work together', async () => {
+    const bridge = path.join(root, 'usr/bin/mytracks-bridge');
+    const help = run(bridge, ['--help']);
+    assert.match(help.stdout + help.stderr, /default \/usr\/share\/mytracks\/web\)/);
+    const users = run(path.join(root, 'usr/bin/mytracks-users'), ['--help']).stdout;
+    assert.match(users, /default \/etc\/mytracks\/users\)/);
+
+    // the shipped mosquitto.conf, with its paths moved into the temp root
+    const state = path.join(dir, 'state');
+    fs.mkdirSync(state);
+    const mport = await freePort();
+    let conf = fs.readFileSync(path.join(root, 'etc/mytracks/mosquitto.conf'), 'utf8')
+      .replaceAll('/var/lib/mytracks', state)
+      .replace(/^plugin \//m, `plugin ${root}/`)
+      .replace(/^listener 1883 /m, `listener ${mport} `);
+    if (process.getuid() === 0) conf += 'user root\n';
+    const confFile = path.join(dir, 'mosquitto.conf');
+    fs.writeFileSync(confFile, conf);
+    const broker = new Proc('mosquitto-installed', 'mosquitto', ['-c', confFile],
+      { logFile: path.join(dir, 'mosquitto.log') });
+    const hport = await freePort();
+    const b = new Proc('bridge-installed', bridge, ['--http-port', String(hport), '--mqtt-port', String(mport),
+      '--database', path.join(state, 'mytracks.db'), '--console',
+      '--web-root', path.join(root, 'usr/share/mytracks/web')], { logFile: path.join(dir, 'bridge.log') });
+    const url = `http://127.0.0.1:${hport}`;
+    await waitFor(async () => {
+      if (!broker.running) throw new Error(`mosquitto exited: ${broker.output}`);
+      if (!b.running) throw new Error(`bridge exited: ${b.output}`);
+      return (await fetch(`${url}/healthz`)).status === 200;
+    }, { timeout: 15000, what: 'installed broker and bridge' });
+    const page = await fetch(`${url}/`);
+    assert.equal(page.status, 200);
+    assert.match(await page.text(), /leaflet\.js/);
+    const phone = await mqttConnect(mport);
+    await phone.publishAsync('owntracks/alice/phone', JSON.stringify(location()), { qos: 1 });
+    await phone.endAsync();
+    const devices = await waitFor(async () => {
+      const j = await (await fetch(`${url}/api/devices/`)).json();
+      return j.results.length === 1 && j.results[0].last_location && j.results;
+    }, { what: 'the location through the installed plugin' });
+    assert.equal(devices[0].device_name, 'alice/phone');
+    assert.equal((await b.stop()).code, 0, b.output);
+    assert.equal((await broker.stop()).code, 0, broker.output);
+    assert.ok(fs.existsSync(path.join(state, 'mytracks.db')));
+  });
+
+  it('systemd-analyze verify accepts the units, and they are hardened', (t) => {
+    if (!have('systemd-analyze')) {
+      t.skip('systemd-analyze is missing (Debian package systemd)');
+      return;
+    }
+    // verify needs ExecStart's programs to exist: point the bridge at the
+    // DESTDIR tree (mosquitto and /bin/kill are the system's)
+    const units = path.join(dir, 'units');
+    fs.mkdirSync(units);
+    const names = ['mytracks-mosquitto.service', 'mytracks-bridge.service'];
+    for (const n of names) {
+      const text = fs.readFileSync(path.join(root, 'usr/lib/systemd/system', n), 'utf8');
+      fs.writeFileSync(path.join(units, n), text.replace(/^ExecStart=\/usr\/bin\//m, `ExecStart=${root}/usr/bin/`));
+    }
+    const r = spawnSync('systemd-analyze', ['verify', ...names.map((n) => path.join(units, n))],
+      { encoding: 'utf8' });
+    assert.equal(r.status, 0, r.stdout + r.stderr);
+    assert.equal((r.stdout + r.stderr).trim(), '', 'systemd-analyze verify complained');
+    for (const n of names) {
+      const text = fs.readFileSync(path.join(units, n), 'utf8');
+      for (const k of ['User=mytracks', 'StateDirectory=mytracks', 'ProtectSystem=strict', 'NoNewPrivileges=yes',
+        'PrivateTmp=yes', 'ProtectHome=yes', 'CapabilityBoundingSet=\n', 'SystemCallFilter=@system-service',
+        'ExecReload=/bin/kill -HUP $MAINPID']) {
+        assert.ok(text.includes(k), `${n} lacks ${k}`);
+      }
+      const s = spawnSync('systemd-analyze', ['security', '--offline=yes', path.join(units, n)], { encoding: 'utf8' });
+      const m = /Overall exposure level for \S+: ([0-9.]+)/.exec(s.stdout);
+      assert.ok(m, s.stdout + s.stderr);
+      assert.ok(Number(m[1]) <= 2.0, `${n} exposure ${m[1]}:\n${s.stdout}`);
+    }
+  });
+
+  it('cpack builds a .deb with Debian dependencies that dpkg unpacks', () => {
+    run('cpack', ['-G', 'DEB'], { cwd: build });
+    const deb = path.join(build, `mytracks_${version}_${arch}.deb`);
+    assert.ok(fs.existsSync(deb), `${deb}: ${fs.readdirSync(build).join(' ')}`);
+    const info = run('dpkg-deb', ['-I', deb]).stdout;
+    const depends = /^ Depends: (.*)$/m.exec(info)[1].split(', ').map((d) => d.split(' ')[0]);
+    for (const p of ['mosquitto', 'libc6', 'libwebsockets17', 'libmosquitto1', 'libsqlite3-0', 'libcjson1', 'libcrypt1']) {
+      assert.ok(depends.includes(p), `Depends lacks ${p}: ${depends}`);
+    }
+    const control = path.join(dir, 'control');
+    run('dpkg-deb', ['-e', deb, control]);
+    assert.deepEqual(fs.readFileSync(path.join(control, 'conffiles'), 'utf8').trim().split('\n').sort(),
+      ['/etc/default/mytracks-bridge', '/etc/mytracks/mosquitto.conf', '/etc/mytracks/users']);
+    for (const s of ['postinst', 'postrm']) run('sh', ['-n', path.join(control, s)]);
+    // the package holds exactly what cmake --install installs
+    const listed = run('dpkg-deb', ['-c', deb]).stdout.split('\n').filter((l) => l && !l.startsWith('d'))
+      .map((l) => l.split(/\s+/).slice(5).join(' ').replace(/^\./, '')).sort();
+    assert.deepEqual(listed, listTree(root));
+    // dpkg -x, and dpkg's own unpack into an empty root (no maintainer
+    // scripts run: they would act on this machine's users and systemd)
+    const x = path.join(dir, 'x');
+    run('dpkg', ['-x', deb, x]);
+    assert.deepEqual(listTree(x), listTree(root));
+    const dr = path.join(dir, 'dpkgroot');
+    for (const d of ['var/lib/dpkg/info', 'var/lib/dpkg/updates']) fs.mkdirSync(path.join(dr, d), { recursive: true });
+    fs.writeFileSync(path.join(dr, 'var/lib/dpkg/status'), '');
+    run('dpkg', [`--root=${dr}`, '--force-depends', '--force-not-root', '--unpack', deb]);
+    const status = run('dpkg', [`--root=${dr}`, '-s', 'mytracks']).stdout;
+    assert.match(status, /^Status: install ok unpacked$/m);
+    assert.ok(fs.existsSync(path.join(dr, 'usr/bin/mytracks-bridge')));
+    assert.ok(fs.existsSync(path.join(dr, 'etc/mytracks/users.dpkg-new')), 'conffile not handled as one');
+    run(path.join(x, 'usr/bin/mytracks-bridge'), ['--help']);
+  });
+});
