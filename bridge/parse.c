@@ -489,8 +489,13 @@ bool parse_host_allowed(const char *host, const char *const *names, int n_names,
 bool parse_post_origin_ok(const char *origin, const char *sec_fetch_site, const char *host,
 			  bool tls, const char *const *allowed, int n_allowed)
 {
-	if (origin)
+	if (origin && strcmp(origin, "null"))
 		return parse_origin_allowed(origin, host, tls, allowed, n_allowed);
+	/* "null": an opaque origin (a sandboxed frame, a data: URL) or our own
+	 * login form under Referrer-Policy: no-referrer; only Sec-Fetch-Site
+	 * tells them apart */
+	if (origin)
+		return sec_fetch_site && !strcasecmp(sec_fetch_site, "same-origin");
 	return !sec_fetch_site || (strcasecmp(sec_fetch_site, "cross-site") &&
 				   strcasecmp(sec_fetch_site, "same-site"));
 }

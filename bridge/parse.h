@@ -81,9 +81,11 @@ bool parse_host_allowed(const char *host, const char *const *names, int n_names,
 			const char *const *origins, int n_origins);
 
 /* May a state-changing request (a POST) from a browser proceed (CSRF)?
- * With an Origin header: parse_origin_allowed() of it ("null" is foreign).
- * Without one: false when `sec_fetch_site` is "cross-site" or "same-site",
- * else true (not a browser, e.g. a phone). Either header may be NULL. */
+ * With an Origin header: parse_origin_allowed() of it. With "Origin: null"
+ * (sent by our own form under Referrer-Policy: no-referrer, and by opaque
+ * origins): true only with Sec-Fetch-Site: same-origin. Without an Origin:
+ * false when `sec_fetch_site` is "cross-site" or "same-site", else true
+ * (not a browser, e.g. a phone). Either header may be NULL. */
 bool parse_post_origin_ok(const char *origin, const char *sec_fetch_site, const char *host,
 			  bool tls, const char *const *allowed, int n_allowed);
 

@@ -16,9 +16,15 @@
 #define WS_PATH "/ws/locations/"
 
 struct ws_session;
+struct bridge;
 
 int ws_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
 		size_t len);
 size_t ws_session_size(void);
+
+/* With --users: close the WebSockets whose login session ended (logout,
+ * expiry, eviction). Cheap when none ended; called from the 1 s tick and
+ * right after a logout or login. */
+void ws_close_ended_sessions(struct bridge *b);
 
 #endif
