@@ -11,6 +11,9 @@
 #include <string.h>
 #include <sys/random.h>
 
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+
 #include "jbuf.h"
 #include "parse.h"
 
@@ -128,7 +131,8 @@ int auth_load(struct auth *a, const char *file, int ttl, int max_per_user, int l
 	a->next_serial = 1;
 	a->sessions = calloc(AUTH_MAX_SESSIONS, sizeof(*a->sessions));
 	a->limits = calloc(AUTH_LIMIT_SLOTS, sizeof(*a->limits));
-	if (!a->sessions || !a->limits)
+	if (!a->sessions || !a->limits ||
+	    getrandom(a->cache_key, sizeof(a->cache_key), 0) != (ssize_t)sizeof(a->cache_key))
 		return -1;
 	for (i = 0; i < AUTH_MAX_SESSIONS; i++)
 		a->sessions[i].user = -1;
@@ -208,7 +212,7 @@ void auth_free(struct auth *a)
 		explicit_bzero(a->sessions, AUTH_MAX_SESSIONS * sizeof(*a->sessions));
 	free(a->sessions);
 	free(a->limits);
-	memset(a, 0, sizeof(*a));
+	explicit_bzero(a, sizeof(*a));
 }
 
 /* Compare two strings in time that depends only on their lengths. */
@@ -238,6 +242,46 @@ const struct auth_user *auth_check_password(const struct auth *a, const char *na
 	explicit_bzero(cd, sizeof(*cd));
 	free(cd);
 	return ok ? &a->users[i] : NULL;
+}
+
+/* HMAC-SHA256 of `password` under the cache key. Returns 0, or -1. */
+static int password_mac(const struct auth *a, const char *password, unsigned char out[32])
+{
+	unsigned int n = 0;
+
+	if (!HMAC(EVP_sha256(), a->cache_key, (int)sizeof(a->cache_key),
+		  (const unsigned char *)password, strlen(password), out, &n))
+		return -1;
+	return n == 32 ? 0 : -1;
+}
+
+const struct auth_user *auth_check_basic(struct auth *a, const char *name, const char *password,
+					 int64_t now, bool *cached)
+{
+	int i = find_user(a, name);
+	struct auth_user *u = i >= 0 ? &a->users[i] : NULL;
+	const struct auth_user *ok;
+	unsigned char mac[32], d = 0;
+	bool have = !password_mac(a, password, mac);
+	size_t k;
+
+	*cached = false;
+	if (u && have && u->verified_until > now) {
+		for (k = 0; k < sizeof(mac); k++)
+			d |= (unsigned char)(mac[k] ^ u->verified[k]);
+		if (!d) {
+			explicit_bzero(mac, sizeof(mac));
+			*cached = true;
+			return u;
+		}
+	}
+	ok = auth_check_password(a, name, password);
+	if (ok && have) {
+		memcpy(u->verified, mac, sizeof(mac));
+		u->verified_until = now + AUTH_BASIC_CACHE_TTL;
+	}
+	explicit_bzero(mac, sizeof(mac));
+	return ok;
 }
 
 static void session_drop(struct auth *a, struct auth_session *s)

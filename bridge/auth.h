@@ -23,6 +23,8 @@
 #define AUTH_LIMIT_SLOTS 1024
 /* The failed-login window, seconds. */
 #define AUTH_LIMIT_WINDOW 60
+/* Seconds a verified HTTP-mode password is taken without crypt(3). */
+#define AUTH_BASIC_CACHE_TTL 300
 #define AUTH_LIMIT_KEY (2 + 128 + 1) /* "u:" + a user name + NUL */
 
 struct auth_user {
@@ -31,6 +33,9 @@ struct auth_user {
 	char **sees; /* user names whose devices this one sees, self first */
 	int n_sees;
 	char *sees_json; /* the same as a JSON array, for SQL; NULL for an admin */
+	/* HTTP mode: a keyed hash of the password last verified, until when */
+	unsigned char verified[32];
+	int64_t verified_until;
 };
 
 struct auth_session {
@@ -61,12 +66,13 @@ struct auth {
 	int n_users;
 	struct auth_session *sessions; /* AUTH_MAX_SESSIONS slots */
 	int ttl;
-	int max_per_user;	   /* sessions one user may hold */
-	int limit;		   /* failed logins per window and key */
-	uint64_t next_serial;	   /* of the next session */
-	bool ended;		   /* a session ended since auth_sessions_ended() */
-	struct auth_limit *limits; /* AUTH_LIMIT_SLOTS */
-	char dummy[128];	   /* a hash checked for unknown users */
+	int max_per_user;	     /* sessions one user may hold */
+	int limit;		     /* failed logins per window and key */
+	uint64_t next_serial;	     /* of the next session */
+	bool ended;		     /* a session ended since auth_sessions_ended() */
+	struct auth_limit *limits;   /* AUTH_LIMIT_SLOTS */
+	unsigned char cache_key[32]; /* random: keys the verified-password hashes */
+	char dummy[128];	     /* a hash checked for unknown users */
 };
 
 /* Read the users file. `ttl` is the session lifetime (s), `max_per_user`
@@ -81,6 +87,14 @@ void auth_free(struct auth *a);
  * unknown users take as long as wrong passwords. */
 const struct auth_user *auth_check_password(const struct auth *a, const char *name,
 					    const char *password);
+
+/* auth_check_password() for HTTP-mode Basic credentials, which phones send
+ * with every report: a password verified for that user in the last
+ * AUTH_BASIC_CACHE_TTL seconds is taken without crypt(3) (compared as an
+ * HMAC-SHA256 under a per-process random key, never stored in clear).
+ * `*cached` says whether crypt(3) was spared. */
+const struct auth_user *auth_check_basic(struct auth *a, const char *name, const char *password,
+					 int64_t now, bool *cached);
 
 /* Start a session for `u`: writes its token (NUL-terminated) and returns
  * 0, or -1 when no random bytes could be had. When `u` already holds

@@ -185,7 +185,7 @@ static int report_auth(struct bridge *b, struct http_session *s, struct lws *wsi
 	const struct auth_user *u = NULL;
 	int n = lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_AUTHORIZATION);
 	int64_t now = (int64_t)lws_now_secs();
-	bool parsed = false, log = false;
+	bool parsed = false, log = false, cached = false;
 
 	if (n > 0 && n < (int)sizeof(hdr) &&
 	    lws_hdr_copy(wsi, hdr, sizeof(hdr), WSI_TOKEN_HTTP_AUTHORIZATION) > 0 &&
@@ -201,10 +201,11 @@ static int report_auth(struct bridge *b, struct http_session *s, struct lws *wsi
 				 s->ip, utf8_log_str(esc, sizeof(esc), s->basic_user),
 				 AUTH_LIMIT_WINDOW);
 	} else if (parsed) {
-		u = auth_check_password(&b->auth, s->basic_user, pass);
+		u = auth_check_basic(&b->auth, s->basic_user, pass, now, &cached);
 	}
 	explicit_bzero(pass, sizeof(pass));
 	explicit_bzero(hdr, sizeof(hdr));
+	b->metrics.basic_cached += cached;
 	if (u)
 		return 0;
 	if (s->limited)

@@ -97,6 +97,9 @@ void metrics_render(const struct metrics *m, struct jbuf *out)
 	       "Failed logins and HTTP-mode credential checks.", m->login_failed);
 	metric(out, "mytracks_bridge_login_limited_total", "counter",
 	       "Logins refused with 429 after too many failures.", m->login_limited);
+	metric(out, "mytracks_bridge_basic_auth_cached_total", "counter",
+	       "HTTP-mode credentials taken from the verified cache, without crypt.",
+	       m->basic_cached);
 	metric(out, "mytracks_bridge_ws_session_closed_total", "counter",
 	       "WebSockets closed because their login session ended.", m->ws_session_closed);
 	for (i = 0; i < m->n_plugin; i++)

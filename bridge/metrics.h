@@ -34,6 +34,7 @@ struct metrics {
 	uint64_t origin_refused;    /* 403: a POST from a foreign Origin */
 	uint64_t login_failed;	    /* wrong password, unknown user, bad body */
 	uint64_t login_limited;	    /* 429: too many failed logins */
+	uint64_t basic_cached;	    /* HTTP-mode credentials verified without crypt */
 	uint64_t ws_session_closed; /* WebSockets closed as their session ended */
 	int64_t refusal_logged;	    /* unix second a refusal was last logged */
 	bool broker_up;

@@ -238,6 +238,22 @@ describe('websec', () => {
     await stopChecked(b);
   });
 
+  it('verifies HTTP-mode Basic credentials once, not per report; a wrong password still fails', { timeout: 60000 }, async () => {
+    const b = await start('basic-cache', ['--users', usersFile]);
+    const basic = (pw) => `Basic ${Buffer.from(`alice:${pw}`).toString('base64')}`;
+    const report = (pw) => request(b.port, {
+      method: 'POST', path: '/pub', body: JSON.stringify(location({ tst: Math.floor(Date.now() / 1000) })),
+      headers: { authorization: basic(pw), 'x-limit-u': 'alice', 'x-limit-d': 'http' },
+    });
+    for (let i = 0; i < 3; i++) assert.equal((await report(PASSWORDS.alice)).status, 200);
+    assert.equal(await metric(b, 'mytracks_bridge_basic_auth_cached_total'), 2);
+    assert.equal((await report('wrong')).status, 401, 'a cached password is not any password');
+    assert.equal((await report(`${PASSWORDS.alice}x`)).status, 401);
+    assert.equal((await report(PASSWORDS.alice)).status, 200);
+    assert.equal(await metric(b, 'mytracks_bridge_basic_auth_cached_total'), 3);
+    await stopChecked(b);
+  });
+
   it('refuses an HTTP-mode report the plugin would drop (400), stores a valid one', { timeout: 60000 }, async () => {
     const b = await start('validate', []);
     const sub = await collector(broker.port, 'owntracks/check/#');
