@@ -341,7 +341,9 @@ int ws_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, v
 		}
 		return 0;
 	case LWS_CALLBACK_ESTABLISHED:
-		if (b->auth_on && !s->viewer)
+		/* the session may have ended during the upgrade */
+		if (b->auth_on && (!s->viewer || !auth_session_live(&b->auth, &s->session,
+								    (int64_t)lws_now_secs())))
 			return -1;
 		relay_add(&b->relay, &s->rc, wsi);
 		s->established = true;
