@@ -384,6 +384,10 @@ static void test_post_origin(void)
 	CU_ASSERT_FALSE(
 		parse_post_origin_ok("http://evil.example", NULL, "h:1", false, allowed, 1));
 	CU_ASSERT_FALSE(parse_post_origin_ok("null", NULL, "h:1", false, allowed, 1));
+	CU_ASSERT_FALSE(parse_post_origin_ok("null", "cross-site", "h:1", false, allowed, 1));
+	CU_ASSERT_FALSE(parse_post_origin_ok("null", "none", "h:1", false, allowed, 1));
+	/* our login form under Referrer-Policy: no-referrer */
+	CU_ASSERT_TRUE(parse_post_origin_ok("null", "same-origin", "h:1", false, allowed, 1));
 	CU_ASSERT_FALSE(parse_post_origin_ok("", NULL, "h:1", false, allowed, 1));
 }
 
