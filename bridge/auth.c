@@ -11,6 +11,9 @@
 #include <string.h>
 #include <sys/random.h>
 
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+
 #include "jbuf.h"
 #include "parse.h"
 
@@ -115,7 +118,7 @@ static int resolve_shares(struct auth *a, char **shares, const char *file)
 	return 0;
 }
 
-int auth_load(struct auth *a, const char *file, int ttl)
+int auth_load(struct auth *a, const char *file, int ttl, int max_per_user, int limit)
 {
 	char line[4096], **shares = NULL;
 	FILE *f;
@@ -123,8 +126,13 @@ int auth_load(struct auth *a, const char *file, int ttl)
 
 	memset(a, 0, sizeof(*a));
 	a->ttl = ttl;
+	a->max_per_user = max_per_user;
+	a->limit = limit;
+	a->next_serial = 1;
 	a->sessions = calloc(AUTH_MAX_SESSIONS, sizeof(*a->sessions));
-	if (!a->sessions)
+	a->limits = calloc(AUTH_LIMIT_SLOTS, sizeof(*a->limits));
+	if (!a->sessions || !a->limits ||
+	    getrandom(a->cache_key, sizeof(a->cache_key), 0) != (ssize_t)sizeof(a->cache_key))
 		return -1;
 	for (i = 0; i < AUTH_MAX_SESSIONS; i++)
 		a->sessions[i].user = -1;
@@ -200,8 +208,11 @@ void auth_free(struct auth *a)
 		free(u->sees_json);
 	}
 	free(a->users);
+	if (a->sessions)
+		explicit_bzero(a->sessions, AUTH_MAX_SESSIONS * sizeof(*a->sessions));
 	free(a->sessions);
-	memset(a, 0, sizeof(*a));
+	free(a->limits);
+	explicit_bzero(a, sizeof(*a));
 }
 
 /* Compare two strings in time that depends only on their lengths. */
@@ -233,30 +244,89 @@ const struct auth_user *auth_check_password(const struct auth *a, const char *na
 	return ok ? &a->users[i] : NULL;
 }
 
+/* HMAC-SHA256 of `password` under the cache key. Returns 0, or -1. */
+static int password_mac(const struct auth *a, const char *password, unsigned char out[32])
+{
+	unsigned int n = 0;
+
+	if (!HMAC(EVP_sha256(), a->cache_key, (int)sizeof(a->cache_key),
+		  (const unsigned char *)password, strlen(password), out, &n))
+		return -1;
+	return n == 32 ? 0 : -1;
+}
+
+const struct auth_user *auth_check_basic(struct auth *a, const char *name, const char *password,
+					 int64_t now, bool *cached)
+{
+	int i = find_user(a, name);
+	struct auth_user *u = i >= 0 ? &a->users[i] : NULL;
+	const struct auth_user *ok;
+	unsigned char mac[32], d = 0;
+	bool have = !password_mac(a, password, mac);
+	size_t k;
+
+	*cached = false;
+	if (u && have && u->verified_until > now) {
+		for (k = 0; k < sizeof(mac); k++)
+			d |= (unsigned char)(mac[k] ^ u->verified[k]);
+		if (!d) {
+			explicit_bzero(mac, sizeof(mac));
+			*cached = true;
+			return u;
+		}
+	}
+	ok = auth_check_password(a, name, password);
+	if (ok && have) {
+		memcpy(u->verified, mac, sizeof(mac));
+		u->verified_until = now + AUTH_BASIC_CACHE_TTL;
+	}
+	explicit_bzero(mac, sizeof(mac));
+	return ok;
+}
+
+static void session_drop(struct auth *a, struct auth_session *s)
+{
+	explicit_bzero(s->token, sizeof(s->token));
+	s->user = -1;
+	a->ended = true;
+}
+
 int auth_session_new(struct auth *a, const struct auth_user *u, int64_t now,
 		     char token[AUTH_TOKEN_LEN + 1])
 {
 	unsigned char rnd[AUTH_TOKEN_LEN / 2];
-	struct auth_session *slot = NULL;
-	int i;
+	struct auth_session *slot = NULL, *own_oldest = NULL;
+	int i, uid = (int)(u - a->users), own = 0;
 
 	if (getrandom(rnd, sizeof(rnd), 0) != (ssize_t)sizeof(rnd))
 		return -1;
 	for (i = 0; i < AUTH_TOKEN_LEN / 2; i++)
 		snprintf(token + 2 * i, 3, "%02x", rnd[i]);
+	explicit_bzero(rnd, sizeof(rnd));
 	for (i = 0; i < AUTH_MAX_SESSIONS; i++) {
 		struct auth_session *s = &a->sessions[i];
 
-		if (s->user < 0 || s->expires <= now) {
-			slot = s;
-			break;
+		if (s->user >= 0 && s->expires <= now)
+			session_drop(a, s);
+		if (s->user == uid) {
+			own++;
+			if (!own_oldest || s->serial < own_oldest->serial)
+				own_oldest = s;
 		}
-		if (!slot || s->expires < slot->expires)
+		if (slot && slot->user < 0)
+			continue; /* have a free slot; still counting this user's */
+		if (s->user < 0 || !slot || s->expires < slot->expires)
 			slot = s;
 	}
+	/* one user cannot push everyone else out: they lose their own oldest */
+	if (own >= a->max_per_user)
+		slot = own_oldest;
+	if (slot->user >= 0)
+		session_drop(a, slot);
 	memcpy(slot->token, token, AUTH_TOKEN_LEN + 1);
-	slot->user = (int)(u - a->users);
+	slot->user = uid;
 	slot->expires = now + a->ttl;
+	slot->serial = a->next_serial++;
 	return 0;
 }
 
@@ -272,15 +342,20 @@ static struct auth_session *find_session(struct auth *a, const char *token)
 	return NULL;
 }
 
-const struct auth_user *auth_session_user(struct auth *a, const char *token, int64_t now)
+const struct auth_user *auth_session_user(struct auth *a, const char *token, int64_t now,
+					  struct auth_ref *ref)
 {
 	struct auth_session *s = find_session(a, token);
 
 	if (!s)
 		return NULL;
 	if (s->expires <= now) {
-		s->user = -1;
+		session_drop(a, s);
 		return NULL;
+	}
+	if (ref) {
+		ref->slot = (int)(s - a->sessions);
+		ref->serial = s->serial;
 	}
 	return &a->users[s->user];
 }
@@ -289,10 +364,105 @@ void auth_session_end(struct auth *a, const char *token)
 {
 	struct auth_session *s = find_session(a, token);
 
-	if (s) {
-		explicit_bzero(s->token, sizeof(s->token));
-		s->user = -1;
+	if (s)
+		session_drop(a, s);
+}
+
+bool auth_session_live(const struct auth *a, const struct auth_ref *ref, int64_t now)
+{
+	const struct auth_session *s;
+
+	if (ref->slot < 0 || ref->slot >= AUTH_MAX_SESSIONS)
+		return false;
+	s = &a->sessions[ref->slot];
+	return s->user >= 0 && s->serial == ref->serial && s->expires > now;
+}
+
+bool auth_sessions_ended(struct auth *a, int64_t now)
+{
+	int i;
+
+	for (i = 0; i < AUTH_MAX_SESSIONS; i++)
+		if (a->sessions[i].user >= 0 && a->sessions[i].expires <= now)
+			session_drop(a, &a->sessions[i]);
+	if (!a->ended)
+		return false;
+	a->ended = false;
+	return true;
+}
+
+/* The counter for `key`, or NULL; with `add`, a new one (reusing the
+ * stalest slot when all are taken). */
+static struct auth_limit *limit_slot(struct auth *a, const char *key, int64_t now, bool add)
+{
+	struct auth_limit *free_slot = NULL;
+	int i;
+
+	for (i = 0; i < AUTH_LIMIT_SLOTS; i++) {
+		struct auth_limit *l = &a->limits[i];
+
+		if (l->window && now - l->window >= AUTH_LIMIT_WINDOW)
+			l->window = 0; /* an old window: free */
+		if (l->window && !strcmp(l->key, key))
+			return l;
+		if (!free_slot ||
+		    (free_slot->window && (!l->window || l->window < free_slot->window)))
+			free_slot = l;
 	}
+	if (!add)
+		return NULL;
+	memset(free_slot, 0, sizeof(*free_slot));
+	snprintf(free_slot->key, sizeof(free_slot->key), "%s", key);
+	free_slot->window = now;
+	return free_slot;
+}
+
+/* The two keys of a login: the address, and the user name (all unknown
+ * names share one, so random names cannot buy unlimited crypt calls). */
+static void limit_keys(const struct auth *a, const char *addr, const char *name,
+		       char ka[AUTH_LIMIT_KEY], char ku[AUTH_LIMIT_KEY])
+{
+	snprintf(ka, AUTH_LIMIT_KEY, "a:%s", addr);
+	snprintf(ku, AUTH_LIMIT_KEY, "u:%s", find_user(a, name) >= 0 ? name : "");
+}
+
+bool auth_limit_ok(struct auth *a, const char *addr, const char *name, int64_t now, bool *log)
+{
+	char ka[AUTH_LIMIT_KEY], ku[AUTH_LIMIT_KEY];
+	struct auth_limit *la, *lu;
+	bool ok = true;
+
+	*log = false;
+	if (a->limit <= 0)
+		return true;
+	limit_keys(a, addr, name, ka, ku);
+	la = limit_slot(a, ka, now, false);
+	lu = limit_slot(a, ku, now, false);
+	if (la && la->fails >= a->limit) {
+		ok = false;
+		*log |= !la->told;
+		la->told = true;
+	}
+	if (lu && lu->fails >= a->limit) {
+		ok = false;
+		*log |= !lu->told;
+		lu->told = true;
+	}
+	return ok;
+}
+
+void auth_limit_fail(struct auth *a, const char *addr, const char *name, int64_t now)
+{
+	char ka[AUTH_LIMIT_KEY], ku[AUTH_LIMIT_KEY];
+	struct auth_limit *l;
+
+	if (a->limit <= 0)
+		return;
+	limit_keys(a, addr, name, ka, ku);
+	if ((l = limit_slot(a, ka, now, true)))
+		l->fails++;
+	if ((l = limit_slot(a, ku, now, true)))
+		l->fails++;
 }
 
 bool auth_may_see(const struct auth_user *viewer, const char *owner)

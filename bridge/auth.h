@@ -17,6 +17,15 @@
 #define AUTH_TOKEN_LEN 64 /* hex characters */
 #define AUTH_MAX_SESSIONS 4096
 #define AUTH_COOKIE "mytracks_session"
+/* Longest password checked; a longer one is refused before crypt(3). */
+#define AUTH_PASSWORD_MAX 256
+/* Failed-login counters kept (client addresses and user names). */
+#define AUTH_LIMIT_SLOTS 1024
+/* The failed-login window, seconds. */
+#define AUTH_LIMIT_WINDOW 60
+/* Seconds a verified HTTP-mode password is taken without crypt(3). */
+#define AUTH_BASIC_CACHE_TTL 300
+#define AUTH_LIMIT_KEY (2 + 128 + 1) /* "u:" + a user name + NUL */
 
 struct auth_user {
 	char *name, *hash;
@@ -24,12 +33,32 @@ struct auth_user {
 	char **sees; /* user names whose devices this one sees, self first */
 	int n_sees;
 	char *sees_json; /* the same as a JSON array, for SQL; NULL for an admin */
+	/* HTTP mode: a keyed hash of the password last verified, until when */
+	unsigned char verified[32];
+	int64_t verified_until;
 };
 
 struct auth_session {
 	char token[AUTH_TOKEN_LEN + 1];
 	int user; /* index in auth.users; -1: free slot */
 	int64_t expires;
+	uint64_t serial; /* tells this session from a later one in the slot */
+};
+
+/* Names one session without its token (a WebSocket keeps one to be
+ * closed when the session ends). */
+struct auth_ref {
+	int slot;
+	uint64_t serial;
+};
+
+/* Failed logins of one client address ("a:...") or user name ("u:...";
+ * all unknown names share "u:"), in a window of AUTH_LIMIT_WINDOW s. */
+struct auth_limit {
+	char key[AUTH_LIMIT_KEY];
+	int64_t window; /* start; 0: free slot */
+	int fails;
+	bool told; /* the refusal was logged in this window */
 };
 
 struct auth {
@@ -37,12 +66,21 @@ struct auth {
 	int n_users;
 	struct auth_session *sessions; /* AUTH_MAX_SESSIONS slots */
 	int ttl;
-	char dummy[128]; /* a hash checked for unknown users */
+	int max_per_user;	     /* sessions one user may hold */
+	int limit;		     /* failed logins per window and key */
+	uint64_t next_serial;	     /* of the next session */
+	bool ended;		     /* a session ended since auth_sessions_ended() */
+	struct auth_limit *limits;   /* AUTH_LIMIT_SLOTS */
+	unsigned char cache_key[32]; /* random: keys the verified-password hashes */
+	char dummy[128];	     /* a hash checked for unknown users */
 };
 
-/* Read the users file. Returns 0, or -1 after printing to stderr which
- * line is wrong. Free with auth_free() either way. */
-int auth_load(struct auth *a, const char *file, int ttl);
+/* Read the users file. `ttl` is the session lifetime (s), `max_per_user`
+ * the sessions one user may hold, `limit` the failed logins allowed per
+ * client address and per user name in AUTH_LIMIT_WINDOW. Returns 0, or -1
+ * after printing to stderr which line is wrong. Free with auth_free()
+ * either way. */
+int auth_load(struct auth *a, const char *file, int ttl, int max_per_user, int limit);
 void auth_free(struct auth *a);
 
 /* The user whose password this is, or NULL. Always runs crypt(3) once, so
@@ -50,14 +88,39 @@ void auth_free(struct auth *a);
 const struct auth_user *auth_check_password(const struct auth *a, const char *name,
 					    const char *password);
 
+/* auth_check_password() for HTTP-mode Basic credentials, which phones send
+ * with every report: a password verified for that user in the last
+ * AUTH_BASIC_CACHE_TTL seconds is taken without crypt(3) (compared as an
+ * HMAC-SHA256 under a per-process random key, never stored in clear).
+ * `*cached` says whether crypt(3) was spared. */
+const struct auth_user *auth_check_basic(struct auth *a, const char *name, const char *password,
+					 int64_t now, bool *cached);
+
 /* Start a session for `u`: writes its token (NUL-terminated) and returns
- * 0, or -1 when no random bytes could be had. Evicts the session closest
- * to expiry when all slots are taken. */
+ * 0, or -1 when no random bytes could be had. When `u` already holds
+ * max_per_user sessions, their oldest ends; else, when all slots are
+ * taken, the session closest to expiry ends. */
 int auth_session_new(struct auth *a, const struct auth_user *u, int64_t now,
 		     char token[AUTH_TOKEN_LEN + 1]);
-/* The session's user, or NULL (unknown or expired token). */
-const struct auth_user *auth_session_user(struct auth *a, const char *token, int64_t now);
+/* The session's user, or NULL (unknown or expired token). Fills `ref`
+ * (may be NULL) with the session's reference. */
+const struct auth_user *auth_session_user(struct auth *a, const char *token, int64_t now,
+					  struct auth_ref *ref);
 void auth_session_end(struct auth *a, const char *token);
+/* Is the session `ref` names still live? False once it was ended,
+ * evicted, or expired by `now`. */
+bool auth_session_live(const struct auth *a, const struct auth_ref *ref, int64_t now);
+/* True, once, when a session ended (logout, eviction) since the last
+ * call, or when one has expired by `now`: time to close its sockets. */
+bool auth_sessions_ended(struct auth *a, int64_t now);
+
+/* Failed-login rate limit, before crypt(3): may a login (or HTTP-mode
+ * Basic check) from `addr` for `name` be tried at `now`? False when either
+ * had `limit` failures in the current window; `*log` is then true for the
+ * first refusal of the window (log it; the rest are only counted). */
+bool auth_limit_ok(struct auth *a, const char *addr, const char *name, int64_t now, bool *log);
+/* Count a failed login from `addr` for `name`. */
+void auth_limit_fail(struct auth *a, const char *addr, const char *name, int64_t now);
 
 /* May `viewer` see the devices of the user named `owner`? */
 bool auth_may_see(const struct auth_user *viewer, const char *owner);

@@ -79,6 +79,13 @@ static const char usage_text[] =
 	"  --insecure-no-auth        allow a non-loopback --http-host without --users\n"
 	"  --tls-cert FILE           serve HTTPS/WSS with this certificate (PEM)...\n"
 	"  --tls-key FILE            ...and this private key (PEM)\n"
+	"  --server-name NAME        also serve requests whose Host is NAME (besides\n"
+	"                            localhost, IP addresses and --allowed-origin\n"
+	"                            hosts; repeatable, up to 16)\n"
+	"  --max-user-sessions N     logins one user may hold at once; a new one\n"
+	"                            ends their oldest (default 16)\n"
+	"  --login-limit N           failed logins per minute per client address and\n"
+	"                            per user name before 429 (default 10; 0: off)\n"
 	"  --hash-password           read a password on stdin, print its crypt(3)\n"
 	"                            hash for the users file, and exit\n"
 	"Logging:\n"
@@ -121,6 +128,9 @@ enum {
 	OPT_TLS_CERT,
 	OPT_TLS_KEY,
 	OPT_HASH_PASSWORD,
+	OPT_SERVER_NAME,
+	OPT_MAX_USER_SESSIONS,
+	OPT_LOGIN_LIMIT,
 };
 
 static const struct option long_options[] = {
@@ -157,6 +167,9 @@ static const struct option long_options[] = {
 	{"tls-cert", required_argument, NULL, OPT_TLS_CERT},
 	{"tls-key", required_argument, NULL, OPT_TLS_KEY},
 	{"hash-password", no_argument, NULL, OPT_HASH_PASSWORD},
+	{"server-name", required_argument, NULL, OPT_SERVER_NAME},
+	{"max-user-sessions", required_argument, NULL, OPT_MAX_USER_SESSIONS},
+	{"login-limit", required_argument, NULL, OPT_LOGIN_LIMIT},
 	{NULL, 0, NULL, 0},
 };
 
@@ -183,6 +196,8 @@ static void defaults(struct bridge_config *cfg)
 	cfg->max_connections = 1000;
 	cfg->log_level = LLL_ERR | LLL_WARN | LLL_USER;
 	cfg->session_ttl = 7 * 24 * 3600;
+	cfg->max_user_sessions = 16;
+	cfg->login_limit = 10;
 }
 
 bool config_is_loopback(const char *addr)
@@ -285,6 +300,44 @@ static int check_readable_file(const char *opt, const char *file)
 	if (stat(file, &st) || !S_ISREG(st.st_mode))
 		return bad(opt, "'%s' is not a readable file", file);
 	return 0;
+}
+
+/* A Host name for --server-name: letters, digits, '-', '.', no port. */
+static bool server_name_ok(const char *s)
+{
+	size_t n = strlen(s);
+
+	if (!n || n > 253 || s[0] == '.' || s[0] == '-')
+		return false;
+	return strspn(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-.") == n;
+}
+
+/* The request-check, session and login options. */
+static int apply_websec(struct bridge_config *cfg, int opt, const char *arg)
+{
+	long long v;
+
+	switch (opt) {
+	case OPT_SERVER_NAME:
+		if (cfg->n_server_names == CONFIG_MAX_NAMES)
+			return bad("server-name", "at most 16 names, '%s' is one too many", arg);
+		if (!server_name_ok(arg))
+			return bad("server-name", "expected a host name without a port, got '%s'",
+				   arg);
+		cfg->server_names[cfg->n_server_names++] = arg;
+		return 0;
+	case OPT_MAX_USER_SESSIONS:
+		if (parse_num("max-user-sessions", arg, 1, 4096, &v))
+			return -1;
+		cfg->max_user_sessions = (int)v;
+		return 0;
+	case OPT_LOGIN_LIMIT:
+		if (parse_num("login-limit", arg, 0, 1000000, &v))
+			return -1;
+		cfg->login_limit = (int)v;
+		return 0;
+	}
+	return -1;
 }
 
 static int apply(struct bridge_config *cfg, int opt, const char *arg)
@@ -409,7 +462,7 @@ static int apply(struct bridge_config *cfg, int opt, const char *arg)
 		cfg->users_file = arg;
 		return 0;
 	case OPT_SESSION_TTL:
-		if (parse_num("session-ttl", arg, 60, 366LL * 24 * 3600, &v))
+		if (parse_num("session-ttl", arg, 10, 366LL * 24 * 3600, &v))
 			return -1;
 		cfg->session_ttl = (int)v;
 		return 0;
@@ -436,6 +489,8 @@ static int apply(struct bridge_config *cfg, int opt, const char *arg)
 			return -1;
 		cfg->tls_key = arg;
 		return 0;
+	default:
+		return apply_websec(cfg, opt, arg);
 	}
 	return -1;
 }

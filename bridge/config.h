@@ -10,6 +10,7 @@
 
 #define CONFIG_MAX_PROXIES 16
 #define CONFIG_MAX_ORIGINS 16
+#define CONFIG_MAX_NAMES 16
 
 struct bridge_config {
 	const char *http_host;	    /* listen address, default 127.0.0.1 */
@@ -44,6 +45,11 @@ struct bridge_config {
 	int n_allowed_origins;
 	const char *tls_cert, *tls_key; /* serve HTTPS/WSS */
 	int session_ttl;		/* seconds a login lasts */
+	/* request checks, sessions and logins (issue 9, docs/security.md) */
+	const char *server_names[CONFIG_MAX_NAMES]; /* Host names besides loopback */
+	int n_server_names;
+	int max_user_sessions; /* sessions one user may hold, default 16 */
+	int login_limit;       /* failed logins per minute per address/user; 0: off */
 };
 
 /* True when `addr` (a numeric IP address) is a loopback address. */

@@ -15,6 +15,7 @@
 #include "mqtt.h"
 #include "ot.h"
 #include "parse.h"
+#include "utf8.h"
 #include "ws.h"
 
 /* Largest response body (a page of 1000 locations is under 1 MiB). */
@@ -53,6 +54,7 @@ struct http_session {
 	struct lws_dll2 body_list;
 	size_t reserved;
 	int64_t deadline;
+	bool limited; /* HTTP mode: too many failed credential checks (429) */
 };
 
 size_t http_session_size(void)
@@ -240,23 +242,46 @@ static bool custom_header(struct lws *wsi, const char *name, char *out, size_t o
 }
 
 /* With --users, an HTTP-mode report needs the Basic credentials of a user
- * in the file (kept in s->basic_user). Returns 0, or -1 when refused. */
+ * in the file (kept in s->basic_user), checked under the failed-login
+ * limit (s->limited when over it). Returns 0, or -1 when refused. */
 static int report_auth(struct bridge *b, struct http_session *s, struct lws *wsi)
 {
-	char hdr[1024], pass[512];
+	char hdr[1024], pass[AUTH_PASSWORD_MAX + 1], esc[UTF8_LOG_LEN(OT_NAME_MAX)];
 	const struct auth_user *u = NULL;
 	int n = lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_AUTHORIZATION);
+	int64_t now = (int64_t)lws_now_secs();
+	bool parsed = false, log = false, cached = false;
 
 	if (n > 0 && n < (int)sizeof(hdr) &&
 	    lws_hdr_copy(wsi, hdr, sizeof(hdr), WSI_TOKEN_HTTP_AUTHORIZATION) > 0 &&
 	    !parse_basic_auth(hdr, s->basic_user, sizeof(s->basic_user), pass, sizeof(pass)))
-		u = auth_check_password(&b->auth, s->basic_user, pass);
+		parsed = true;
+	if (n > 0 && !auth_limit_ok(&b->auth, s->ip, s->basic_user, now, &log)) {
+		s->limited = true;
+		b->metrics.login_limited++;
+		if (log)
+			log_warn("http",
+				 "too many failed logins from %s or for '%s': refusing for "
+				 "up to %d s",
+				 s->ip, utf8_log_str(esc, sizeof(esc), s->basic_user),
+				 AUTH_LIMIT_WINDOW);
+	} else if (parsed) {
+		u = auth_check_basic(&b->auth, s->basic_user, pass, now, &cached);
+	}
 	explicit_bzero(pass, sizeof(pass));
 	explicit_bzero(hdr, sizeof(hdr));
+	b->metrics.basic_cached += cached;
 	if (u)
 		return 0;
-	log_info("http", "report from %s refused: %s", s->ip,
-		 n > 0 ? "wrong user name or password" : "no credentials");
+	if (s->limited)
+		return -1;
+	if (n > 0) {
+		auth_limit_fail(&b->auth, s->ip, s->basic_user, now);
+		b->metrics.login_failed++;
+	}
+	log_info("http", "report from %s refused: %s '%s'", s->ip,
+		 n > 0 ? "wrong user name or password for" : "no credentials",
+		 utf8_log_str(esc, sizeof(esc), s->basic_user));
 	return -1;
 }
 
@@ -336,23 +361,35 @@ static int report_submit(struct bridge *b, struct http_session *s)
 		b->metrics.reports_invalid++;
 		return reply_error_close(b, s, 400, "body shorter than its Content-Length");
 	}
+	if (s->limited) {
+		b->metrics.reports_invalid++;
+		s->www_auth = false;
+		return reply_error_close(b, s, 429, "too many failed logins, try again later");
+	}
 	if (s->www_auth) {
 		b->metrics.reports_invalid++;
 		return reply_error_close(b, s, 401, "HTTP Basic credentials of a user required");
 	}
 	if (pub_topic(b->cfg, jbuf_data(&s->in), jbuf_len(&s->in), s->have_user ? s->user : NULL,
-		      s->have_device ? s->device : NULL, topic, sizeof(topic), err, sizeof(err))) {
+		      s->have_device ? s->device : NULL, topic, sizeof(topic), err, sizeof(err)) ||
+	    parse_report_check(jbuf_data(&s->in), jbuf_len(&s->in), (int64_t)lws_now_secs(), err,
+			       sizeof(err))) {
+		char esc[UTF8_LOG_LEN(sizeof(err))];
+
 		b->metrics.reports_invalid++;
-		log_debug("http", "report from %s refused: %s", s->ip, err);
+		log_debug("http", "report from %s refused: %s", s->ip,
+			  utf8_log_str(esc, sizeof(esc), err));
 		return reply_error_close(b, s, 400, err);
 	}
 	if (b->auth_on) {
-		char user[OT_NAME_MAX + 1];
+		char user[OT_NAME_MAX + 1], esc_u[UTF8_LOG_LEN(OT_NAME_MAX)],
+			esc_t[UTF8_LOG_LEN(sizeof(topic))];
 
 		if (parse_topic_user(topic, user, sizeof(user)) || strcmp(user, s->basic_user)) {
 			b->metrics.reports_invalid++;
 			log_info("http", "report from %s refused: user %s may not publish on %s",
-				 s->ip, s->basic_user, topic);
+				 s->ip, utf8_log_str(esc_u, sizeof(esc_u), s->basic_user),
+				 utf8_log_str(esc_t, sizeof(esc_t), topic));
 			return reply_error(b, s, 403, "you may only report as your own user");
 		}
 	}
@@ -367,7 +404,12 @@ static int report_submit(struct bridge *b, struct http_session *s)
 	}
 	pub_wait(&b->pub, &s->pending, mid, (int64_t)lws_now_secs() + b->cfg->pub_timeout);
 	jbuf_free(&s->in);
-	log_debug("http", "report from %s published on %s (mid %d)", s->ip, topic, mid);
+	{
+		char esc[UTF8_LOG_LEN(sizeof(topic))];
+
+		log_debug("http", "report from %s published on %s (mid %d)", s->ip,
+			  utf8_log_str(esc, sizeof(esc), topic), mid);
+	}
 	return 0;
 unavailable:
 	b->metrics.reports_unavailable++;
@@ -422,7 +464,7 @@ void http_reports_expire(struct bridge *b, int64_t now)
 
 /* --- login (with --users) ----------------------------------------------- */
 
-const struct auth_user *http_session_user(struct bridge *b, struct lws *wsi)
+const struct auth_user *http_session_user(struct bridge *b, struct lws *wsi, struct auth_ref *ref)
 {
 	char hdr[4096], tok[AUTH_TOKEN_LEN + 1];
 	int n = lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_COOKIE);
@@ -432,7 +474,7 @@ const struct auth_user *http_session_user(struct bridge *b, struct lws *wsi)
 		return NULL;
 	if (!parse_cookie(hdr, AUTH_COOKIE, tok, sizeof(tok)))
 		return NULL;
-	return auth_session_user(&b->auth, tok, (int64_t)lws_now_secs());
+	return auth_session_user(&b->auth, tok, (int64_t)lws_now_secs(), ref);
 }
 
 static int reply_redirect(struct bridge *b, struct http_session *s, unsigned status,
@@ -458,30 +500,58 @@ static int serve_page(struct bridge *b, struct lws *wsi, const char *name)
 
 static int login_submit(struct bridge *b, struct http_session *s)
 {
-	char user[OT_NAME_MAX + 1], pass[512], tok[AUTH_TOKEN_LEN + 1];
+	char user[OT_NAME_MAX + 1], pass[AUTH_PASSWORD_MAX + 1], tok[AUTH_TOKEN_LEN + 1];
+	char esc[UTF8_LOG_LEN(OT_NAME_MAX)];
 	const struct auth_user *u = NULL;
+	int64_t now = (int64_t)lws_now_secs();
+	bool log = false;
+	int bad;
 
 	if (s->too_large || s->got < s->declared)
 		return reply_error_close(b, s, s->too_large ? 413 : 400, "bad login body");
-	if (!parse_login(jbuf_data(&s->in), jbuf_len(&s->in), s->login_json, user, sizeof(user),
-			 pass, sizeof(pass)))
-		u = auth_check_password(&b->auth, user, pass);
-	explicit_bzero(pass, sizeof(pass));
+	bad = parse_login(jbuf_data(&s->in), jbuf_len(&s->in), s->login_json, user, sizeof(user),
+			  pass, sizeof(pass));
 	explicit_bzero((char *)jbuf_data(&s->in), jbuf_len(&s->in));
 	jbuf_free(&s->in);
+	if (!auth_limit_ok(&b->auth, s->ip, user, now, &log)) {
+		explicit_bzero(pass, sizeof(pass));
+		b->metrics.login_limited++;
+		if (log)
+			log_warn("http",
+				 "too many failed logins from %s or for '%s': refusing for "
+				 "up to %d s",
+				 s->ip, utf8_log_str(esc, sizeof(esc), user), AUTH_LIMIT_WINDOW);
+		return reply_error(b, s, 429, "too many failed logins, try again later");
+	}
+	if (bad) {
+		/* no crypt(3) for what cannot be a password of ours */
+		auth_limit_fail(&b->auth, s->ip, "", now);
+		b->metrics.login_failed++;
+		log_info("http", "login refused from %s: malformed, or a field too long", s->ip);
+		return reply_error(b, s, 400,
+				   "send user and password (the user up to 128 bytes, the "
+				   "password up to 256)");
+	}
+	u = auth_check_password(&b->auth, user, pass);
+	explicit_bzero(pass, sizeof(pass));
 	if (!u) {
-		log_info("http", "login failed for '%s' from %s", user, s->ip);
+		auth_limit_fail(&b->auth, s->ip, user, now);
+		b->metrics.login_failed++;
+		log_info("http", "login failed for '%s' from %s",
+			 utf8_log_str(esc, sizeof(esc), user), s->ip);
 		if (s->login_json)
 			return reply_error(b, s, 401, "wrong user name or password");
 		return reply_redirect(b, s, 303, "/login?failed=1");
 	}
-	if (auth_session_new(&b->auth, u, (int64_t)lws_now_secs(), tok))
+	if (auth_session_new(&b->auth, u, now, tok))
 		return reply_error(b, s, 503, "no random bytes for a session, try again");
+	ws_close_ended_sessions(b); /* the one it may have evicted */
 	snprintf(s->cookie, sizeof(s->cookie),
 		 AUTH_COOKIE "=%s; Path=/; Max-Age=%d; HttpOnly; SameSite=Strict%s", tok,
 		 b->auth.ttl, b->cfg->tls_cert ? "; Secure" : "");
 	explicit_bzero(tok, sizeof(tok));
-	log_info("http", "user %s logged in from %s", u->name, s->ip);
+	log_info("http", "user %s logged in from %s", utf8_log_str(esc, sizeof(esc), u->name),
+		 s->ip);
 	if (!s->login_json)
 		return reply_redirect(b, s, 303, "/");
 	jbuf_puts(&s->out, "{\"user\":");
@@ -497,8 +567,10 @@ static int logout(struct bridge *b, struct http_session *s, struct lws *wsi)
 
 	if (n > 0 && n < (int)sizeof(hdr) &&
 	    lws_hdr_copy(wsi, hdr, sizeof(hdr), WSI_TOKEN_HTTP_COOKIE) > 0 &&
-	    parse_cookie(hdr, AUTH_COOKIE, tok, sizeof(tok)))
+	    parse_cookie(hdr, AUTH_COOKIE, tok, sizeof(tok))) {
 		auth_session_end(&b->auth, tok);
+		ws_close_ended_sessions(b); /* its WebSockets stop now */
+	}
 	snprintf(s->cookie, sizeof(s->cookie),
 		 AUTH_COOKIE "=; Path=/; Max-Age=0; HttpOnly; SameSite=Strict%s",
 		 b->cfg->tls_cert ? "; Secure" : "");
@@ -511,6 +583,78 @@ static bool is_json(struct lws *wsi)
 
 	return lws_hdr_copy(wsi, ct, sizeof(ct), WSI_TOKEN_HTTP_CONTENT_TYPE) > 0 &&
 	       !strncasecmp(ct, "application/json", 16);
+}
+
+/* --- request checks: Host (DNS rebinding), Origin (CSRF) ---------------- */
+
+bool http_host_ok(struct bridge *b, struct lws *wsi)
+{
+	const struct bridge_config *c = b->cfg;
+	char host[256];
+	enum lws_token_indexes t = WSI_TOKEN_HOST;
+	int n = lws_hdr_total_length(wsi, t);
+
+	if (n <= 0) {
+		t = WSI_TOKEN_HTTP_COLON_AUTHORITY;
+		n = lws_hdr_total_length(wsi, t);
+	}
+	if (n <= 0)
+		return true; /* no Host: not a browser, so not DNS rebinding */
+	if (n >= (int)sizeof(host) || lws_hdr_copy(wsi, host, sizeof(host), t) <= 0)
+		return false;
+	return parse_host_allowed(host, c->server_names, c->n_server_names, c->allowed_origins,
+				  c->n_allowed_origins);
+}
+
+/* Log a refused request, at most once a second (the rest are counted). */
+static void log_refusal(struct bridge *b, struct lws *wsi, const char *what,
+			enum lws_token_indexes t)
+{
+	char val[256], esc[UTF8_LOG_LEN(64)], peer[64];
+	int64_t now = (int64_t)lws_now_secs();
+
+	if (b->metrics.refusal_logged == now)
+		return;
+	b->metrics.refusal_logged = now;
+	if (lws_hdr_copy(wsi, val, sizeof(val), t) <= 0)
+		val[0] = '\0';
+	lws_get_peer_simple(wsi, peer, sizeof(peer));
+	log_info("http", "refused a request from %s: %s '%s'", peer, what,
+		 utf8_log_escape(esc, sizeof(esc), val, strnlen(val, 64)));
+}
+
+/* Every request's Host, and a POST's Origin (or Sec-Fetch-Site). Returns
+ * 0 to serve it, or the status to refuse it with (`why` says why). */
+static unsigned request_check(struct bridge *b, struct lws *wsi, const char **why)
+{
+	const struct bridge_config *c = b->cfg;
+	char origin[256], site[32], host[256];
+	int on;
+
+	if (!http_host_ok(b, wsi)) {
+		b->metrics.host_refused++;
+		log_refusal(b, wsi, "not a Host of this server:", WSI_TOKEN_HOST);
+		*why = "unknown Host: give this name to the bridge with --server-name";
+		return 421;
+	}
+	if (lws_hdr_total_length(wsi, WSI_TOKEN_POST_URI) <= 0)
+		return 0;
+	on = lws_hdr_total_length(wsi, WSI_TOKEN_ORIGIN);
+	if (lws_hdr_copy(wsi, host, sizeof(host), WSI_TOKEN_HOST) <= 0)
+		host[0] = '\0';
+	if (on >= (int)sizeof(origin) ||
+	    (on > 0 && lws_hdr_copy(wsi, origin, sizeof(origin), WSI_TOKEN_ORIGIN) <= 0))
+		goto foreign;
+	if (!custom_header(wsi, "sec-fetch-site:", site, sizeof(site)))
+		site[0] = '\0';
+	if (parse_post_origin_ok(on > 0 ? origin : NULL, site[0] ? site : NULL, host,
+				 c->tls_cert != NULL, c->allowed_origins, c->n_allowed_origins))
+		return 0;
+foreign:
+	b->metrics.origin_refused++;
+	log_refusal(b, wsi, "a POST from a foreign Origin:", WSI_TOKEN_ORIGIN);
+	*why = "cross-site request refused (Origin is not this server's or an --allowed-origin)";
+	return 403;
 }
 
 /* --- routing ------------------------------------------------------------ */
@@ -556,7 +700,11 @@ static int route(struct bridge *b, struct http_session *s, struct lws *wsi)
 	const char *users = NULL; /* the viewer's visible users; NULL: all */
 	char path[256];
 	enum method m;
+	const char *why;
+	int n;
 
+	if ((n = (int)request_check(b, wsi, &why)))
+		return reply_error(b, s, (unsigned)n, why);
 	m = request_path(wsi, path, sizeof(path));
 	if (m == M_TOO_LONG)
 		return reply_error(b, s, 414, "path too long");
@@ -564,7 +712,7 @@ static int route(struct bridge *b, struct http_session *s, struct lws *wsi)
 		return reply_error(b, s, 405, "method not allowed");
 
 	if (b->auth_on) {
-		viewer = http_session_user(b, wsi);
+		viewer = http_session_user(b, wsi, NULL);
 		if (path_is(path, "/login")) {
 			if (m == M_GET)
 				return serve_page(b, wsi, "login.html");

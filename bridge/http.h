@@ -14,6 +14,7 @@
 #ifndef MYTRACKS_BRIDGE_HTTP_H
 #define MYTRACKS_BRIDGE_HTTP_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include <libwebsockets.h>
@@ -26,8 +27,15 @@ int http_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user,
 		  size_t len);
 size_t http_session_size(void);
 
-/* With --users: the user of the request's session cookie, or NULL. */
-const struct auth_user *http_session_user(struct bridge *b, struct lws *wsi);
+struct auth_ref;
+
+/* With --users: the user of the request's session cookie, or NULL; fills
+ * `ref` (may be NULL) with the session's reference. */
+const struct auth_user *http_session_user(struct bridge *b, struct lws *wsi, struct auth_ref *ref);
+
+/* Is the request's Host one this server answers to (parse_host_allowed()
+ * with --server-name and --allowed-origin)? True without a Host header. */
+bool http_host_ok(struct bridge *b, struct lws *wsi);
 
 /* LWS_CALLBACK_HTTP_CONFIRM_UPGRADE, for whichever protocol gets it:
  * `in` is the Upgrade token. An h2c upgrade is ignored (answered as

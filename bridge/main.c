@@ -140,6 +140,7 @@ static void tick_cb(lws_sorted_usec_list_t *sul)
 	struct bridge *b = lws_container_of(sul, struct bridge, tick);
 
 	http_reports_expire(b, (int64_t)lws_now_secs());
+	ws_close_ended_sessions(b);
 	lws_sul_schedule(b->lws, 0, &b->tick, tick_cb, LWS_US_PER_SEC);
 }
 
@@ -330,7 +331,8 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	if (cfg.users_file) {
-		if (auth_load(&b.auth, cfg.users_file, cfg.session_ttl)) {
+		if (auth_load(&b.auth, cfg.users_file, cfg.session_ttl, cfg.max_user_sessions,
+			      cfg.login_limit)) {
 			auth_free(&b.auth);
 			rc = 2;
 			goto out;

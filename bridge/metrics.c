@@ -95,6 +95,19 @@ void metrics_render(const struct metrics *m, struct jbuf *out)
 		    (unsigned long long)m->reports_unavailable);
 	metric(out, "mytracks_bridge_api_errors_total", "counter",
 	       "History API requests answered with an error.", m->api_errors);
+	metric(out, "mytracks_bridge_host_refused_total", "counter",
+	       "Requests refused for a Host that is not this server's.", m->host_refused);
+	metric(out, "mytracks_bridge_origin_refused_total", "counter",
+	       "POST requests refused for a foreign Origin.", m->origin_refused);
+	metric(out, "mytracks_bridge_login_failed_total", "counter",
+	       "Failed logins and HTTP-mode credential checks.", m->login_failed);
+	metric(out, "mytracks_bridge_login_limited_total", "counter",
+	       "Logins refused with 429 after too many failures.", m->login_limited);
+	metric(out, "mytracks_bridge_basic_auth_cached_total", "counter",
+	       "HTTP-mode credentials taken from the verified cache, without crypt.",
+	       m->basic_cached);
+	metric(out, "mytracks_bridge_ws_session_closed_total", "counter",
+	       "WebSockets closed because their login session ended.", m->ws_session_closed);
 	for (i = 0; i < m->n_plugin; i++)
 		jbuf_printf(out, "# TYPE mytracks_plugin_%s gauge\nmytracks_plugin_%s %.17g\n",
 			    m->plugin[i].name, m->plugin[i].name, m->plugin[i].value);

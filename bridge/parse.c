@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <arpa/inet.h>
 
 #include <cjson/cJSON.h>
 
@@ -82,6 +83,7 @@ int pub_topic(const struct bridge_config *cfg, const char *body, size_t len, con
 	cJSON *doc, *t;
 	int rc = -1, n;
 
+	topic[0] = err[0] = '\0';
 	if (!utf8_valid(body, len)) {
 		snprintf(err, err_len, "body is not valid UTF-8");
 		return -1;
@@ -117,6 +119,7 @@ int pub_topic(const struct bridge_config *cfg, const char *body, size_t len, con
 	}
 	n = snprintf(topic, topic_len, "%s/%.*s/%.*s", cfg->in_prefix, (int)ul, u, (int)dl, d);
 	if (n < 0 || (size_t)n >= topic_len) {
+		topic[0] = '\0';
 		snprintf(err, err_len, "topic too long");
 		goto out;
 	}
@@ -124,6 +127,22 @@ int pub_topic(const struct bridge_config *cfg, const char *body, size_t len, con
 out:
 	cJSON_Delete(doc);
 	return rc;
+}
+
+int parse_report_check(const char *body, size_t len, int64_t now, char *err, size_t err_len)
+{
+	struct ot_msg msg;
+	enum ot_result r;
+
+	err[0] = '\0';
+	r = ot_parse(body, len, now, OT_DEFAULT_MAX_FUTURE_S, &msg, err, err_len);
+	if (r != OT_OK) {
+		if (!err[0])
+			snprintf(err, err_len, "%s", ot_result_name(r));
+		return -1;
+	}
+	ot_msg_free(&msg);
+	return 0;
 }
 
 static bool trusted(const struct bridge_config *cfg, const char *addr, size_t n)
@@ -178,6 +197,7 @@ int parse_topic_user(const char *topic, char *out, size_t out_len)
 {
 	const char *u = strchr(topic, '/'), *e;
 
+	out[0] = '\0';
 	if (!u)
 		return -1;
 	u++;
@@ -194,6 +214,7 @@ bool parse_cookie(const char *hdr, const char *name, char *out, size_t out_len)
 	size_t nl = strlen(name);
 	const char *p = hdr;
 
+	out[0] = '\0';
 	while (*p) {
 		const char *end;
 		size_t vl;
@@ -231,10 +252,11 @@ static int hexval(char c)
 
 bool parse_form_field(const char *body, size_t len, const char *name, char *out, size_t out_len)
 {
-	size_t nl = strlen(name), i = 0;
+	size_t nl = strlen(name), i = 0, o = 0;
 
+	out[0] = '\0';
 	while (i < len) {
-		size_t end = i, o = 0, j;
+		size_t end = i, j;
 
 		while (end < len && body[end] != '&')
 			end++;
@@ -248,16 +270,16 @@ bool parse_form_field(const char *body, size_t len, const char *name, char *out,
 					int h, l;
 
 					if (j + 2 >= end)
-						return false;
+						goto fail;
 					h = hexval(body[j + 1]);
 					l = hexval(body[j + 2]);
 					if (h < 0 || l < 0)
-						return false;
+						goto fail;
 					c = (char)(h << 4 | l);
 					j += 2;
 				}
 				if (!c || o + 1 >= out_len)
-					return false;
+					goto fail;
 				out[o++] = c;
 			}
 			out[o] = '\0';
@@ -265,6 +287,10 @@ bool parse_form_field(const char *body, size_t len, const char *name, char *out,
 		}
 		i = end + 1;
 	}
+	return false;
+fail:
+	/* never leave a partial value behind: callers may log `out` */
+	memset(out, 0, o);
 	return false;
 }
 
@@ -286,20 +312,23 @@ int parse_login(const char *body, size_t len, bool json, char *user, size_t user
 		size_t pass_len)
 {
 	cJSON *doc;
-	int rc = -1;
+	bool ok;
 
 	user[0] = pass[0] = '\0';
-	if (!json)
-		return parse_form_field(body, len, "user", user, user_len) &&
-				       parse_form_field(body, len, "password", pass, pass_len)
-			       ? 0
-			       : -1;
-	doc = cJSON_ParseWithLength(body, len);
-	if (cJSON_IsObject(doc) && json_field(doc, "user", user, user_len) &&
-	    json_field(doc, "password", pass, pass_len))
-		rc = 0;
-	cJSON_Delete(doc);
-	return rc;
+	if (!json) {
+		ok = parse_form_field(body, len, "user", user, user_len) &&
+		     parse_form_field(body, len, "password", pass, pass_len);
+	} else {
+		doc = cJSON_ParseWithLength(body, len);
+		ok = cJSON_IsObject(doc) && json_field(doc, "user", user, user_len) &&
+		     json_field(doc, "password", pass, pass_len);
+		cJSON_Delete(doc);
+	}
+	if (ok)
+		return 0;
+	explicit_bzero(pass, pass_len);
+	explicit_bzero(user, user_len);
+	return -1;
 }
 
 static int b64val(char c)
@@ -322,7 +351,7 @@ int parse_basic_auth(const char *hdr, char *user, size_t user_len, char *pass, s
 	char dec[512];
 	size_t o = 0, n;
 	unsigned acc = 0;
-	int bits = 0;
+	int bits = 0, rc = -1;
 	const char *p, *colon;
 
 	user[0] = pass[0] = '\0';
@@ -334,34 +363,37 @@ int parse_basic_auth(const char *hdr, char *user, size_t user_len, char *pass, s
 		int v = b64val(*p);
 
 		if (v < 0)
-			return -1;
+			goto out;
 		acc = (acc << 6 | (unsigned)v) & 0xffffff;
 		bits += 6;
 		if (bits >= 8) {
 			bits -= 8;
 			if (o + 1 >= sizeof(dec))
-				return -1;
+				goto out;
 			dec[o++] = (char)(acc >> bits & 0xff);
 		}
 	}
 	while (*p == '=')
 		p++;
 	if (*p)
-		return -1;
+		goto out;
 	dec[o] = '\0';
 	if (memchr(dec, '\0', o))
-		return -1;
+		goto out;
 	colon = strchr(dec, ':');
 	if (!colon)
-		return -1;
+		goto out;
 	n = (size_t)(colon - dec);
 	if (n >= user_len || o - n - 1 >= pass_len)
-		return -1;
+		goto out;
 	memcpy(user, dec, n);
 	user[n] = '\0';
 	memcpy(pass, colon + 1, o - n - 1);
 	pass[o - n - 1] = '\0';
-	return 0;
+	rc = 0;
+out:
+	explicit_bzero(dec, sizeof(dec)); /* holds the password */
+	return rc;
 }
 
 bool parse_origin_allowed(const char *origin, const char *host, bool tls,
@@ -377,6 +409,95 @@ bool parse_origin_allowed(const char *origin, const char *host, bool tls,
 		if (!strcasecmp(origin, allowed[i]))
 			return true;
 	return host && *host && !strncasecmp(origin, scheme, sl) && !strcasecmp(origin + sl, host);
+}
+
+/* The host part of a Host header or an origin's authority, without the
+ * port, brackets and one trailing dot: [*start, *start + *n). Returns 0,
+ * or -1 when malformed. */
+static int host_part(const char *h, const char **start, size_t *n)
+{
+	const char *end, *port;
+
+	if (*h == '[') {
+		end = strchr(h, ']');
+		if (!end)
+			return -1;
+		*start = h + 1;
+		*n = (size_t)(end - h - 1);
+		port = end + 1;
+	} else {
+		end = strchr(h, ':');
+		if (!end)
+			end = h + strlen(h);
+		*start = h;
+		*n = (size_t)(end - h);
+		port = end;
+	}
+	if (*port == ':')
+		for (port++; *port; port++)
+			if (*port < '0' || *port > '9')
+				return -1;
+	if (*port)
+		return -1;
+	if (*n && (*start)[*n - 1] == '.')
+		(*n)--;
+	return *n && *n < 254 ? 0 : -1;
+}
+
+static bool host_is(const char *h, size_t n, const char *name)
+{
+	const char *s;
+	size_t sn;
+
+	if (!host_part(name, &s, &sn))
+		return sn == n && !strncasecmp(h, s, n);
+	return false;
+}
+
+bool parse_host_allowed(const char *host, const char *const *names, int n_names,
+			const char *const *origins, int n_origins)
+{
+	unsigned char addr[16];
+	char lit[64];
+	const char *h;
+	size_t n;
+	int i;
+
+	if (!host || host_part(host, &h, &n))
+		return false;
+	if (n < sizeof(lit)) {
+		memcpy(lit, h, n);
+		lit[n] = '\0';
+		if (host[0] == '[' ? inet_pton(AF_INET6, lit, addr) == 1
+				   : inet_pton(AF_INET, lit, addr) == 1)
+			return true;
+	}
+	if (n == 9 && !strncasecmp(h, "localhost", 9))
+		return true;
+	for (i = 0; i < n_names; i++)
+		if (host_is(h, n, names[i]))
+			return true;
+	for (i = 0; i < n_origins; i++) {
+		const char *a = strstr(origins[i], "://");
+
+		if (a && host_is(h, n, a + 3))
+			return true;
+	}
+	return false;
+}
+
+bool parse_post_origin_ok(const char *origin, const char *sec_fetch_site, const char *host,
+			  bool tls, const char *const *allowed, int n_allowed)
+{
+	if (origin && strcmp(origin, "null"))
+		return parse_origin_allowed(origin, host, tls, allowed, n_allowed);
+	/* "null": an opaque origin (a sandboxed frame, a data: URL) or our own
+	 * login form under Referrer-Policy: no-referrer; only Sec-Fetch-Site
+	 * tells them apart */
+	if (origin)
+		return sec_fetch_site && !strcasecmp(sec_fetch_site, "same-origin");
+	return !sec_fetch_site || (strcasecmp(sec_fetch_site, "cross-site") &&
+				   strcasecmp(sec_fetch_site, "same-site"));
 }
 
 int parse_users_line(char *line, struct users_line *out, const char **err)

@@ -30,6 +30,13 @@ bool parse_device_spec(const char *s);
 int pub_topic(const struct bridge_config *cfg, const char *body, size_t len, const char *hdr_user,
 	      const char *hdr_device, char *topic, size_t topic_len, char *err, size_t err_len);
 
+/* Would the plugin store this HTTP-mode report? The body goes through
+ * the plugin's own parser (core ot_parse(), timestamps up to
+ * OT_DEFAULT_MAX_FUTURE_S ahead of `now`). Returns 0 (valid, or a known
+ * type the plugin ignores without error), or -1 with the reason in `err`
+ * (always NUL-terminated). */
+int parse_report_check(const char *body, size_t len, int64_t now, char *err, size_t err_len);
+
 /* The user level of a topic pub_topic() made ("<prefix>/<user>/<device>"),
  * copied to `out`. Returns 0, or -1 when it does not fit. */
 int parse_topic_user(const char *topic, char *out, size_t out_len);
@@ -61,6 +68,26 @@ int parse_basic_auth(const char *hdr, char *user, size_t user_len, char *pass, s
  * (scheme by `tls`), or is one of `allowed`. */
 bool parse_origin_allowed(const char *origin, const char *host, bool tls,
 			  const char *const *allowed, int n_allowed);
+
+/* May a request with this Host header be served (DNS rebinding)? `host`
+ * is "name[:port]" or "[v6-address][:port]"; the port is not compared.
+ * True for an IP address literal (a browser sends one only when it
+ * connected to that address: no name was resolved), for "localhost", for
+ * one of `names` (--server-name) and for the host of one of `origins`
+ * (--allowed-origin, "scheme://host[:port]"); names compare without case
+ * and without one trailing dot. False for anything else, a malformed
+ * Host, and a missing or empty one. */
+bool parse_host_allowed(const char *host, const char *const *names, int n_names,
+			const char *const *origins, int n_origins);
+
+/* May a state-changing request (a POST) from a browser proceed (CSRF)?
+ * With an Origin header: parse_origin_allowed() of it. With "Origin: null"
+ * (sent by our own form under Referrer-Policy: no-referrer, and by opaque
+ * origins): true only with Sec-Fetch-Site: same-origin. Without an Origin:
+ * false when `sec_fetch_site` is "cross-site" or "same-site", else true
+ * (not a browser, e.g. a phone). Either header may be NULL. */
+bool parse_post_origin_ok(const char *origin, const char *sec_fetch_site, const char *host,
+			  bool tls, const char *const *allowed, int n_allowed);
 
 /* One line of a users file, split in place:
  *   name:crypt-hash[:admin][:share=user1,user2]

@@ -27,8 +27,10 @@
 struct ws_session {
 	struct relay_client rc;
 	const struct auth_user *viewer; /* with --users: whose frames it gets */
+	struct auth_ref session;	/* ...and the session it came with */
 	bool established;		/* CLOSED also comes for refused upgrades */
 	bool culled;
+	bool ended; /* its login session ended: close with 1008 */
 };
 
 size_t ws_session_size(void)
@@ -68,17 +70,49 @@ bool ws_upgrade_ok(struct bridge *b, struct lws *wsi)
 {
 	const char *why = NULL;
 
-	if (!path_ok(wsi))
+	if (!path_ok(wsi)) {
 		why = "on another path";
-	else if (!origin_ok(b, wsi))
+	} else if (!http_host_ok(b, wsi)) {
+		why = "for a foreign Host";
+		b->metrics.host_refused++;
+	} else if (!origin_ok(b, wsi)) {
 		why = "from a foreign Origin";
-	else if (b->auth_on && !http_session_user(b, wsi))
+	} else if (b->auth_on && !http_session_user(b, wsi, NULL)) {
 		why = "without a session";
+	}
 	if (!why)
 		return true;
 	b->metrics.ws_refused++;
 	log_debug("ws", "refusing a WebSocket upgrade %s (403)", why);
 	return false;
+}
+
+void ws_close_ended_sessions(struct bridge *b)
+{
+	int64_t now = (int64_t)lws_now_secs();
+
+	if (!b->auth_on || !auth_sessions_ended(&b->auth, now))
+		return;
+	lws_start_foreach_dll_safe(struct lws_dll2 *, d, d1, lws_dll2_get_head(&b->relay.clients))
+	{
+		struct relay_client *c = lws_container_of(d, struct relay_client, list);
+		struct ws_session *s = lws_container_of(c, struct ws_session, rc);
+
+		if (s->viewer && !s->culled && !auth_session_live(&b->auth, &s->session, now)) {
+			/* nothing more for it: out of the ring now, closed soon */
+			struct lws *wsi = c->wsi;
+
+			relay_remove(&b->relay, &s->rc);
+			s->culled = s->ended = true;
+			b->metrics.ws_session_closed++;
+			log_info("ws", "closing a WebSocket of %s: the session ended",
+				 s->viewer->name);
+			/* a close frame from WRITEABLE; killed anyway if it never comes */
+			lws_set_timeout(wsi, PENDING_TIMEOUT_CLOSE_SEND, 5);
+			lws_callback_on_writable(wsi);
+		}
+	}
+	lws_end_foreach_dll_safe(d, d1);
 }
 
 static void cut_off(struct bridge *b, struct ws_session *s)
@@ -251,6 +285,11 @@ static int writeable(struct bridge *b, struct ws_session *s, struct lws *wsi)
 	struct msg *m;
 	int i;
 
+	if (s->ended) {
+		lws_close_reason(wsi, LWS_CLOSE_STATUS_POLICY_VIOLATION,
+				 (unsigned char *)"session ended", 13);
+		return -1;
+	}
 	if (s->culled)
 		return 0;
 	if (!s->rc.welcomed) {
@@ -300,6 +339,12 @@ int ws_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, v
 			log_debug("ws", "refusing a WebSocket upgrade on another path");
 			return 1;
 		}
+		if (!http_host_ok(b, wsi)) {
+			b->metrics.ws_refused++;
+			b->metrics.host_refused++;
+			log_info("ws", "refusing a WebSocket upgrade for a foreign Host");
+			return 1;
+		}
 		if (!origin_ok(b, wsi)) {
 			b->metrics.ws_refused++;
 			log_info("ws", "refusing a WebSocket upgrade from a foreign Origin");
@@ -307,7 +352,7 @@ int ws_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, v
 		}
 		if (b->auth_on) {
 			/* the headers are gone by ESTABLISHED: keep the user now */
-			const struct auth_user *u = http_session_user(b, wsi);
+			const struct auth_user *u = http_session_user(b, wsi, &s->session);
 
 			if (!u || !s) {
 				b->metrics.ws_refused++;
@@ -318,11 +363,13 @@ int ws_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, v
 		}
 		return 0;
 	case LWS_CALLBACK_ESTABLISHED:
-		if (b->auth_on && !s->viewer)
+		/* the session may have ended during the upgrade */
+		if (b->auth_on && (!s->viewer || !auth_session_live(&b->auth, &s->session,
+								    (int64_t)lws_now_secs())))
 			return -1;
 		relay_add(&b->relay, &s->rc, wsi);
 		s->established = true;
-		s->culled = false;
+		s->culled = s->ended = false;
 		b->metrics.ws_clients++;
 		b->metrics.ws_connections++;
 		log_debug("ws", "client connected (%llu now)",

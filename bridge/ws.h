@@ -26,8 +26,13 @@ int ws_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, v
 		size_t len);
 size_t ws_session_size(void);
 
-/* Whether a WebSocket upgrade request may proceed: the path, the Origin
+/* Whether a WebSocket upgrade request may proceed: the path, the Host, the Origin
  * and, with --users, the session. Counts and logs a refusal. */
 bool ws_upgrade_ok(struct bridge *b, struct lws *wsi);
+
+/* With --users: close the WebSockets whose login session ended (logout,
+ * expiry, eviction). Cheap when none ended; called from the 1 s tick and
+ * right after a logout or login. */
+void ws_close_ended_sessions(struct bridge *b);
 
 #endif

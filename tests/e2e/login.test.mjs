@@ -2,12 +2,14 @@
 // sends a visitor without a session to the login page, a wrong password
 // keeps them there with a message, alice's password opens the map with only
 // her devices (bob's never appear, neither from history nor live), and
-// logging out returns to the login page.
+// logging out returns to the login page. A page of another origin cannot
+// log the visitor in (login CSRF).
 //
 // Part of mytracks. SPDX-License-Identifier: MIT
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
+import http from 'node:http';
 import path from 'node:path';
 import { execFileSync } from 'node:child_process';
 import {
@@ -126,4 +128,25 @@ test('logging out returns to the login page and ends the session', { timeout: 20
   assert.equal(new URL(page.url()).pathname, '/login');
   const api = await page.evaluate(async () => (await fetch('/api/devices/')).status);
   assert.equal(api, 401);
+});
+
+test('a page of another origin cannot log the visitor in (login CSRF)', { timeout: 20000 }, async () => {
+  // the attacker's page: a form that posts alice's credentials (known to the
+  // attacker, who wants the visitor to use the attacker's account) to the bridge
+  const html = `<!doctype html><form id="f" method="post" action="${bridge.url}/login">
+    <input name="user" value="alice"><input name="password" value="${PASSWORDS.alice}"></form>
+    <script>document.getElementById('f').submit();</script>`;
+  const evil = http.createServer((req, res) => { res.setHeader('content-type', 'text/html'); res.end(html); });
+  await new Promise((r) => evil.listen(0, '127.0.0.1', r));
+  try {
+    const [resp] = await Promise.all([
+      page.waitForResponse((r) => r.url() === `${bridge.url}/login` && r.request().method() === 'POST'),
+      page.goto(`http://127.0.0.1:${evil.address().port}/`),
+    ]);
+    assert.equal(resp.status(), 403);
+    assert.equal((await page.context().cookies()).filter((c) => c.name === 'mytracks_session').length, 0,
+      'no session cookie');
+  } finally {
+    await new Promise((r) => evil.close(r));
+  }
 });

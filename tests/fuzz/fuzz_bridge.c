@@ -4,27 +4,53 @@
  *
  * The first byte picks a parser (bridge/parse.c), the rest is its input:
  * query values, HTTP-mode bodies and headers, cookies, login bodies, Basic
- * credentials, Origin headers and users-file lines.
+ * credentials, Origin and Host headers, users-file lines. Besides memory
+ * errors (sanitizers), every output buffer is checked: NUL-terminated
+ * within its size, and empty when the parser failed; abort() otherwise.
  */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "parse.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
+/* Fill an output buffer so that a missing terminator shows. */
+#define DIRTY(buf, n) memset(buf, 'X', n)
+/* The output must be terminated within `n` bytes, and empty unless `ok`. */
+#define CHECK(buf, n, ok)                                                                          \
+	do {                                                                                       \
+		if (!memchr(buf, '\0', n) || (!(ok) && (buf)[0]))                                  \
+			abort();                                                                   \
+	} while (0)
+
+static void login(const uint8_t *d, size_t n, bool json)
+{
+	char user[129], pass[257];
+	int r;
+
+	DIRTY(user, sizeof(user));
+	DIRTY(pass, sizeof(pass));
+	r = parse_login((const char *)d, n, json, user, sizeof(user), pass, sizeof(pass));
+	CHECK(user, sizeof(user), !r);
+	CHECK(pass, sizeof(pass), !r);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static const char *const allowed[] = {"https://map.example.org"};
+	static const char *const names[] = {"tracks.example.org"};
 	struct bridge_config cfg = {.in_prefix = "owntracks",
 				    .trusted_proxies = {"127.0.0.1", "::1"},
 				    .n_trusted_proxies = 2};
-	char a[600], b[600], topic[400], err[128];
+	char a[600], b[600], topic[400], err[128], small[8];
 	struct users_line ul;
 	const char *e;
 	char *s;
 	int64_t v;
+	int r;
 
 	if (!size)
 		return 0;
@@ -33,39 +59,75 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	memcpy(s, data + 1, size - 1);
 	s[size - 1] = '\0';
-	switch (data[0] % 9) {
+	switch (data[0] % 12) {
 	case 0:
 		parse_uint(s, INT64_MAX, &v);
 		parse_device_spec(s);
 		break;
 	case 1:
-		if (!pub_topic(&cfg, (const char *)data + 1, size - 1, NULL, NULL, topic,
-			       sizeof(topic), err, sizeof(err)))
-			parse_topic_user(topic, a, sizeof(a));
-		pub_topic(&cfg, (const char *)data + 1, size - 1, "alice", NULL, topic,
-			  sizeof(topic), err, sizeof(err));
+		DIRTY(topic, sizeof(topic));
+		DIRTY(err, sizeof(err));
+		r = pub_topic(&cfg, (const char *)data + 1, size - 1, NULL, NULL, topic,
+			      sizeof(topic), err, sizeof(err));
+		CHECK(topic, sizeof(topic), !r);
+		CHECK(err, sizeof(err), true);
+		if (!r) {
+			DIRTY(a, sizeof(a));
+			r = parse_topic_user(topic, a, sizeof(a));
+			CHECK(a, sizeof(a), !r);
+		}
+		DIRTY(small, sizeof(small));
+		r = pub_topic(&cfg, (const char *)data + 1, size - 1, "alice", NULL, small,
+			      sizeof(small), err, sizeof(err));
+		CHECK(small, sizeof(small), !r);
 		break;
 	case 2:
+		DIRTY(a, sizeof(a));
 		pub_client_ip(&cfg, "127.0.0.1", s, a, sizeof(a));
+		CHECK(a, sizeof(a), true);
+		DIRTY(small, sizeof(small));
+		pub_client_ip(&cfg, "127.0.0.1", s, small, sizeof(small));
+		CHECK(small, sizeof(small), true);
 		break;
 	case 3:
-		parse_cookie(s, "mytracks_session", a, 65);
+		DIRTY(a, 65);
+		r = parse_cookie(s, "mytracks_session", a, 65);
+		CHECK(a, 65, r);
 		break;
 	case 4:
-		parse_login((const char *)data + 1, size - 1, false, a, 129, b, sizeof(b));
-		parse_form_field((const char *)data + 1, size - 1, "password", b, 8);
+		login(data + 1, size - 1, false);
+		DIRTY(small, sizeof(small));
+		r = parse_form_field((const char *)data + 1, size - 1, "password", small,
+				     sizeof(small));
+		CHECK(small, sizeof(small), r);
 		break;
 	case 5:
-		parse_login((const char *)data + 1, size - 1, true, a, 129, b, sizeof(b));
+		login(data + 1, size - 1, true);
 		break;
 	case 6:
-		parse_basic_auth(s, a, 129, b, sizeof(b));
+		DIRTY(a, 129);
+		DIRTY(b, 257);
+		r = parse_basic_auth(s, a, 129, b, 257);
+		CHECK(a, 129, !r);
+		CHECK(b, 257, !r);
 		break;
 	case 7:
 		parse_origin_allowed(s, "127.0.0.1:8080", size & 1, allowed, 1);
 		break;
 	case 8:
 		parse_users_line(s, &ul, &e);
+		break;
+	case 9:
+		parse_host_allowed(s, names, 1, allowed, 1);
+		break;
+	case 10:
+		parse_post_origin_ok(size & 1 ? s : NULL, size & 2 ? s : NULL, "127.0.0.1:8080",
+				     size & 4, allowed, 1);
+		break;
+	case 11:
+		DIRTY(err, sizeof(err));
+		parse_report_check((const char *)data + 1, size - 1, 1800000000, err, sizeof(err));
+		CHECK(err, sizeof(err), true);
 		break;
 	}
 	free(s);

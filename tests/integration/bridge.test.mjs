@@ -197,16 +197,16 @@ describe('bridge', () => {
     });
     const body = JSON.stringify(location({ tst: 1705333000 }));
     // (a POST pipelined behind another request loses its body in lws 4.1)
-    const out = await raw(`POST /pub HTTP/1.1\r\nHost: x\r\nX-Limit-U: pipe\r\nX-Limit-D: line\r\nContent-Length: ${body.length}\r\n\r\n${body}`
-      + 'GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n'
-      + 'GET /api/devices/ HTTP/1.1\r\nHost: x\r\n\r\n'
-      + 'GET /nope HTTP/1.1\r\nHost: x\r\n\r\n');
+    const out = await raw(`POST /pub HTTP/1.1\r\nHost: localhost\r\nX-Limit-U: pipe\r\nX-Limit-D: line\r\nContent-Length: ${body.length}\r\n\r\n${body}`
+      + 'GET /healthz HTTP/1.1\r\nHost: localhost\r\n\r\n'
+      + 'GET /api/devices/ HTTP/1.1\r\nHost: localhost\r\n\r\n'
+      + 'GET /nope HTTP/1.1\r\nHost: localhost\r\n\r\n');
     const statuses = [...out.matchAll(/HTTP\/1\.1 (\d{3})/g)].map((m) => Number(m[1]));
     assert.deepEqual(statuses, [200, 200, 200, 404], out);
     // a POST pipelined behind a GET: lws 4.1 garbles its body; the bridge
     // must answer, close, and not spin on the connection
-    const out2 = await raw('GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n'
-      + `POST /pub HTTP/1.1\r\nHost: x\r\nX-Limit-U: pipe\r\nX-Limit-D: line\r\nContent-Length: ${body.length}\r\n\r\n${body}`);
+    const out2 = await raw('GET /healthz HTTP/1.1\r\nHost: localhost\r\n\r\n'
+      + `POST /pub HTTP/1.1\r\nHost: localhost\r\nX-Limit-U: pipe\r\nX-Limit-D: line\r\nContent-Length: ${body.length}\r\n\r\n${body}`);
     assert.match(out2, /^HTTP\/1\.1 200/);
     assert.equal((await fetch(`${bridge.url}/healthz`)).status, 200, 'still serving');
   });

@@ -257,10 +257,10 @@ describe('security', () => {
       drops.push(new Promise((resolve) => {
         const s = net.connect(open.port, '127.0.0.1', () => {
           const kind = i % 5;
-          if (kind === 0) s.write('GET /api/devices/ HTTP/1.1\r\nHost: x\r\n'); // headers cut short
-          else if (kind === 1) s.write('POST /pub HTTP/1.1\r\nHost: x\r\nContent-Length: 1000\r\n\r\n{"_type"'); // body cut short
-          else if (kind === 2) s.write('GET /ws/locations/ HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n');
-          else if (kind === 3) s.write('GET /api/locations/?since_id=0 HTTP/1.1\r\nHost: x\r\n\r\n');
+          if (kind === 0) s.write('GET /api/devices/ HTTP/1.1\r\nHost: localhost\r\n'); // headers cut short
+          else if (kind === 1) s.write('POST /pub HTTP/1.1\r\nHost: localhost\r\nContent-Length: 1000\r\n\r\n{"_type"'); // body cut short
+          else if (kind === 2) s.write('GET /ws/locations/ HTTP/1.1\r\nHost: localhost\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n');
+          else if (kind === 3) s.write('GET /api/locations/?since_id=0 HTTP/1.1\r\nHost: localhost\r\n\r\n');
           setTimeout(() => { s.resetAndDestroy?.() ?? s.destroy(); resolve(); }, kind === 2 || kind === 3 ? 30 : 0);
         });
         s.on('error', () => resolve());

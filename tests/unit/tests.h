@@ -1,4 +1,5 @@
-/* tests.h: the CUnit suites of the core library, one per module.
+/* tests.h: the CUnit suites, one per module (core: test_core; bridge:
+ * test_bridge).
  *
  * Part of mytracks. SPDX-License-Identifier: MIT
  */
@@ -14,6 +15,9 @@ int init_dataobj_tests(void);
 int init_export_tests(void);
 int init_track_tests(void);
 int init_isotime_tests(void);
+int init_parse_tests(void); /* bridge/parse.c */
+int init_relay_tests(void); /* bridge/relay.c */
+int init_queue_tests(void); /* bridge/queue.c */
 
 /* Add a suite with its tests; returns 0 or -1 (CUnit's error is set). */
 struct test_case {
@@ -21,5 +25,9 @@ struct test_case {
 	CU_TestFunc fn;
 };
 int add_suite(const char *name, const struct test_case *cases);
+
+/* Register the suites of the NULL-terminated `inits`, run them, and return
+ * the exit status: 0 when every test passed. */
+int run_suites(int (*const *inits)(void));
 
 #endif
