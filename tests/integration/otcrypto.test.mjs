@@ -9,37 +9,10 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import sodium from 'libsodium-wrappers';
-
 import { buildDir, tmpDir } from '../lib/harness.mjs';
+import { sodiumReady, seal, open } from '../lib/otcrypto.mjs';
 
 const tool = path.join(buildDir, 'tools', 'mytracks-otcrypto');
-
-/** The apps' key: the secret's bytes cut to 32, padded with NUL bytes. */
-export function appKey(secret) {
-  const key = new Uint8Array(sodium.crypto_secretbox_KEYBYTES);
-  key.set(Buffer.from(secret, 'utf8').subarray(0, key.length));
-  return key;
-}
-
-/** {"_type":"encrypted","data":...} of `plain` under `secret`, as a phone sends it. */
-export function seal(secret, plain, nonce = sodium.randombytes_buf(sodium.crypto_secretbox_NONCEBYTES)) {
-  const box = sodium.crypto_secretbox_easy(Buffer.from(plain, 'utf8'), nonce, appKey(secret));
-  const data = Buffer.concat([Buffer.from(nonce), Buffer.from(box)]).toString('base64');
-  return JSON.stringify({ _type: 'encrypted', data });
-}
-
-/** The plaintext of an encrypted message, or null when it does not open. */
-export function open(secret, message) {
-  const raw = Buffer.from(JSON.parse(message).data, 'base64');
-  const n = sodium.crypto_secretbox_NONCEBYTES;
-  try {
-    return Buffer.from(sodium.crypto_secretbox_open_easy(raw.subarray(n), raw.subarray(0, n),
-      appKey(secret))).toString('utf8');
-  } catch {
-    return null;
-  }
-}
 
 function run(args, input) {
   const r = spawnSync(tool, args, { input, encoding: 'utf8', timeout: 10000 });
@@ -55,7 +28,7 @@ describe('otcrypto against libsodium-wrappers', () => {
   let dir, keys;
 
   before(async () => {
-    await sodium.ready;
+    await sodiumReady;
     dir = tmpDir('mytracks-otcrypto-');
     keys = path.join(dir, 'keys');
     fs.writeFileSync(keys, [
