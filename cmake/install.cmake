@@ -102,7 +102,7 @@ if(DPKG_SHLIBDEPS)
 	set(CPACK_DEBIAN_PACKAGE_DEPENDS "mosquitto (>= 2.0)")
 else()
 	set(CPACK_DEBIAN_PACKAGE_DEPENDS
-		"mosquitto (>= 2.0), libc6, libwebsockets17, libmosquitto1, libsqlite3-0, libcjson1, libcrypt1")
+		"mosquitto (>= 2.0), libc6, libwebsockets17, libmosquitto1, libsqlite3-0, libcjson1, libcrypt1, libsodium23")
 endif()
 set(CPACK_DEBIAN_PACKAGE_RECOMMENDS "systemd")
 # dpkg keeps the administrator's edits of these on upgrade

@@ -214,7 +214,7 @@ describe('install and package', { skip }, () => {
     assert.ok(fs.existsSync(deb), `${deb}: ${fs.readdirSync(build).join(' ')}`);
     const info = run('dpkg-deb', ['-I', deb]).stdout;
     const depends = /^ Depends: (.*)$/m.exec(info)[1].split(', ').map((d) => d.split(' ')[0]);
-    for (const p of ['mosquitto', 'libc6', 'libwebsockets17', 'libmosquitto1', 'libsqlite3-0', 'libcjson1', 'libcrypt1']) {
+    for (const p of ['mosquitto', 'libc6', 'libwebsockets17', 'libmosquitto1', 'libsqlite3-0', 'libcjson1', 'libcrypt1', 'libsodium23']) {
       assert.ok(depends.includes(p), `Depends lacks ${p}: ${depends}`);
     }
     const control = path.join(dir, 'control');
