@@ -24,6 +24,7 @@
 #include "relay.h"
 
 struct mqtt_link;
+struct otkeys;
 
 /* A log budget: `lines` logged since `window_start`, `suppressed` not. */
 struct transport_ratelimit {
@@ -47,12 +48,14 @@ struct bridge {
 	size_t body_bytes;
 	struct transport_ratelimit transport_rl; /* refusals and time-outs */
 	struct metrics metrics;
-	struct auth auth;		    /* users and sessions, with --users */
-	bool auth_on;			    /* --users given: login required */
-	int64_t startup;		    /* unix seconds */
-	bool broker_up;			    /* connected and subscribed, as last reported */
-	lws_sorted_usec_list_t tick;	    /* once a second: PUBACK timeouts */
-	lws_sorted_usec_list_t drain_retry; /* while the inbox waits for clients */
+	struct auth auth;		      /* users and sessions, with --users */
+	bool auth_on;			      /* --users given: login required */
+	struct otkeys *keys;		      /* --keys: payload encryption keys, or NULL */
+	struct transport_ratelimit crypto_rl; /* reports that did not decrypt */
+	int64_t startup;		      /* unix seconds */
+	bool broker_up;			      /* connected and subscribed, as last reported */
+	lws_sorted_usec_list_t tick;	      /* once a second: PUBACK timeouts */
+	lws_sorted_usec_list_t drain_retry;   /* while the inbox waits for clients */
 	/* what lws reads for the context's lifetime */
 	struct lws_protocols protocols[3];
 	lws_retry_bo_t retry;

@@ -88,6 +88,11 @@ static const char usage_text[] =
 	"                            per user name before 429 (default 10; 0: off)\n"
 	"  --hash-password           read a password on stdin, print its crypt(3)\n"
 	"                            hash for the users file, and exit\n"
+	"Payload encryption (see docs/security.md):\n"
+	"  --keys FILE               OwnTracks encryption keys: lines user:secret or\n"
+	"                            user/device:secret, mode 0600, read at start;\n"
+	"                            encrypted HTTP-mode reports are checked in\n"
+	"                            plaintext, published as sent, answered encrypted\n"
 	"Logging:\n"
 	"  --log-level LEVEL         debug, info, warning or error (default info)\n"
 	"  --console                 log to stderr instead of syslog\n"
@@ -131,6 +136,7 @@ enum {
 	OPT_SERVER_NAME,
 	OPT_MAX_USER_SESSIONS,
 	OPT_LOGIN_LIMIT,
+	OPT_KEYS,
 };
 
 static const struct option long_options[] = {
@@ -170,6 +176,7 @@ static const struct option long_options[] = {
 	{"server-name", required_argument, NULL, OPT_SERVER_NAME},
 	{"max-user-sessions", required_argument, NULL, OPT_MAX_USER_SESSIONS},
 	{"login-limit", required_argument, NULL, OPT_LOGIN_LIMIT},
+	{"keys", required_argument, NULL, OPT_KEYS},
 	{NULL, 0, NULL, 0},
 };
 
@@ -335,6 +342,11 @@ static int apply_websec(struct bridge_config *cfg, int opt, const char *arg)
 		if (parse_num("login-limit", arg, 0, 1000000, &v))
 			return -1;
 		cfg->login_limit = (int)v;
+		return 0;
+	case OPT_KEYS: /* payload encryption; its mode is checked as it loads */
+		if (check_readable_file("keys", arg))
+			return -1;
+		cfg->keys_file = arg;
 		return 0;
 	}
 	return -1;

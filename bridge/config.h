@@ -50,6 +50,7 @@ struct bridge_config {
 	int n_server_names;
 	int max_user_sessions; /* sessions one user may hold, default 16 */
 	int login_limit;       /* failed logins per minute per address/user; 0: off */
+	const char *keys_file; /* --keys: payload encryption keys; NULL: none */
 };
 
 /* True when `addr` (a numeric IP address) is a loopback address. */

@@ -14,6 +14,7 @@
 #include "log.h"
 #include "mqtt.h"
 #include "ot.h"
+#include "otcrypto.h"
 #include "parse.h"
 #include "utf8.h"
 #include "ws.h"
@@ -54,7 +55,8 @@ struct http_session {
 	struct lws_dll2 body_list;
 	size_t reserved;
 	int64_t deadline;
-	bool limited; /* HTTP mode: too many failed credential checks (429) */
+	bool limited;	    /* HTTP mode: too many failed credential checks (429) */
+	bool encrypt_reply; /* HTTP mode: the report decrypted; answer encrypted */
 };
 
 size_t http_session_size(void)
@@ -285,6 +287,135 @@ static int report_auth(struct bridge *b, struct http_session *s, struct lws *wsi
 	return -1;
 }
 
+/* The Recorder's form, POST /pub?u=USER&d=DEVICE: the query names the
+ * user and device where X-Limit-U / X-Limit-D do not (the headers win). A
+ * value that does not fit is left out (pub_topic() then says what is
+ * missing); pub_topic() checks the names either way. */
+static void report_query_names(struct http_session *s, struct lws *wsi)
+{
+	char buf[OT_NAME_MAX + 3]; /* "u=" + a name + NUL */
+	int i, n;
+
+	for (i = 0; (n = lws_hdr_fragment_length(wsi, WSI_TOKEN_HTTP_URI_ARGS, i)) > 0; i++) {
+		bool u, d;
+
+		if (n >= (int)sizeof(buf) ||
+		    lws_hdr_copy_fragment(wsi, buf, sizeof(buf), WSI_TOKEN_HTTP_URI_ARGS, i) < 0)
+			continue;
+		u = !strncmp(buf, "u=", 2);
+		d = !strncmp(buf, "d=", 2);
+		if (u && !s->have_user && buf[2]) {
+			memcpy(s->user, buf + 2, strlen(buf + 2) + 1);
+			s->have_user = true;
+		} else if (d && !s->have_device && buf[2]) {
+			memcpy(s->device, buf + 2, strlen(buf + 2) + 1);
+			s->have_device = true;
+		}
+	}
+}
+
+/* A zero-length report (the apps send them, e.g. to fetch friends and
+ * commands): nothing to publish; 200 [] unless the credentials are wrong
+ * (iOS shows an alert for any 4xx, and a 2xx is all the phone needs). */
+static int report_empty(struct bridge *b, struct http_session *s)
+{
+	if (s->limited) {
+		b->metrics.reports_invalid++;
+		s->www_auth = false;
+		return reply_error(b, s, 429, "too many failed logins, try again later");
+	}
+	if (s->www_auth) {
+		b->metrics.reports_invalid++;
+		return reply_error(b, s, 401, "HTTP Basic credentials of a user required");
+	}
+	jbuf_puts(&s->out, "[]");
+	return reply_now(b, s, 200, CT_JSON);
+}
+
+/* Payload encryption (--keys, docs/security.md "Payload encryption"): an
+ * encrypted report of a user/device with a key is decrypted into `plain`
+ * so that the plaintext is what pub_topic() and parse_report_check()
+ * look at; the ciphertext is what gets published (the plugin decrypts it
+ * with the same keys file, like an MQTT phone's). Returns the result:
+ * OTCRYPTO_PLAIN and OTCRYPTO_DECRYPTED go on as usual; OTCRYPTO_NO_KEY
+ * and OTCRYPTO_AUTH_FAILED are published unchecked and kept (a key added
+ * later recovers them); the others are refused (`err` says why: no key
+ * could ever open them). */
+static enum otcrypto_result report_decrypt(struct bridge *b, struct http_session *s,
+					   struct jbuf *plain, char *err, size_t err_len)
+{
+	size_t len = jbuf_len(&s->in), n = 0;
+	enum otcrypto_result r;
+	char *out;
+
+	/* the plaintext is shorter than the payload (otcrypto.h) */
+	jbuf_init(plain, 0, len + 1);
+	out = malloc(len + 1);
+	if (!out)
+		return OTCRYPTO_NO_ROOM;
+	r = otcrypto_decrypt(b->keys, s->have_user ? s->user : NULL,
+			     s->have_device ? s->device : NULL, jbuf_data(&s->in), len, out,
+			     len + 1, &n, err, err_len);
+	if (r == OTCRYPTO_DECRYPTED) {
+		jbuf_append(plain, out, n);
+		b->metrics.reports_decrypted++;
+		s->encrypt_reply = true;
+	}
+	explicit_bzero(out, len + 1);
+	free(out);
+	return r;
+}
+
+/* Log a report kept undecrypted, at most TRANSPORT_LOG_BURST lines per
+ * TRANSPORT_LOG_PERIOD seconds (the count is in the metrics). */
+static void report_log_undecryptable(struct bridge *b, struct http_session *s,
+				     enum otcrypto_result r)
+{
+	struct transport_ratelimit *rl = &b->crypto_rl;
+	char esc_u[UTF8_LOG_LEN(OT_NAME_MAX)], esc_d[UTF8_LOG_LEN(OT_NAME_MAX)];
+	int64_t now = (int64_t)lws_now_secs();
+
+	if (now - rl->window_start >= TRANSPORT_LOG_PERIOD) {
+		if (rl->suppressed)
+			log_warn("http", "%u more encrypted reports kept undecrypted, not logged",
+				 rl->suppressed);
+		rl->window_start = now;
+		rl->lines = rl->suppressed = 0;
+	}
+	if (rl->lines >= TRANSPORT_LOG_BURST) {
+		rl->suppressed++;
+		return;
+	}
+	rl->lines++;
+	log_warn("http",
+		 "encrypted report from %s for %s/%s kept undecrypted (%s): %s; published as "
+		 "sent, a key added to --keys later recovers it",
+		 s->ip, utf8_log_str(esc_u, sizeof(esc_u), s->have_user ? s->user : NULL),
+		 utf8_log_str(esc_d, sizeof(esc_d), s->have_device ? s->device : NULL),
+		 otcrypto_result_name(r),
+		 r == OTCRYPTO_NO_KEY ? "no key for this user or device"
+				      : "wrong key or altered data");
+}
+
+/* The 200 answer to an acknowledged report: the JSON array `arr`, as it
+ * is to a phone that sent plaintext, and as one {"_type":"encrypted"}
+ * object holding the whole array to a phone whose report decrypted (what
+ * the Recorder sends, and what both apps take). */
+static void reply_report_ok(struct bridge *b, struct http_session *s, const char *arr, size_t len)
+{
+	jbuf_reset(&s->out);
+	if (!s->encrypt_reply ||
+	    otcrypto_encrypt(b->keys, s->have_user ? s->user : NULL,
+			     s->have_device ? s->device : NULL, arr, len, &s->out)) {
+		jbuf_reset(&s->out);
+		jbuf_append(&s->out, arr, len);
+	}
+	s->status = 200;
+	s->ctype = CT_JSON;
+	s->replying = true;
+	lws_callback_on_writable(s->wsi);
+}
+
 static int report_begin(struct bridge *b, struct http_session *s, struct lws *wsi)
 {
 	char cl[32], peer[64], xff[256];
@@ -302,6 +433,8 @@ static int report_begin(struct bridge *b, struct http_session *s, struct lws *ws
 		return reply_error(b, s, 411, "a Content-Length is required");
 	}
 	declared = strtoll(cl, NULL, 10);
+	if (declared == 0 && !s->login)
+		return report_empty(b, s);
 	if (declared <= 0) {
 		b->metrics.reports_invalid++;
 		return reply_error(b, s, 400, "empty body");
@@ -321,6 +454,7 @@ static int report_begin(struct bridge *b, struct http_session *s, struct lws *ws
 	s->in_body = true;
 	s->have_user = custom_header(wsi, "x-limit-u:", s->user, sizeof(s->user));
 	s->have_device = custom_header(wsi, "x-limit-d:", s->device, sizeof(s->device));
+	report_query_names(s, wsi);
 	return 0; /* the body follows */
 }
 
@@ -351,6 +485,8 @@ static int report_body(struct bridge *b, struct http_session *s, const void *in,
 static int report_submit(struct bridge *b, struct http_session *s)
 {
 	char topic[2 * OT_NAME_MAX + 80], err[128];
+	struct jbuf plain, *check;
+	enum otcrypto_result cr;
 	int mid = 0;
 
 	if (s->too_large) {
@@ -370,16 +506,27 @@ static int report_submit(struct bridge *b, struct http_session *s)
 		b->metrics.reports_invalid++;
 		return reply_error_close(b, s, 401, "HTTP Basic credentials of a user required");
 	}
-	if (pub_topic(b->cfg, jbuf_data(&s->in), jbuf_len(&s->in), s->have_user ? s->user : NULL,
+	cr = report_decrypt(b, s, &plain, err, sizeof(err));
+	check = cr == OTCRYPTO_DECRYPTED ? &plain : &s->in;
+	if ((cr != OTCRYPTO_PLAIN && cr != OTCRYPTO_DECRYPTED && cr != OTCRYPTO_NO_KEY &&
+	     cr != OTCRYPTO_AUTH_FAILED) ||
+	    pub_topic(b->cfg, jbuf_data(check), jbuf_len(check), s->have_user ? s->user : NULL,
 		      s->have_device ? s->device : NULL, topic, sizeof(topic), err, sizeof(err)) ||
-	    parse_report_check(jbuf_data(&s->in), jbuf_len(&s->in), (int64_t)lws_now_secs(), err,
-			       sizeof(err))) {
+	    (!otcrypto_failed(cr) &&
+	     parse_report_check(jbuf_data(check), jbuf_len(check), (int64_t)lws_now_secs(), err,
+				sizeof(err)))) {
 		char esc[UTF8_LOG_LEN(sizeof(err))];
 
+		jbuf_free(&plain);
 		b->metrics.reports_invalid++;
 		log_debug("http", "report from %s refused: %s", s->ip,
 			  utf8_log_str(esc, sizeof(esc), err));
 		return reply_error_close(b, s, 400, err);
+	}
+	jbuf_free(&plain);
+	if (otcrypto_failed(cr)) {
+		b->metrics.reports_undecryptable++;
+		report_log_undecryptable(b, s, cr);
 	}
 	if (b->auth_on) {
 		char user[OT_NAME_MAX + 1], esc_u[UTF8_LOG_LEN(OT_NAME_MAX)],
@@ -427,7 +574,7 @@ void http_report_acked(struct bridge *b, int mid, int reason)
 	s = lws_container_of(p, struct http_session, pending);
 	if (reason < 0x80) {
 		b->metrics.reports_accepted++;
-		reply_later(s, 200, NULL);
+		reply_report_ok(b, s, "[]", 2);
 		return;
 	}
 	b->metrics.reports_invalid++;

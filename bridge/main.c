@@ -25,6 +25,7 @@
 #include "http.h"
 #include "log.h"
 #include "mqtt.h"
+#include "otcrypto.h"
 #include "ws.h"
 
 /* Bytes the MQTT thread may have queued before it waits for the lws thread. */
@@ -301,6 +302,25 @@ static struct lws_context *create_lws(struct bridge *b)
 	return lws_create_context(&info);
 }
 
+/* --keys: the payload encryption keys, read once at start (like --users:
+ * under systemd, SIGHUP restarts the bridge, which reads them again).
+ * Returns 0, or -1 after logging why (never a secret). */
+static int load_keys(struct bridge *b, const struct bridge_config *cfg)
+{
+	char err[512];
+
+	if (!cfg->keys_file)
+		return 0;
+	b->keys = otkeys_load(cfg->keys_file, err, sizeof(err));
+	if (!b->keys) {
+		log_err("bridge", "--keys: %s", err);
+		return -1;
+	}
+	log_info("bridge", "payload encryption: %zu keys from %s", otkeys_count(b->keys),
+		 cfg->keys_file);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	struct bridge_config cfg;
@@ -346,6 +366,10 @@ int main(int argc, char **argv)
 			 "location",
 			 cfg.http_host, cfg.http_port);
 	}
+	if (load_keys(&b, &cfg)) {
+		rc = 2;
+		goto out;
+	}
 	signal(SIGPIPE, SIG_IGN);
 
 	b.lws = create_lws(&b);
@@ -386,6 +410,7 @@ out:
 	queue_free(&b.queue);
 	db_close(&b.db);
 	auth_free(&b.auth);
+	otkeys_free(b.keys);
 	config_free(&cfg);
 	return rc;
 }

@@ -93,6 +93,11 @@ void metrics_render(const struct metrics *m, struct jbuf *out)
 		    (unsigned long long)m->reports_invalid);
 	jbuf_printf(out, "mytracks_bridge_http_reports_total{result=\"unavailable\"} %llu\n",
 		    (unsigned long long)m->reports_unavailable);
+	metric(out, "mytracks_bridge_http_reports_decrypted_total", "counter",
+	       "Encrypted HTTP-mode reports decrypted with a --keys key.", m->reports_decrypted);
+	metric(out, "mytracks_bridge_http_reports_undecryptable_total", "counter",
+	       "Encrypted HTTP-mode reports without a key or with a wrong key (published as sent).",
+	       m->reports_undecryptable);
 	metric(out, "mytracks_bridge_api_errors_total", "counter",
 	       "History API requests answered with an error.", m->api_errors);
 	metric(out, "mytracks_bridge_host_refused_total", "counter",

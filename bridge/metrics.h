@@ -25,12 +25,14 @@ struct metrics {
 	uint64_t mqtt_dropped;	  /* not relayed: invalid or too large */
 	uint64_t broker_connects; /* successful (re)connections */
 	uint64_t http_requests;
-	uint64_t http_timeouts;	      /* 408: a body not complete within --request-timeout */
-	uint64_t http_shed;	      /* 503: --max-body-memory spent by unfinished bodies */
-	uint64_t reports_accepted;    /* HTTP-mode reports acknowledged by the broker */
-	uint64_t reports_invalid;     /* 400/413: bad body or missing user/device */
-	uint64_t reports_unavailable; /* 503: broker down, timeout, refused */
-	uint64_t api_errors;	      /* 4xx/5xx answers of the history API */
+	uint64_t http_timeouts;		/* 408: a body not complete within --request-timeout */
+	uint64_t http_shed;		/* 503: --max-body-memory spent by unfinished bodies */
+	uint64_t reports_accepted;	/* HTTP-mode reports acknowledged by the broker */
+	uint64_t reports_invalid;	/* 400/413: bad body or missing user/device */
+	uint64_t reports_unavailable;	/* 503: broker down, timeout, refused */
+	uint64_t reports_decrypted;	/* encrypted reports opened with a --keys key */
+	uint64_t reports_undecryptable; /* encrypted, no key or wrong key: kept as sent */
+	uint64_t api_errors;		/* 4xx/5xx answers of the history API */
 	/* request checks, sessions and logins (docs/security.md) */
 	uint64_t host_refused;	    /* 421: a Host that is not this server's */
 	uint64_t origin_refused;    /* 403: a POST from a foreign Origin */

@@ -33,6 +33,7 @@ set_target_properties(mytracks-bridge-installed PROPERTIES
 # programs
 install(TARGETS mytracks-bridge-installed RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
 install(TARGETS mytracks-users RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
+install(TARGETS mytracks-otcrypto RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
 # generate_load is the checkout's name; installed it gets the project prefix
 install(PROGRAMS $<TARGET_FILE:generate_load> DESTINATION ${CMAKE_INSTALL_BINDIR}
 	RENAME mytracks-generate-load)
@@ -101,7 +102,7 @@ if(DPKG_SHLIBDEPS)
 	set(CPACK_DEBIAN_PACKAGE_DEPENDS "mosquitto (>= 2.0)")
 else()
 	set(CPACK_DEBIAN_PACKAGE_DEPENDS
-		"mosquitto (>= 2.0), libc6, libwebsockets17, libmosquitto1, libsqlite3-0, libcjson1, libcrypt1")
+		"mosquitto (>= 2.0), libc6, libwebsockets17, libmosquitto1, libsqlite3-0, libcjson1, libcrypt1, libsodium23")
 endif()
 set(CPACK_DEBIAN_PACKAGE_RECOMMENDS "systemd")
 # dpkg keeps the administrator's edits of these on upgrade

@@ -6,10 +6,14 @@
  * parses is formatted as a data object, which must then be valid JSON with
  * the same coordinates. Built with clang -fsanitize=fuzzer by tools/fuzz;
  * replay.c runs the committed corpus through it in ./run-tests.
+ * Every payload also goes through otcrypto_decrypt() with the keys
+ * "u:k" and "u/d:k2", and a decrypted plaintext through the parser, as
+ * the plugin handles an encrypted message.
  */
 #include "dataobj.h"
 #include "jbuf.h"
 #include "ot.h"
+#include "otcrypto.h"
 
 #include <cjson/cJSON.h>
 #include <stdint.h>
@@ -18,6 +22,37 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
+/* Decrypt what can be: the plaintext, malloc'ed (the caller frees), or
+ * NULL for a payload that is not an encrypted message of u/d. */
+static char *try_decrypt(const char *topic_user, const char *topic_device, const char *p,
+			 size_t len, size_t *plain_len)
+{
+	static struct otkeys *keys; /* built once, reachable until exit */
+	char *out, err[64];
+	int line;
+	enum otcrypto_result r;
+
+	if (!keys) {
+		keys = otkeys_new();
+		if (!keys || otkeys_parse(keys, "u:k\nu/d:k2\n", 10, &line, err, sizeof(err)))
+			abort();
+	}
+	out = malloc(len + 1);
+	if (!out)
+		return NULL;
+	r = otcrypto_decrypt(keys, topic_user, topic_device, p, len, out, len + 1, plain_len, err,
+			     sizeof(err));
+	if (r == OTCRYPTO_DECRYPTED && *plain_len >= len)
+		abort(); /* the plaintext is always shorter */
+	if (r == OTCRYPTO_NO_ROOM)
+		abort(); /* len + 1 always fits */
+	if (r != OTCRYPTO_DECRYPTED) {
+		free(out);
+		return NULL;
+	}
+	return out;
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	const char *nl = memchr(data, '\n', size);
@@ -25,7 +60,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct ot_topic t;
 	struct ot_msg m;
 	struct jbuf b;
-	size_t tlen;
+	size_t tlen, plen, n = 0;
+	const char *payload;
+	char *plain;
+	enum ot_result r;
 
 	if (!nl)
 		return 0;
@@ -36,8 +74,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	topic[tlen] = '\0';
 	if (ot_topic_parse(topic, "owntracks", &t, reason, sizeof(reason)) != OT_OK)
 		strcpy(t.user, "u"), strcpy(t.device, "d");
-	if (ot_parse(nl + 1, size - tlen - 1, 1800000000, OT_DEFAULT_MAX_FUTURE_S, &m, reason,
-		     sizeof(reason)) != OT_OK)
+	payload = nl + 1;
+	plen = size - tlen - 1;
+	plain = try_decrypt(t.user, t.device, payload, plen, &n);
+	if (plain) {
+		payload = plain;
+		plen = n;
+	}
+	r = ot_parse(payload, plen, 1800000000, OT_DEFAULT_MAX_FUTURE_S, &m, reason,
+		     sizeof(reason));
+	free(plain);
+	if (r != OT_OK)
 		return 0;
 	jbuf_init(&b, 0, 1 << 20);
 	if (m.type == OT_LOCATION) {

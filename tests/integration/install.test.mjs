@@ -28,7 +28,7 @@ const version = /project\(mytracks VERSION ([0-9.]+)/.exec(
 const arch = have('dpkg') ? execFileSync('dpkg', ['--print-architecture']).toString().trim() : '';
 const multiarch = have('dpkg-architecture')
   ? execFileSync('dpkg-architecture', ['-qDEB_HOST_MULTIARCH']).toString().trim() : 'x86_64-linux-gnu';
-const targets = ['mytracks_plugin', 'mytracks-bridge-installed', 'mytracks-users', 'generate_load'];
+const targets = ['mytracks_plugin', 'mytracks-bridge-installed', 'mytracks-users', 'mytracks-otcrypto', 'generate_load'];
 
 function run(cmd, args, opts = {}) {
   const r = spawnSync(cmd, args, { encoding: 'utf8', maxBuffer: 64 << 20, ...opts });
@@ -57,7 +57,8 @@ function listTree(root) {
 
 // What an installation with prefix /usr must hold (at least).
 const expected = [
-  '/usr/bin/mytracks-bridge', '/usr/bin/mytracks-users', '/usr/bin/mytracks-generate-load',
+  '/usr/bin/mytracks-bridge', '/usr/bin/mytracks-users', '/usr/bin/mytracks-otcrypto',
+  '/usr/bin/mytracks-generate-load',
   `/usr/lib/${multiarch}/mytracks/mytracks_plugin.so`,
   '/usr/share/mytracks/web/index.html', '/usr/share/mytracks/web/login.html',
   '/usr/share/mytracks/web/js/main.js', '/usr/share/mytracks/web/css/app.css',
@@ -214,7 +215,7 @@ describe('install and package', { skip }, () => {
     assert.ok(fs.existsSync(deb), `${deb}: ${fs.readdirSync(build).join(' ')}`);
     const info = run('dpkg-deb', ['-I', deb]).stdout;
     const depends = /^ Depends: (.*)$/m.exec(info)[1].split(', ').map((d) => d.split(' ')[0]);
-    for (const p of ['mosquitto', 'libc6', 'libwebsockets17', 'libmosquitto1', 'libsqlite3-0', 'libcjson1', 'libcrypt1']) {
+    for (const p of ['mosquitto', 'libc6', 'libwebsockets17', 'libmosquitto1', 'libsqlite3-0', 'libcjson1', 'libcrypt1', 'libsodium23']) {
       assert.ok(depends.includes(p), `Depends lacks ${p}: ${depends}`);
     }
     const control = path.join(dir, 'control');
