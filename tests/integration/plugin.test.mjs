@@ -267,6 +267,9 @@ describe('plugin: options', () => {
     await failsWith({ database: db, colour: 'blue' }, /unknown option plugin_opt_colour/);
     await failsWith({ stats_interval: '1' }, /plugin_opt_database is required/);
     await failsWith({ database: '/nonexistent/dir/x.db' }, /plugin_opt_database: cannot open/);
+    await failsWith({ database: db, buffer_max: '10', buffer_per_user: '11' }, /plugin_opt_buffer_per_user/);
+    await failsWith({ database: db, max_devices: '10', max_devices_per_user: '11' }, /plugin_opt_max_devices_per_user/);
+    await failsWith({ database: db, max_devices_per_user: '0' }, /plugin_opt_max_devices_per_user/);
   });
 
   it('trims trailing whitespace in values and honours the prefixes', async () => {
@@ -365,16 +368,23 @@ describe('plugin: a locked database', () => {
   });
 
   it('refuses what does not fit in the bounded buffer, and says so', async () => {
-    const broker = await startBroker({ options: { buffer_max: '10' } });
+    const broker = await startBroker({ options: { buffer_max: '10', buffer_per_user: '10' } });
     const sub = await collector(broker.port, 'mytracks/locations/#');
-    const pub = await mqttConnect(broker.port);
+    // MQTT v5: a report that is not stored gets a PUBACK with reason 0x87
+    const pub = await mqttConnect(broker.port, { protocolVersion: 5 });
     await pub.publishAsync('owntracks/full/d', JSON.stringify(location({ tst: 1705329000 })), { qos: 1 });
     await waitFor(() => sql(broker.db, 'SELECT count(*) AS n FROM locations')[0].n === 1);
     const unlock = lockDatabase(broker.db);
     await sleep(300);
+    const refusedCodes = [];
     for (let i = 1; i <= 15; i++) {
-      await pub.publishAsync('owntracks/full/d', JSON.stringify(location({ tst: 1705329000 + i })), { qos: 1 });
+      try {
+        await pub.publishAsync('owntracks/full/d', JSON.stringify(location({ tst: 1705329000 + i })), { qos: 1 });
+      } catch (e) {
+        refusedCodes.push(e.code);
+      }
     }
+    assert.deepEqual(refusedCodes, [0x87, 0x87, 0x87, 0x87, 0x87], 'the 5 refused were not acknowledged as stored');
     await waitFor(async () => (await stats(broker.port)).buffer_full === 5, { what: '5 refused' });
     assert.equal(locationsOf(sub.messages).length, 11, 'what was refused is not republished');
     await waitFor(() => /storage buffer full/.test(broker.proc.output), { what: 'logged' });
