@@ -84,6 +84,8 @@ int config_parse(struct mt_config *cfg, const struct mt_option *opts, int n, cha
 	cfg->commit_window_ms = 100;
 	cfg->topic_user_check = true;
 	cfg->buffer_max = 100000;
+	cfg->max_devices = 10000;
+	cfg->max_devices_per_user = 100;
 	cfg->max_future = 86400;
 	cfg->stats_interval = 10;
 	if (replace(&cfg->input_prefix, "owntracks") || replace(&cfg->output_prefix, "mytracks"))
@@ -118,6 +120,15 @@ int config_parse(struct mt_config *cfg, const struct mt_option *opts, int n, cha
 		} else if (!strcmp(k, "buffer_max")) {
 			bad = parse_int(v, 1, 10000000, &x);
 			cfg->buffer_max = (size_t)x;
+		} else if (!strcmp(k, "buffer_per_user")) {
+			bad = parse_int(v, 1, 10000000, &x);
+			cfg->buffer_per_user = (size_t)x;
+		} else if (!strcmp(k, "max_devices")) {
+			bad = parse_int(v, 1, 10000000, &x);
+			cfg->max_devices = (size_t)x;
+		} else if (!strcmp(k, "max_devices_per_user")) {
+			bad = parse_int(v, 1, 10000000, &x);
+			cfg->max_devices_per_user = (size_t)x;
 		} else if (!strcmp(k, "max_future")) {
 			bad = parse_int(v, 0, 10LL * 365 * 86400, &x);
 			cfg->max_future = x;
@@ -138,6 +149,22 @@ int config_parse(struct mt_config *cfg, const struct mt_option *opts, int n, cha
 	}
 	if (!cfg->database) {
 		snprintf(err, errlen, "plugin_opt_database is required (path of the SQLite file)");
+		return -1;
+	}
+	if (!cfg->buffer_per_user)
+		cfg->buffer_per_user = cfg->buffer_max >= 10 ? cfg->buffer_max / 10 : 1;
+	if (cfg->buffer_per_user > cfg->buffer_max) {
+		snprintf(err, errlen,
+			 "plugin_opt_buffer_per_user (%zu) must not exceed plugin_opt_buffer_max "
+			 "(%zu)",
+			 cfg->buffer_per_user, cfg->buffer_max);
+		return -1;
+	}
+	if (cfg->max_devices_per_user > cfg->max_devices) {
+		snprintf(err, errlen,
+			 "plugin_opt_max_devices_per_user (%zu) must not exceed "
+			 "plugin_opt_max_devices (%zu)",
+			 cfg->max_devices_per_user, cfg->max_devices);
 		return -1;
 	}
 	if (!strcmp(cfg->input_prefix, cfg->output_prefix)) {

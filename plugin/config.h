@@ -10,16 +10,19 @@
 #include <stdint.h>
 
 struct mt_config {
-	char *database;	       /* plugin_opt_database (required) */
-	char *input_prefix;    /* plugin_opt_input_prefix, default "owntracks" */
-	char *output_prefix;   /* plugin_opt_output_prefix, default "mytracks" */
-	char *trusted_user;    /* plugin_opt_trusted_user, default none */
-	size_t max_payload;    /* plugin_opt_max_payload, bytes, default 262144 */
-	int commit_window_ms;  /* plugin_opt_commit_window, ms, default 100, 0 = every message */
-	bool topic_user_check; /* plugin_opt_topic_user_check, default true */
-	size_t buffer_max;     /* plugin_opt_buffer_max, rows, default 100000 */
-	int64_t max_future;    /* plugin_opt_max_future, seconds, default 86400 */
-	int stats_interval;    /* plugin_opt_stats_interval, seconds, default 10, 0 = off */
+	char *database;		/* plugin_opt_database (required) */
+	char *input_prefix;	/* plugin_opt_input_prefix, default "owntracks" */
+	char *output_prefix;	/* plugin_opt_output_prefix, default "mytracks" */
+	char *trusted_user;	/* plugin_opt_trusted_user, default none */
+	size_t max_payload;	/* plugin_opt_max_payload, bytes, default 262144 */
+	int commit_window_ms;	/* plugin_opt_commit_window, ms, default 100, 0 = every message */
+	bool topic_user_check;	/* plugin_opt_topic_user_check, default true */
+	size_t buffer_max;	/* plugin_opt_buffer_max, rows, default 100000 */
+	size_t buffer_per_user; /* plugin_opt_buffer_per_user, rows, default buffer_max / 10 */
+	size_t max_devices;	/* plugin_opt_max_devices, default 10000 */
+	size_t max_devices_per_user; /* plugin_opt_max_devices_per_user, default 100 */
+	int64_t max_future;	     /* plugin_opt_max_future, seconds, default 86400 */
+	int stats_interval;	     /* plugin_opt_stats_interval, seconds, default 10, 0 = off */
 };
 
 struct mt_option {

@@ -8,7 +8,9 @@
 #include "config.h"
 #include "devices.h"
 #include "jbuf.h"
+#include "ratelimit.h"
 #include "store.h"
+#include "users.h"
 
 #include <stdbool.h>
 #include <stdint.h>
@@ -23,6 +25,8 @@ enum mt_reject {
 	REJ_FIELD,
 	REJ_FORBIDDEN,
 	REJ_BUFFER_FULL,
+	REJ_USER_SHARE, /* the user's share of the buffer is full */
+	REJ_DEVICE_CAP, /* a new device over max_devices(_per_user) */
 	REJ_COUNT
 };
 
@@ -35,12 +39,8 @@ struct mt_counters {
 	uint64_t rejected;   /* sum of rejected_by */
 	uint64_t rejected_by[REJ_COUNT];
 	uint64_t publish_errors;
-};
-
-/* Log at most `burst` lines per `period` seconds; count the rest. */
-struct ratelimit {
-	int64_t window_start;
-	unsigned lines, suppressed;
+	uint64_t refused;	  /* reports refused to the client (not acknowledged as stored) */
+	uint64_t bad_ip_property; /* mytracks-ip values that are not an IP address (ignored) */
 };
 
 struct mt_ctx {
@@ -48,11 +48,16 @@ struct mt_ctx {
 	struct mt_config cfg;
 	struct store *store;
 	struct devices devices;
+	struct users users;
+	int lock_fd; /* dblock on the database, -1 if none */
 	int64_t last_location_id, last_event_id;
 	struct jbuf out; /* reused for every published payload */
 	struct mt_counters c;
-	struct ratelimit reject_rl;
-	int64_t next_stats; /* monotonic ms of the next stats publish */
+	struct ratelimit reject_rl;	/* rejected messages */
+	struct ratelimit new_device_rl; /* "new device" lines */
+	struct ratelimit full_rl;	/* buffer full (stats tick) */
+	struct ratelimit bad_ip_rl;	/* bad mytracks-ip values */
+	int64_t next_stats;		/* monotonic ms of the next stats publish */
 	uint64_t logged_write_errors, logged_full;
 	bool store_failing;	     /* a write error was logged, no commit since */
 	uint64_t commits_at_failure; /* commit count when it was logged */

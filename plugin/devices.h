@@ -13,6 +13,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+struct mt_user;
+
 #define DEVICE_RECENT 64 /* recent tst values remembered per device */
 
 struct device {
@@ -21,9 +23,10 @@ struct device {
 	char *user, *device; /* one allocation, owned */
 	char *display_name;  /* owned, or NULL */
 	bool online;
-	bool persisted;	    /* its row is in the database or queued */
-	const void *client; /* the MQTT client that last published for it */
-	int64_t max_tst;    /* newest tst stored, 0 if none */
+	bool persisted;	       /* its row is in the database or queued */
+	const void *client;    /* the MQTT client that last published for it */
+	struct mt_user *owner; /* its user's limits (users.h), not owned */
+	int64_t max_tst;       /* newest tst stored, 0 if none */
 	int64_t recent[DEVICE_RECENT];
 	unsigned recent_pos, recent_count;
 	int64_t last_touch;  /* when last_seen was last written (unix s) */

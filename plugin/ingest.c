@@ -2,18 +2,25 @@
  *
  * Part of mytracks. SPDX-License-Identifier: MIT
  *
- * Runs on the broker thread for every PUBLISH from a network client. It
- * never changes how the broker routes the original message: it always
- * returns MOSQ_ERR_SUCCESS, whatever it thinks of the payload.
+ * Runs on the broker thread for every PUBLISH from a network client.
+ * Invalid reports are counted, logged and routed as usual (the broker
+ * acknowledges them: resending would not make them valid). A valid report
+ * that cannot be stored (the write buffer or the user's share of it is
+ * full, the device limit is reached, out of memory) is refused so that
+ * the client does not take it for stored: see ingest_refusal().
+ * Everything a client controls goes through utf8_log_str() on its way to
+ * a log line, and every repeated line is rate-limited.
  */
 #include "ingest.h"
 #include "dataobj.h"
 #include "ot.h"
+#include "utf8.h"
 
 #include <mosquitto_broker.h>
 #include <mosquitto_plugin.h>
 #include <mosquitto.h>
 #include <mqtt_protocol.h>
+#include <arpa/inet.h>
 #include <inttypes.h>
 #include <stdlib.h>
 #include <stdio.h>
@@ -24,12 +31,21 @@
 #define TOUCH_INTERVAL_S 10 /* how often a device's last_seen is written */
 #define REJECT_LOG_BURST 20
 #define REJECT_LOG_PERIOD_S 10
+#define NEW_DEVICE_LOG_BURST 20 /* "new device" lines per period */
+#define BAD_IP_LOG_BURST 5
+#define LOG_STR 64 /* client strings in a log line are cut to this many bytes */
 
 static const char *const reject_names[REJ_COUNT] = {
-	[REJ_OVERSIZED] = "oversized", [REJ_TOPIC] = "bad_topic",
-	[REJ_UTF8] = "invalid_utf8",   [REJ_JSON] = "invalid_json",
-	[REJ_TYPE] = "bad_type",       [REJ_FIELD] = "bad_field",
-	[REJ_FORBIDDEN] = "forbidden", [REJ_BUFFER_FULL] = "buffer_full",
+	[REJ_OVERSIZED] = "oversized",
+	[REJ_TOPIC] = "bad_topic",
+	[REJ_UTF8] = "invalid_utf8",
+	[REJ_JSON] = "invalid_json",
+	[REJ_TYPE] = "bad_type",
+	[REJ_FIELD] = "bad_field",
+	[REJ_FORBIDDEN] = "forbidden",
+	[REJ_BUFFER_FULL] = "buffer_full",
+	[REJ_USER_SHARE] = "user_share_full",
+	[REJ_DEVICE_CAP] = "too_many_devices",
 };
 
 const char *mt_reject_name(enum mt_reject r)
@@ -42,44 +58,29 @@ static int64_t now_s(void)
 	return (int64_t)time(NULL);
 }
 
-/* Log lines may carry text from the payload: keep them on one line. */
-static void sanitize_line(char *s)
-{
-	for (; *s; s++) {
-		if ((unsigned char)*s < 0x20 || *s == 0x7f)
-			*s = '?';
-	}
-}
-
+/* Count and log (rate-limited) a message that is not stored. `reason` is
+ * the plugin's own text: client strings in it were escaped already. */
 static void reject(struct mt_ctx *ctx, const struct mosquitto_evt_message *ed, enum mt_reject why,
-		   char *reason)
+		   const char *reason)
 {
-	struct ratelimit *rl = &ctx->reject_rl;
-	int64_t now = now_s();
 	const char *id = mosquitto_client_id(ed->client);
-	char topic[160];
+	char topic[UTF8_LOG_LEN(2 * LOG_STR)], cid[UTF8_LOG_LEN(LOG_STR)];
+	unsigned before;
+	bool log;
 
 	ctx->c.rejected++;
 	ctx->c.rejected_by[why]++;
-	if (now - rl->window_start >= REJECT_LOG_PERIOD_S) {
-		if (rl->suppressed)
-			mosquitto_log_printf(MOSQ_LOG_WARNING,
-					     "mytracks: %u more rejected messages not logged",
-					     rl->suppressed);
-		rl->window_start = now;
-		rl->lines = rl->suppressed = 0;
-	}
-	if (rl->lines >= REJECT_LOG_BURST) {
-		rl->suppressed++;
+	log = ratelimit_allow(&ctx->reject_rl, now_s(), REJECT_LOG_BURST, REJECT_LOG_PERIOD_S,
+			      &before);
+	if (before)
+		mosquitto_log_printf(MOSQ_LOG_WARNING,
+				     "mytracks: %u more rejected messages not logged", before);
+	if (!log)
 		return;
-	}
-	rl->lines++;
-	snprintf(topic, sizeof(topic), "%s", ed->topic ? ed->topic : "");
-	sanitize_line(topic);
-	sanitize_line(reason);
-	mosquitto_log_printf(MOSQ_LOG_WARNING,
-			     "mytracks: rejected message on '%s' from client '%s' (%s): %s", topic,
-			     id ? id : "?", reject_names[why], reason);
+	mosquitto_log_printf(
+		MOSQ_LOG_WARNING, "mytracks: rejected message on '%s' from client '%s' (%s): %s",
+		utf8_log_str(topic, sizeof(topic), ed->topic),
+		id ? utf8_log_str(cid, sizeof(cid), id) : "?", reject_names[why], reason);
 }
 
 /* Publish ctx->out on <output_prefix>/<kind>/<user>/<device> (or on
@@ -113,8 +114,44 @@ void ingest_publish(struct mt_ctx *ctx, const char *kind, const char *user, cons
 	}
 }
 
+/* Is `s` an IPv4 or IPv6 address in text form (what inet_pton accepts)? */
+static bool is_ip_address(const char *s)
+{
+	unsigned char addr[sizeof(struct in6_addr)];
+
+	return inet_pton(AF_INET, s, addr) == 1 || inet_pton(AF_INET6, s, addr) == 1;
+}
+
+/* A mytracks-ip value that is not an address: ignored, counted, logged. */
+static void bad_ip_property(struct mt_ctx *ctx, const struct mosquitto_evt_message *ed,
+			    const char *value)
+{
+	const char *id = mosquitto_client_id(ed->client);
+	char v[UTF8_LOG_LEN(LOG_STR)], cid[UTF8_LOG_LEN(LOG_STR)];
+	unsigned before;
+	bool log;
+
+	ctx->c.bad_ip_property++;
+	log = ratelimit_allow(&ctx->bad_ip_rl, now_s(), BAD_IP_LOG_BURST, REJECT_LOG_PERIOD_S,
+			      &before);
+	if (before)
+		mosquitto_log_printf(MOSQ_LOG_WARNING,
+				     "mytracks: %u more bad " IP_PROPERTY " values not logged",
+				     before);
+	if (log)
+		mosquitto_log_printf(MOSQ_LOG_WARNING,
+				     "mytracks: ignoring " IP_PROPERTY
+				     " '%s' from client '%s': not an IP address (stored without "
+				     "an address)",
+				     utf8_log_escape(v, sizeof(v), value, strnlen(value, LOG_STR)),
+				     id ? utf8_log_str(cid, sizeof(cid), id) : "?");
+}
+
 /* The address to store: the HTTP client's, when the bridge vouches for it
- * through a user property, else the MQTT client's. Copied into buf. */
+ * through a user property holding an IP address, else the MQTT client's.
+ * A trusted message whose property is not an address gets no address at
+ * all (NULL): the bridge's own loopback address would be a lie. Copied
+ * into buf. */
 static const char *client_ip(struct mt_ctx *ctx, const struct mosquitto_evt_message *ed,
 			     bool trusted, char *buf, size_t len)
 {
@@ -123,15 +160,19 @@ static const char *client_ip(struct mt_ctx *ctx, const struct mosquitto_evt_mess
 	if (trusted && ed->properties) {
 		const mosquitto_property *p;
 		char *name = NULL, *value = NULL;
-		bool found = false;
+		bool found = false, bad = false;
 
 		p = mosquitto_property_read_string_pair(ed->properties, MQTT_PROP_USER_PROPERTY,
 							&name, &value, false);
 		while (p) {
-			if (!found && name && value && !strcmp(name, IP_PROPERTY) &&
-			    strlen(value) < len) {
-				snprintf(buf, len, "%s", value);
-				found = true;
+			if (!found && !bad && name && value && !strcmp(name, IP_PROPERTY)) {
+				if (strlen(value) < len && is_ip_address(value)) {
+					snprintf(buf, len, "%s", value);
+					found = true;
+				} else {
+					bad_ip_property(ctx, ed, value);
+					bad = true;
+				}
 			}
 			mosquitto_free(name);
 			mosquitto_free(value);
@@ -141,8 +182,9 @@ static const char *client_ip(struct mt_ctx *ctx, const struct mosquitto_evt_mess
 		}
 		if (found)
 			return buf;
+		if (bad)
+			return NULL;
 	}
-	(void)ctx;
 	addr = mosquitto_client_address(ed->client);
 	if (!addr)
 		return NULL;
@@ -168,22 +210,53 @@ static struct store_op *event_op(struct mt_ctx *ctx, struct device *dev, const s
 	return op;
 }
 
-static bool submit(struct mt_ctx *ctx, struct store_op *op, const struct mosquitto_evt_message *ed)
+static struct store_quota *quota_of(const struct device *dev)
 {
-	char reason[96];
+	return dev && dev->owner ? &dev->owner->quota : NULL;
+}
 
-	if (op && store_submit(ctx->store, op) == 0)
-		return true;
-	if (op && op->kind == STORE_EVENT)
-		ctx->last_event_id--;
-	free(op);
-	snprintf(reason, sizeof(reason), "%s", op ? "storage buffer is full" : "out of memory");
-	reject(ctx, ed, REJ_BUFFER_FULL, reason);
+/* Hand `op` (NULL: out of memory) to the store, charged to the device's
+ * user; on failure count and log why and free it. True when queued. */
+static bool submit(struct mt_ctx *ctx, struct store_op *op, struct device *dev,
+		   const struct mosquitto_evt_message *ed)
+{
+	enum store_submit_result r = STORE_FULL;
+	char reason[128];
+
+	if (op) {
+		r = store_submit(ctx->store, op, quota_of(dev));
+		if (r == STORE_OK)
+			return true;
+		if (op->kind == STORE_EVENT)
+			ctx->last_event_id--;
+		free(op);
+	}
+	if (!op) {
+		reject(ctx, ed, REJ_BUFFER_FULL, "out of memory");
+	} else if (r == STORE_SHARE_FULL) {
+		snprintf(reason, sizeof(reason),
+			 "this user's share of the storage buffer (%zu rows) is full",
+			 ctx->cfg.buffer_per_user);
+		reject(ctx, ed, REJ_USER_SHARE, reason);
+	} else {
+		reject(ctx, ed, REJ_BUFFER_FULL, "storage buffer is full");
+	}
 	return false;
 }
 
-static void set_online(struct mt_ctx *ctx, struct device *dev, bool online, int64_t now,
-		       const struct mosquitto_evt_message *ed)
+/* Like submit() for ops nobody is waiting for (status, last_seen): a
+ * failure is counted by the store and not logged per op. */
+static bool submit_quiet(struct mt_ctx *ctx, struct store_op *op, struct device *dev)
+{
+	if (!op)
+		return false;
+	if (store_submit(ctx->store, op, quota_of(dev)) == STORE_OK)
+		return true;
+	free(op);
+	return false;
+}
+
+static void set_online(struct mt_ctx *ctx, struct device *dev, bool online, int64_t now)
 {
 	struct store_op *op;
 
@@ -195,11 +268,8 @@ static void set_online(struct mt_ctx *ctx, struct device *dev, bool online, int6
 	op->device_id = dev->id;
 	op->online = online;
 	op->received_at = now;
-	if (ed ? !submit(ctx, op, ed) : store_submit(ctx->store, op) != 0) {
-		if (!ed)
-			free(op);
+	if (!submit_quiet(ctx, op, dev))
 		return;
-	}
 	dev->online = online;
 	jbuf_reset(&ctx->out);
 	dataobj_status(&ctx->out, dev->id, dev->user, dev->device, online, now);
@@ -220,25 +290,75 @@ static bool persist_device(struct mt_ctx *ctx, struct device *dev, int64_t now,
 		op->s2 = store_op_copy_str(op, dev->device);
 		op->received_at = now;
 	}
-	if (!submit(ctx, op, ed))
+	if (!submit(ctx, op, dev, ed))
 		return false;
 	dev->persisted = true;
 	return true;
 }
 
+/* A new device over a limit: refused, counted, logged (rate-limited). */
+static void refuse_device(struct mt_ctx *ctx, const struct mosquitto_evt_message *ed,
+			  const char *user, bool per_user)
+{
+	char reason[160], u[UTF8_LOG_LEN(LOG_STR)];
+
+	if (per_user)
+		snprintf(reason, sizeof(reason),
+			 "user '%s' has %zu devices, the limit (plugin_opt_max_devices_per_user)",
+			 utf8_log_escape(u, sizeof(u), user, strnlen(user, LOG_STR)),
+			 ctx->cfg.max_devices_per_user);
+	else
+		snprintf(reason, sizeof(reason),
+			 "%zu devices known, the limit (plugin_opt_max_devices)",
+			 ctx->devices.count);
+	reject(ctx, ed, REJ_DEVICE_CAP, reason);
+}
+
+static void log_new_device(struct mt_ctx *ctx, const struct device *dev)
+{
+	char u[UTF8_LOG_LEN(LOG_STR)], d[UTF8_LOG_LEN(LOG_STR)];
+	unsigned before;
+	bool log;
+
+	log = ratelimit_allow(&ctx->new_device_rl, now_s(), NEW_DEVICE_LOG_BURST,
+			      REJECT_LOG_PERIOD_S, &before);
+	if (before)
+		mosquitto_log_printf(MOSQ_LOG_INFO, "mytracks: %u more new devices not logged",
+				     before);
+	if (log)
+		mosquitto_log_printf(
+			MOSQ_LOG_INFO, "mytracks: new device %" PRId64 " '%s/%s'", dev->id,
+			utf8_log_escape(u, sizeof(u), dev->user, strnlen(dev->user, LOG_STR)),
+			utf8_log_escape(d, sizeof(d), dev->device, strnlen(dev->device, LOG_STR)));
+}
+
+/* The device of topic `t`, created (within the limits) if new. NULL when it
+ * cannot be had: refused and counted, the report is to be refused. */
 static struct device *find_or_add(struct mt_ctx *ctx, const struct ot_topic *t, int64_t now,
 				  const struct mosquitto_evt_message *ed)
 {
 	struct device *dev = devices_find(&ctx->devices, t->user, t->device);
 
 	if (!dev) {
-		dev = devices_add(&ctx->devices, 0, t->user, t->device);
-		if (!dev) {
-			submit(ctx, NULL, ed);
+		struct mt_user *owner;
+
+		if (ctx->devices.count >= ctx->cfg.max_devices) {
+			refuse_device(ctx, ed, t->user, false);
 			return NULL;
 		}
-		mosquitto_log_printf(MOSQ_LOG_INFO, "mytracks: new device %" PRId64 " '%s/%s'",
-				     dev->id, dev->user, dev->device);
+		owner = users_get(&ctx->users, t->user);
+		if (owner && owner->devices >= ctx->cfg.max_devices_per_user) {
+			refuse_device(ctx, ed, t->user, true);
+			return NULL;
+		}
+		dev = owner ? devices_add(&ctx->devices, 0, t->user, t->device) : NULL;
+		if (!dev) {
+			submit(ctx, NULL, NULL, ed);
+			return NULL;
+		}
+		dev->owner = owner;
+		owner->devices++;
+		log_new_device(ctx, dev);
 	}
 	if (!dev->persisted && !persist_device(ctx, dev, now, ed))
 		return NULL;
@@ -268,13 +388,12 @@ static void touch(struct mt_ctx *ctx, struct device *dev, int64_t now, const cha
 	op->device_id = dev->id;
 	op->received_at = now;
 	op->s2 = store_op_copy_str(op, tid);
-	if (store_submit(ctx->store, op) == 0)
+	if (submit_quiet(ctx, op, dev))
 		dev->last_touch = now;
-	else
-		free(op);
 }
 
-static void on_location(struct mt_ctx *ctx, struct device *dev, const struct ot_msg *msg,
+/* The on_* handlers return false when the report could not be stored. */
+static bool on_location(struct mt_ctx *ctx, struct device *dev, const struct ot_msg *msg,
 			const struct mosquitto_evt_message *ed, bool trusted, int64_t now)
 {
 	const struct ot_location *l = &msg->u.loc;
@@ -286,7 +405,7 @@ static void on_location(struct mt_ctx *ctx, struct device *dev, const struct ot_
 
 	if (is_duplicate(ctx, dev, l->tst)) {
 		ctx->c.duplicates++;
-		return;
+		return true;
 	}
 	ip = client_ip(ctx, ed, trusted, ipbuf, sizeof(ipbuf));
 	strings = ed->payloadlen + 1;
@@ -297,24 +416,22 @@ static void on_location(struct mt_ctx *ctx, struct device *dev, const struct ot_
 	strings += l->bssid ? strlen(l->bssid) + 1 : 0;
 	strings += ip ? strlen(ip) + 1 : 0;
 	op = store_op_new(STORE_LOCATION, strings);
-	if (!op) {
-		submit(ctx, NULL, ed);
-		return;
+	if (op) {
+		op->id = ctx->last_location_id + 1;
+		op->device_id = dev->id;
+		op->received_at = now;
+		op->loc = *l;
+		op->loc.conn = store_op_copy_str(op, l->conn);
+		op->loc.tid = store_op_copy_str(op, l->tid);
+		op->loc.trigger = store_op_copy_str(op, l->trigger);
+		op->loc.ssid = store_op_copy_str(op, l->ssid);
+		op->loc.bssid = store_op_copy_str(op, l->bssid);
+		op->s1 = store_op_copy_str(op, ip);
+		op->raw = store_op_copy(op, ed->payload, ed->payloadlen);
+		op->raw_len = ed->payloadlen;
 	}
-	op->id = ctx->last_location_id + 1;
-	op->device_id = dev->id;
-	op->received_at = now;
-	op->loc = *l;
-	op->loc.conn = store_op_copy_str(op, l->conn);
-	op->loc.tid = store_op_copy_str(op, l->tid);
-	op->loc.trigger = store_op_copy_str(op, l->trigger);
-	op->loc.ssid = store_op_copy_str(op, l->ssid);
-	op->loc.bssid = store_op_copy_str(op, l->bssid);
-	op->s1 = store_op_copy_str(op, ip);
-	op->raw = store_op_copy(op, ed->payload, ed->payloadlen);
-	op->raw_len = ed->payloadlen;
-	if (!submit(ctx, op, ed))
-		return;
+	if (!submit(ctx, op, dev, ed))
+		return false;
 	ctx->last_location_id++;
 	ctx->c.accepted++;
 	device_recent_add(dev, l->tst);
@@ -331,31 +448,30 @@ static void on_location(struct mt_ctx *ctx, struct device *dev, const struct ot_
 	dataobj_location(&ctx->out, &d);
 	ingest_publish(ctx, "locations", dev->user, dev->device, false);
 
-	set_online(ctx, dev, true, now, ed);
+	set_online(ctx, dev, true, now);
 	touch(ctx, dev, now, l->tid);
+	return true;
 }
 
-static void on_transition(struct mt_ctx *ctx, struct device *dev, const struct ot_msg *msg,
+static bool on_transition(struct mt_ctx *ctx, struct device *dev, const struct ot_msg *msg,
 			  const struct mosquitto_evt_message *ed, int64_t now)
 {
-	struct store_op *op;
-
 	if (msg->tst == dev->last_tr_tst) {
 		ctx->c.duplicates++;
-		return;
+		return true;
 	}
-	op = event_op(ctx, dev, msg, ed, now);
-	if (!submit(ctx, op, ed))
-		return;
+	if (!submit(ctx, event_op(ctx, dev, msg, ed, now), dev, ed))
+		return false;
 	ctx->c.events++;
 	dev->last_tr_tst = msg->tst;
 	jbuf_reset(&ctx->out);
 	dataobj_transition(&ctx->out, ctx->last_event_id, dev->id, dev->user, dev->device,
 			   &msg->u.tr);
 	ingest_publish(ctx, "transitions", dev->user, dev->device, false);
+	return true;
 }
 
-static void on_card(struct mt_ctx *ctx, struct device *dev, const struct ot_msg *msg,
+static bool on_card(struct mt_ctx *ctx, struct device *dev, const struct ot_msg *msg,
 		    const struct mosquitto_evt_message *ed, int64_t now)
 {
 	const struct ot_card *c = &msg->u.card;
@@ -363,15 +479,15 @@ static void on_card(struct mt_ctx *ctx, struct device *dev, const struct ot_msg 
 
 	op = store_op_new(STORE_DEVICE_CARD,
 			  (c->name ? strlen(c->name) + 1 : 0) + (c->tid ? strlen(c->tid) + 1 : 0));
-	if (!op)
-		return;
-	op->device_id = dev->id;
-	op->s1 = store_op_copy_str(op, c->name);
-	op->s2 = store_op_copy_str(op, c->tid);
-	if (!submit(ctx, op, ed))
-		return;
-	if (!submit(ctx, event_op(ctx, dev, msg, ed, now), ed))
-		return;
+	if (op) {
+		op->device_id = dev->id;
+		op->s1 = store_op_copy_str(op, c->name);
+		op->s2 = store_op_copy_str(op, c->tid);
+	}
+	if (!submit(ctx, op, dev, ed))
+		return false;
+	if (!submit(ctx, event_op(ctx, dev, msg, ed, now), dev, ed))
+		return false;
 	ctx->c.events++;
 	device_set_display_name(dev, c->name);
 	jbuf_reset(&ctx->out);
@@ -385,17 +501,38 @@ static void on_card(struct mt_ctx *ctx, struct device *dev, const struct ot_msg 
 	jbuf_json_cstr(&ctx->out, c->tid);
 	jbuf_putc(&ctx->out, '}');
 	ingest_publish(ctx, "cards", dev->user, dev->device, false);
+	return true;
+}
+
+int ingest_refusal(int qos, int protocol_version)
+{
+	/* mosquitto 2.0.11 (src/handle_publish.c): MOSQ_ERR_ACL_DENIED drops
+	 * the message and answers QoS 1 with a PUBACK carrying reason 0x87 -
+	 * which a v3.1.1 client cannot see, so it would take it for success.
+	 * Any other error disconnects the client without a PUBACK: the
+	 * client keeps the report and sends it again after reconnecting. */
+	if (qos == 0 || protocol_version == 5)
+		return MOSQ_ERR_ACL_DENIED;
+	return MOSQ_ERR_ADMINISTRATIVE_ACTION;
+}
+
+/* The message could not be stored: tell the client (see ingest_refusal). */
+static int refuse(struct mt_ctx *ctx, const struct mosquitto_evt_message *ed)
+{
+	ctx->c.refused++;
+	return ingest_refusal(ed->qos, mosquitto_client_protocol_version(ed->client));
 }
 
 int ingest_message(struct mt_ctx *ctx, const struct mosquitto_evt_message *ed)
 {
 	const char *username = mosquitto_client_username(ed->client);
-	bool trusted = false;
+	char uname[UTF8_LOG_LEN(LOG_STR)], sub[UTF8_LOG_LEN(LOG_STR)];
+	bool trusted = false, stored = true;
 	struct ot_topic topic;
 	struct device *dev;
 	struct ot_msg msg;
 	enum ot_result r;
-	char reason[160];
+	char reason[256];
 	int64_t now;
 
 	if (strncmp(ed->topic, ctx->cfg.input_prefix, ctx->in_prefix_len) != 0 ||
@@ -420,8 +557,9 @@ int ingest_message(struct mt_ctx *ctx, const struct mosquitto_evt_message *ed)
 	if (ctx->cfg.trusted_user && username && !strcmp(username, ctx->cfg.trusted_user))
 		trusted = true;
 	if (ctx->cfg.topic_user_check && username && !trusted && strcmp(username, topic.user)) {
-		snprintf(reason, sizeof(reason), "topic user differs from MQTT username '%.64s'",
-			 username);
+		snprintf(reason, sizeof(reason), "topic user differs from MQTT username '%s'",
+			 utf8_log_escape(uname, sizeof(uname), username,
+					 strnlen(username, LOG_STR)));
 		reject(ctx, ed, REJ_FORBIDDEN, reason);
 		return MOSQ_ERR_SUCCESS;
 	}
@@ -453,40 +591,45 @@ int ingest_message(struct mt_ctx *ctx, const struct mosquitto_evt_message *ed)
 		goto done;
 	}
 	if (msg.type == OT_LOCATION && topic.sub[0]) {
-		snprintf(reason, sizeof(reason), "location on sub-topic '%.64s'", topic.sub);
+		snprintf(reason, sizeof(reason), "location on sub-topic '%s'",
+			 utf8_log_escape(sub, sizeof(sub), topic.sub, strnlen(topic.sub, LOG_STR)));
 		reject(ctx, ed, REJ_TOPIC, reason);
 		goto done;
 	}
 	dev = find_or_add(ctx, &topic, now, ed);
-	if (!dev)
+	if (!dev) {
+		stored = false;
 		goto done;
+	}
 	if (!trusted)
 		dev->client = ed->client;
 
 	switch (msg.type) {
 	case OT_LOCATION:
-		on_location(ctx, dev, &msg, ed, trusted, now);
+		stored = on_location(ctx, dev, &msg, ed, trusted, now);
 		break;
 	case OT_TRANSITION:
-		on_transition(ctx, dev, &msg, ed, now);
+		stored = on_transition(ctx, dev, &msg, ed, now);
 		break;
 	case OT_CARD:
-		on_card(ctx, dev, &msg, ed, now);
+		stored = on_card(ctx, dev, &msg, ed, now);
 		break;
 	case OT_LWT:
-		if (submit(ctx, event_op(ctx, dev, &msg, ed, now), ed)) {
+		stored = submit(ctx, event_op(ctx, dev, &msg, ed, now), dev, ed);
+		if (stored) {
 			ctx->c.events++;
-			set_online(ctx, dev, false, now, ed);
+			set_online(ctx, dev, false, now);
 		}
 		break;
 	default: /* waypoint(s) */
-		if (submit(ctx, event_op(ctx, dev, &msg, ed, now), ed))
+		stored = submit(ctx, event_op(ctx, dev, &msg, ed, now), dev, ed);
+		if (stored)
 			ctx->c.events++;
 		break;
 	}
 done:
 	ot_msg_free(&msg);
-	return MOSQ_ERR_SUCCESS;
+	return stored ? MOSQ_ERR_SUCCESS : refuse(ctx, ed);
 }
 
 struct disconnect_arg {
@@ -501,7 +644,7 @@ static void offline_if_client(void *arg, struct device *dev)
 	if (dev->client != a->client)
 		return;
 	dev->client = NULL;
-	set_online(a->ctx, dev, false, now_s(), NULL);
+	set_online(a->ctx, dev, false, now_s());
 }
 
 void ingest_disconnect(struct mt_ctx *ctx, const void *client)

@@ -8,6 +8,7 @@
  */
 #include "config.h"
 #include "context.h"
+#include "dblock.h"
 #include "ingest.h"
 #include "stats.h"
 #include "store.h"
@@ -51,13 +52,19 @@ static void load_device_cb(void *arg, int64_t id, const char *user, const char *
 			   const char *display_name, bool online, int64_t max_tst)
 {
 	struct mt_ctx *ctx = arg;
+	struct mt_user *owner;
 	struct device *dev;
 
 	if (!user || !device)
 		return;
-	dev = devices_add(&ctx->devices, id, user, device);
+	/* Devices already stored are all loaded, even beyond the limits:
+	 * they count towards them, and only new ones are refused. */
+	owner = users_get(&ctx->users, user);
+	dev = owner ? devices_add(&ctx->devices, id, user, device) : NULL;
 	if (!dev)
 		return;
+	dev->owner = owner;
+	owner->devices++;
 	device_set_display_name(dev, display_name);
 	dev->max_tst = max_tst;
 	dev->persisted = true;
@@ -71,7 +78,10 @@ static void ctx_free(struct mt_ctx *ctx)
 	if (!ctx)
 		return;
 	store_close(ctx->store, SHUTDOWN_GIVE_UP_MS, NULL);
+	/* after the store: buffered ops point at their user's quota */
+	users_free(&ctx->users);
 	devices_free(&ctx->devices);
+	dblock_release(ctx->lock_fd);
 	jbuf_free(&ctx->out);
 	config_free(&ctx->cfg);
 	free(ctx);
@@ -111,6 +121,7 @@ EXPORT int mosquitto_plugin_init(mosquitto_plugin_id_t *identifier, void **userd
 		o[i].value = opts[i].value;
 	}
 	ctx->pid = identifier;
+	ctx->lock_fd = -1;
 	jbuf_init(&ctx->out, 0, PAYLOAD_CAP);
 	if (config_parse(&ctx->cfg, o, opt_count, err, sizeof(err)) != 0) {
 		free(o);
@@ -120,9 +131,17 @@ EXPORT int mosquitto_plugin_init(mosquitto_plugin_id_t *identifier, void **userd
 	}
 	free(o);
 	ctx->in_prefix_len = strlen(ctx->cfg.input_prefix);
-	if (devices_init(&ctx->devices) != 0) {
+	if (devices_init(&ctx->devices) != 0 ||
+	    users_init(&ctx->users, ctx->cfg.buffer_per_user) != 0) {
+		mosquitto_log_printf(MOSQ_LOG_ERR, "mytracks: out of memory");
 		ctx_free(ctx);
 		return MOSQ_ERR_NOMEM;
+	}
+	ctx->lock_fd = dblock_acquire(ctx->cfg.database, err, sizeof(err));
+	if (ctx->lock_fd < 0) {
+		mosquitto_log_printf(MOSQ_LOG_ERR, "mytracks: plugin_opt_database: %s", err);
+		ctx_free(ctx);
+		return MOSQ_ERR_UNKNOWN;
 	}
 	ctx->store = store_open(ctx->cfg.database, ctx->cfg.commit_window_ms, ctx->cfg.buffer_max,
 				err, sizeof(err));

@@ -10,6 +10,8 @@
 #include <inttypes.h>
 #include <time.h>
 
+#define FULL_LOG_PERIOD_S 10
+
 static int64_t monotonic_ms(void)
 {
 	struct timespec ts;
@@ -38,6 +40,8 @@ void stats_format(struct mt_ctx *ctx)
 	num(b, "ignored", ctx->c.ignored, false);
 	num(b, "rejected", ctx->c.rejected, false);
 	num(b, "publish_errors", ctx->c.publish_errors, false);
+	num(b, "refused", ctx->c.refused, false);
+	num(b, "bad_ip_property", ctx->c.bad_ip_property, false);
 	num(b, "devices", ctx->devices.count, false);
 	num(b, "stored_locations", sc.locations_stored, false);
 	num(b, "stored_duplicates", sc.duplicates, false);
@@ -45,6 +49,7 @@ void stats_format(struct mt_ctx *ctx)
 	num(b, "commits", sc.commits, false);
 	num(b, "write_errors", sc.write_errors, false);
 	num(b, "buffer_full", sc.rejected_full, false);
+	num(b, "user_share_full", sc.rejected_share, false);
 	num(b, "pending", sc.pending, false);
 	jbuf_puts(b, ",\"rejected_by\":{");
 	for (i = 0; i < REJ_COUNT; i++)
@@ -55,6 +60,7 @@ void stats_format(struct mt_ctx *ctx)
 void stats_tick(struct mt_ctx *ctx)
 {
 	struct store_counters sc;
+	unsigned before;
 	char err[256];
 	int64_t now;
 
@@ -76,12 +82,16 @@ void stats_tick(struct mt_ctx *ctx)
 				     sc.pending);
 		ctx->store_failing = false;
 	}
-	if (sc.rejected_full != ctx->logged_full) {
+	/* At most one line per FULL_LOG_PERIOD_S however often it fills. */
+	if (sc.rejected_full + sc.rejected_share != ctx->logged_full &&
+	    ratelimit_allow(&ctx->full_rl, (int64_t)time(NULL), 1, FULL_LOG_PERIOD_S, &before)) {
 		mosquitto_log_printf(MOSQ_LOG_ERR,
 				     "mytracks: storage buffer full: %" PRIu64
-				     " messages not stored so far",
-				     sc.rejected_full);
-		ctx->logged_full = sc.rejected_full;
+				     " messages not stored so far (%" PRIu64
+				     " over a user's share), %" PRIu64 " rows buffered",
+				     sc.rejected_full + sc.rejected_share, sc.rejected_share,
+				     sc.pending);
+		ctx->logged_full = sc.rejected_full + sc.rejected_share;
 	}
 	if (ctx->cfg.stats_interval <= 0)
 		return;

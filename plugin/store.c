@@ -72,7 +72,7 @@ struct store {
 
 	atomic_uint_fast64_t pending; /* submitted and not yet committed or dropped */
 	atomic_uint_fast64_t committed_rows, locations_stored, duplicates, commits;
-	atomic_uint_fast64_t write_errors, rejected_full, lost;
+	atomic_uint_fast64_t write_errors, rejected_full, rejected_share, lost;
 };
 
 struct store_op *store_op_new(enum store_op_kind kind, size_t strings)
@@ -161,6 +161,7 @@ void store_counters(struct store *s, struct store_counters *c)
 	c->commits = atomic_load(&s->commits);
 	c->write_errors = atomic_load(&s->write_errors);
 	c->rejected_full = atomic_load(&s->rejected_full);
+	c->rejected_share = atomic_load(&s->rejected_share);
 	c->lost = atomic_load(&s->lost);
 	c->pending = atomic_load(&s->pending);
 }
@@ -276,11 +277,15 @@ static int exec_simple(struct store *s, int which)
 	return rc;
 }
 
+/* Ops leave the buffer (committed, given up, or never written at close):
+ * give their owner's share back. */
 static void free_list(struct store_op *op)
 {
 	while (op) {
 		struct store_op *next = op->next;
 
+		if (op->quota)
+			atomic_fetch_sub(&op->quota->pending, 1);
 		free(op);
 		op = next;
 	}
@@ -460,13 +465,21 @@ static void *writer_main(void *arg)
 	return NULL;
 }
 
-int store_submit(struct store *s, struct store_op *op)
+enum store_submit_result store_submit(struct store *s, struct store_op *op,
+				      struct store_quota *quota)
 {
 	if (atomic_load(&s->pending) >= s->buffer_max) {
 		atomic_fetch_add(&s->rejected_full, 1);
-		return -1;
+		return STORE_FULL;
+	}
+	if (quota && atomic_load(&quota->pending) >= quota->max) {
+		atomic_fetch_add(&s->rejected_share, 1);
+		return STORE_SHARE_FULL;
 	}
 	op->next = NULL;
+	op->quota = quota;
+	if (quota)
+		atomic_fetch_add(&quota->pending, 1);
 	atomic_fetch_add(&s->pending, 1);
 	pthread_mutex_lock(&s->lock);
 	*s->tail = op;
@@ -477,7 +490,7 @@ int store_submit(struct store *s, struct store_op *op)
 	if (s->idle || (s->sleeping && s->qlen == WAKE_BATCH))
 		pthread_cond_signal(&s->cond);
 	pthread_mutex_unlock(&s->lock);
-	return 0;
+	return STORE_OK;
 }
 
 /* ---- opening, schema, loading ---- */

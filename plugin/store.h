@@ -16,6 +16,7 @@
 
 #include "ot.h"
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -29,8 +30,17 @@ enum store_op_kind {
 	STORE_EVENT,	     /* id, device_id, s1 = _type, tst, raw, received_at */
 };
 
+/* One owner's share of the write buffer (a user's, see users.h): at most
+ * `max` of its ops may be buffered at once. The owner sets max and must
+ * outlive every op it charged (free it after store_close()). */
+struct store_quota {
+	atomic_uint_fast64_t pending; /* charged ops not yet committed or dropped */
+	uint64_t max;
+};
+
 struct store_op {
 	struct store_op *next;
+	struct store_quota *quota; /* charged for this op, or NULL */
 	enum store_op_kind kind;
 	int64_t id, device_id, tst, received_at;
 	int online;
@@ -56,6 +66,7 @@ struct store_counters {
 	uint64_t commits;	   /* transactions committed */
 	uint64_t write_errors;	   /* failed attempts (each retried) */
 	uint64_t rejected_full;	   /* ops refused because the buffer was full */
+	uint64_t rejected_share;   /* ops refused because their owner's share was full */
 	uint64_t lost;		   /* ops given up at shutdown */
 	uint64_t pending;	   /* ops buffered, not yet committed */
 };
@@ -72,9 +83,16 @@ struct store *store_open(const char *path, int commit_window_ms, size_t buffer_m
  * The final counters are copied to `final` when it is not NULL. */
 void store_close(struct store *s, int give_up_ms, struct store_counters *final);
 
-/* Hand an op to the writer. Takes ownership on success (0). Returns -1 and
- * leaves the op with the caller when the buffer is full. */
-int store_submit(struct store *s, struct store_op *op);
+enum store_submit_result {
+	STORE_OK = 0,
+	STORE_FULL = -1,       /* the whole buffer is full */
+	STORE_SHARE_FULL = -2, /* the op's quota is used up */
+};
+
+/* Hand an op to the writer, charged to `quota` (may be NULL). Takes
+ * ownership on STORE_OK; on a refusal the op stays with the caller. */
+enum store_submit_result store_submit(struct store *s, struct store_op *op,
+				      struct store_quota *quota);
 
 /* Broker-thread reads at start (before any submit), on a separate connection. */
 typedef void (*store_device_cb)(void *arg, int64_t id, const char *user, const char *device,

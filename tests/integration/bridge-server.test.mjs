@@ -66,13 +66,32 @@ describe('my-tracks-server', () => {
     assert.equal(hist.body.results[0].device_name, 'dora/phone');
     await ws.close();
 
+    // only the bridge knows its broker password (mode 0600 in the data dir)
+    const secret = path.join(dir, 'bridge.secret');
+    assert.equal(fs.statSync(secret).mode & 0o777, 0o600);
+    assert.match(fs.readFileSync(secret, 'utf8'), /^[0-9a-f]{64}\n$/);
+    for (const password of [undefined, 'guess']) {
+      await assert.rejects(mqttConnect(mqttPort, { username: 'mytracks-bridge', password, clientId: 'server-test-poser' }),
+        /Not authorized|not authorized/i, `posing as the bridge with password ${password}`);
+    }
+    // the real bridge is connected with it: HTTP mode reports are stored
+    // with the HTTP client's address, which only the bridge may vouch for
+    const pub = await fetch(`http://127.0.0.1:${httpPort}/pub`, {
+      method: 'POST', body: JSON.stringify(location({ tst: 1705600002 })),
+      headers: { 'Content-Type': 'application/json', 'X-Limit-U': 'dora', 'X-Limit-D': 'http' },
+    });
+    assert.equal(pub.status, 200);
+    await waitFor(() => sql(path.join(dir, 'mytracks.db'),
+      "SELECT ip_address FROM locations WHERE tst = 1705600002")[0]?.ip_address === '127.0.0.1',
+    { what: 'the HTTP-mode report with its address' });
+
     const r = await server.stop();
     assert.equal(r.code, 0, server.output);
     assert.match(server.output, /stopped/);
     assert.equal(alive(brokerPid), false, 'mosquitto is gone');
     assert.equal(alive(bridgePid), false, 'the bridge is gone');
     // the plugin's final commit happened
-    assert.equal(sql(path.join(dir, 'mytracks.db'), 'SELECT COUNT(*) AS n FROM locations')[0].n, 2);
+    assert.equal(sql(path.join(dir, 'mytracks.db'), 'SELECT COUNT(*) AS n FROM locations')[0].n, 3);
     assert.deepEqual(sanitizerFindings(server.output), []);
     assert.deepEqual(sanitizerFindings(fs.readFileSync(path.join(dir, 'bridge.log'), 'utf8')), []);
   });

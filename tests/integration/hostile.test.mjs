@@ -174,6 +174,29 @@ describe('plugin: hostile input', () => {
     assertNoSanitizerFindings(assert, broker.proc);
   });
 
+  it('never lets a client string forge a log line', async () => {
+    const broker = await startBroker();
+    // a literal backslash escape in the topic is escaped in turn, so it
+    // cannot pass for an escaped newline
+    const pub = await mqttConnect(broker.port, { clientId: 'id\\x0amytracks: forged' });
+    await pub.publishAsync('owntracks/u\\x0amytracks: forged/d', 'not json', { qos: 1 });
+    await waitFor(() => /rejected message on/.test(broker.proc.output));
+    assert.match(broker.proc.output, /rejected message on 'owntracks\/u\\\\x0amytracks: forged\/d' from client 'id\\\\x0amytracks: forged'/);
+    // a raw newline in a client id or topic never reaches the plugin
+    const str = (b) => Buffer.concat([Buffer.from([b.length >> 8, b.length & 255]), b]);
+    const packet = (type, body) => Buffer.concat([Buffer.from([type, body.length]), body]);
+    const sock = net.connect(broker.port, '127.0.0.1');
+    sock.on('error', () => {});
+    await new Promise((r) => sock.once('connect', r));
+    sock.write(packet(0x10, Buffer.concat([str(Buffer.from('MQTT')), Buffer.from([4, 2, 0, 30]), str(Buffer.from('x\nmytracks: forged id'))])));
+    await new Promise((r) => { sock.once('close', r); setTimeout(r, 3000); });
+    sock.destroy();
+    assert.ok(!broker.proc.output.split('\n').some((l) => /^(\d+: )?mytracks: forged/.test(l)), 'a forged line');
+    await pub.endAsync();
+    await broker.stop();
+    assertNoSanitizerFindings(assert, broker.proc);
+  });
+
   it('drops a client that sends a topic that is not UTF-8, and carries on', async () => {
     const broker = await startBroker();
     const sub = await collector(broker.port, 'mytracks/locations/#');
