@@ -73,6 +73,7 @@ static const char *const stmt_sql[DB_N_STMTS] = {
 			     " WHERE d.user = ?1 AND d.device = ?2 AND " VISIBLE
 			     " AND l.tst > ?3 AND l.tst < ?4 ORDER BY l.tst DESC LIMIT ?5)"
 			     " ORDER BY 3",
+	[DB_REC_MAX_ID] = "SELECT coalesce(MAX(id), 0) FROM locations",
 };
 
 void db_init(struct db *db, const char *path)
@@ -428,4 +429,11 @@ enum db_result db_rec_locations(struct db *db, const struct db_rec_query *q, db_
 	sqlite3_bind_int64(s, 5, q->limit > 0 ? q->limit : -1);
 	bind_visible(s, q->users_json);
 	return rec_rows(db, s, cb, ctx);
+}
+
+enum db_result db_rec_max_id(struct db *db, int64_t *id)
+{
+	if (!db_ready(db))
+		return DB_UNAVAILABLE;
+	return lookup_id(db, db->stmt[DB_REC_MAX_ID], id);
 }

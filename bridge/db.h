@@ -32,6 +32,7 @@ enum db_stmt {
 	DB_REC_DEVICES,	  /* the devices of one user */
 	DB_REC_LAST,	  /* each device's newest fix, with its card */
 	DB_REC_LOCATIONS, /* one device, from < tst < to, the newest N, ascending */
+	DB_REC_MAX_ID,	  /* the newest location id committed */
 	DB_N_STMTS,
 };
 
@@ -119,5 +120,7 @@ struct db_rec_query {
 /* The device's locations in the range, ascending by tst. */
 enum db_result db_rec_locations(struct db *db, const struct db_rec_query *q, db_rec_cb cb,
 				void *ctx);
+/* The largest location id committed (0: none) in `*id`. */
+enum db_result db_rec_max_id(struct db *db, int64_t *id);
 
 #endif

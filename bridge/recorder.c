@@ -512,7 +512,20 @@ static int ws_deg(const cJSON *o, const char *k, double *out)
 	return end == s || *end ? -1 : 0;
 }
 
-int recorder_ws_location(struct bridge *b, const struct msg *m, struct jbuf *out)
+bool recorder_committed(struct bridge *b, int64_t id, int64_t *known)
+{
+	int64_t max = 0;
+
+	if (id <= *known)
+		return true;
+	if (db_rec_max_id(&b->db, &max) != DB_OK)
+		return true;
+	if (max > *known)
+		*known = max;
+	return id <= max;
+}
+
+int recorder_ws_location(struct bridge *b, const struct msg *m, struct jbuf *out, int64_t *id)
 {
 	static const char head[] = "{\"type\":\"location\",\"data\":";
 	const char *frame = (const char *)m->buf + LWS_PRE, *user, *dn;
@@ -532,7 +545,8 @@ int recorder_ws_location(struct bridge *b, const struct msg *m, struct jbuf *out
 	dn = str_or_null(doc, "device_name");
 	if (!user || !dn || strncmp(dn, user, strlen(user)) || dn[strlen(user)] != '/' ||
 	    ws_deg(doc, "latitude", &loc.lat) || ws_deg(doc, "longitude", &loc.lon) ||
-	    (loc.tst = num_or_none(doc, "timestamp_unix")) == OT_NONE)
+	    (loc.tst = num_or_none(doc, "timestamp_unix")) == OT_NONE ||
+	    (*id = num_or_none(doc, "id")) == OT_NONE)
 		goto out;
 	loc.acc = num_or_none(doc, "accuracy");
 	loc.alt = num_or_none(doc, "altitude");

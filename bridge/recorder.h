@@ -44,8 +44,15 @@ int recorder_route(struct bridge *b, struct lws *wsi);
 int recorder_ws_last(struct bridge *b, const struct auth_user *viewer, struct jbuf *out);
 
 /* /ws/last: a relayed frame as the Recorder pushes it. Appends the
- * Recorder-shape object of a location frame to `out` and returns 0; -1
- * for every other frame (not a location, not parseable): skip it. */
-int recorder_ws_location(struct bridge *b, const struct msg *m, struct jbuf *out);
+ * Recorder-shape object of a location frame to `out`, sets `*id` to its
+ * location id and returns 0; -1 for every other frame (not a location,
+ * not parseable): skip it. */
+int recorder_ws_location(struct bridge *b, const struct msg *m, struct jbuf *out, int64_t *id);
+
+/* Is location `id` committed, so that the /api/0/last a client fetches on
+ * the push shows it? (The plugin publishes before its commit.) `*known`
+ * caches the largest id seen committed: ids up to it need no query. A
+ * database error counts as committed (nothing to wait for). */
+bool recorder_committed(struct bridge *b, int64_t id, int64_t *known);
 
 #endif

@@ -24,6 +24,10 @@
 #define WS_SLOW_US (5 * LWS_US_PER_SEC)
 /* How often a waiting inbox is looked at again. */
 #define WS_RETRY_US (100 * LWS_US_PER_MS)
+/* /ws/last: a location is pushed once committed (polled every
+ * WS_COMMIT_POLL_US), or after WS_COMMIT_WAIT_US anyway. */
+#define WS_COMMIT_POLL_US (20 * LWS_US_PER_MS)
+#define WS_COMMIT_WAIT_US (1 * LWS_US_PER_SEC)
 /* /ws/last: the objects one "LAST" sends, at most this many bytes. */
 #define WS_LAST_MAX (4u << 20)
 
@@ -37,10 +41,12 @@ struct ws_session {
 	/* /ws/last (the Recorder's): no welcome, "LAST" is answered, relayed
 	 * locations go out converted (recorder.c), other frames not at all */
 	bool recorder;
-	bool want_last;	  /* "LAST" received, not answered yet */
-	struct jbuf last; /* the objects answering it, '\n'-separated */
-	size_t last_off;  /* ...sent up to here */
-	struct jbuf conv; /* the converted frame being written */
+	bool want_last;	       /* "LAST" received, not answered yet */
+	struct jbuf last;      /* the objects answering it, '\n'-separated */
+	size_t last_off;       /* ...sent up to here */
+	struct jbuf conv;      /* the converted frame being written */
+	int64_t committed;     /* the largest location id seen committed */
+	lws_usec_t wait_since; /* waiting for the commit of the next one since */
 };
 
 size_t ws_session_size(void)
@@ -311,6 +317,27 @@ static void recorder_receive(struct ws_session *s, struct lws *wsi, const void *
 	}
 }
 
+/* /ws/last: may the location `id` go out? The frontend fetches
+ * /api/0/last on every push, so it waits for the plugin's commit (at most
+ * WS_COMMIT_WAIT_US); meanwhile a timer brings WRITEABLE back. */
+static bool recorder_ws_commit_ok(struct bridge *b, struct ws_session *s, struct lws *wsi,
+				  int64_t id)
+{
+	lws_usec_t now = lws_now_usecs();
+
+	if (recorder_committed(b, id, &s->committed))
+		goto go;
+	if (!s->wait_since)
+		s->wait_since = now;
+	if (now - s->wait_since >= WS_COMMIT_WAIT_US)
+		goto go;
+	lws_set_timer_usecs(wsi, WS_COMMIT_POLL_US);
+	return false;
+go:
+	s->wait_since = 0;
+	return true;
+}
+
 /* /ws/last: answer a "LAST" (built now, from the database) and write its
  * objects, one frame each, as the socket takes them. */
 static int write_last(struct bridge *b, struct ws_session *s, struct lws *wsi)
@@ -383,12 +410,17 @@ static int writeable(struct bridge *b, struct ws_session *s, struct lws *wsi)
 		return 0;
 	}
 	for (i = 0; i < WS_WRITE_BURST && (m = relay_peek(&b->relay, &s->rc)); i++) {
+		int64_t id = 0;
+
 		if ((s->viewer && !(m->user && auth_may_see(s->viewer, m->user))) ||
-		    (s->recorder && (jbuf_reset(&s->conv), recorder_ws_location(b, m, &s->conv)))) {
+		    (s->recorder &&
+		     (jbuf_reset(&s->conv), recorder_ws_location(b, m, &s->conv, &id)))) {
 			relay_consumed(&s->rc); /* not this user's to see, or not for /ws/last */
 			s->rc.progress = lws_now_usecs();
 			continue;
 		}
+		if (s->recorder && !recorder_ws_commit_ok(b, s, wsi, id))
+			return 0; /* called again by the timer */
 		if (i && lws_send_pipe_choked(wsi))
 			break;
 		if (s->recorder ? write_frame(wsi, (unsigned char *)jbuf_data(&s->conv),
@@ -469,6 +501,9 @@ int ws_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, v
 		return 0;
 	case LWS_CALLBACK_SERVER_WRITEABLE:
 		return writeable(b, s, wsi);
+	case LWS_CALLBACK_TIMER: /* /ws/last: look for the commit again */
+		lws_callback_on_writable(wsi);
+		return 0;
 	case LWS_CALLBACK_RECEIVE:
 		if (s && s->recorder) {
 			recorder_receive(s, wsi, in, len);

@@ -138,7 +138,8 @@ describe('Recorder API without --users', () => {
   let broker; let bridge; let mqtt; let api;
 
   before(async () => {
-    broker = await startBroker();
+    // a wide commit window: a push before the commit would be seen
+    broker = await startBroker({ options: { commit_window: '300' } });
     bridge = await startBridge(broker, { args: ['--allowed-origin', FRONT] });
     api = `${bridge.url}/api/0`;
     mqtt = await seed(broker);
@@ -334,8 +335,15 @@ describe('Recorder API without --users', () => {
     // something else is tolerated (not closed, ignored)
     ws.ws.send('hello');
     ws.ws.send(Buffer.from([1, 2, 3]));
+    // the frontend fetches /last on each push, at once: it must show the
+    // new fix already (the plugin publishes before it commits, up to its
+    // commit window later: the push waits for the commit)
+    const refetched = new Promise((resolve) => ws.ws.on('message', (data) => {
+      if (JSON.parse(data.toString()).tst === T0 + 200) resolve(getRec(`${api}/last?${q({ user: 'bob' })}`));
+    }));
     await publish(mqtt, 'owntracks/bob/tablet', { _type: 'location', lat: 48.2, lon: 11.6, tst: T0 + 200, tid: 'BT', batt: 50, inregions: ['Office'] });
     const pushed = JSON.parse(await ws.waitFor((f) => JSON.parse(f).tst === T0 + 200));
+    assert.equal((await refetched).body[0].tst, T0 + 200, 'pushed only once /last has it');
     assert.deepEqual(pushed, {
       _type: 'location', tid: 'BT', lat: 48.2, lon: 11.6, tst: T0 + 200, batt: 50, inregions: [],
       topic: 'owntracks/bob/tablet', username: 'bob', device: 'tablet',
