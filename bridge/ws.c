@@ -42,6 +42,7 @@ struct ws_session {
 	 * locations go out converted (recorder.c), other frames not at all */
 	bool recorder;
 	bool want_last;	       /* "LAST" received, not answered yet */
+	bool last_told;	       /* a LAST that could not be answered was logged */
 	struct jbuf last;      /* the objects answering it, '\n'-separated */
 	size_t last_off;       /* ...sent up to here */
 	struct jbuf conv;      /* the converted frame being written */
@@ -350,8 +351,11 @@ static int write_last(struct bridge *b, struct ws_session *s, struct lws *wsi)
 		s->want_last = false;
 		s->last_off = 0;
 		if (recorder_ws_last(b, s->viewer, &s->last)) {
-			log_info("ws", "/ws/last: cannot answer LAST: %s",
-				 jbuf_failed(&s->last) ? "too many devices" : b->db.error);
+			if (!s->last_told) /* once a socket: clients may repeat LAST */
+				log_warn("ws", "/ws/last: cannot answer LAST: %s",
+					 jbuf_failed(&s->last) ? "over 4 MiB of devices"
+							       : b->db.error);
+			s->last_told = true;
 			jbuf_reset(&s->last);
 			return 0;
 		}
