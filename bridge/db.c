@@ -22,6 +22,22 @@
  * NULL for everyone (no login, or an admin). */
 #define VISIBLE "(?9 IS NULL OR d.user IN (SELECT value FROM json_each(?9)))"
 
+/* The Recorder API's columns, in the order rec_row() reads: what
+ * recobj and dataobj need, then the card's name and face. Values taken
+ * from the stored report are used only when it is valid JSON and they have
+ * the right type (CASE evaluates lazily, so json_type never sees bad JSON:
+ * one odd report must not fail a whole query). */
+#define JSON_OF(raw, path, type)                                                                   \
+	"CASE WHEN json_valid(" raw ") THEN CASE WHEN json_type(" raw ", '$." path "') = '" type   \
+	"' THEN json_extract(" raw ", '$." path "') END END"
+#define JSON_STR(raw, key) JSON_OF(raw, key, "text")
+#define REC_COLS                                                                                   \
+	"d.user, d.device, l.tst, l.lat, l.lon, l.acc, l.alt, l.vel, l.batt, l.conn, l.tid, "      \
+	"l.trig, l.cog, l.vac, l.bs, l.ssid, l.bssid, l.received_at, " JSON_OF(                    \
+		"l.raw", "inregions",                                                              \
+		"array") ", " JSON_STR("l.raw",                                                    \
+				       "poi") ", l.id, l.device_id, d.display_name, l.ip_address"
+
 /* ?1 since_id, ?2 start_time, ?3 end_time, ?4 limit, ?5 device id, ?9 users */
 static const char *const stmt_sql[DB_N_STMTS] = {
 	[DB_LOC_FWD] = "SELECT " LOC_COLS LOC_FROM
@@ -42,6 +58,22 @@ static const char *const stmt_sql[DB_N_STMTS] = {
 	[DB_DEVICE_BY_ID] = "SELECT id FROM devices d WHERE id = ?1 AND " VISIBLE,
 	[DB_DEVICE_BY_NAME] =
 		"SELECT id FROM devices d WHERE user = ?1 AND device = ?2 AND " VISIBLE,
+	[DB_REC_USERS] = "SELECT DISTINCT d.user FROM devices d WHERE " VISIBLE " ORDER BY 1",
+	[DB_REC_DEVICES] =
+		"SELECT d.device FROM devices d WHERE d.user = ?1 AND " VISIBLE " ORDER BY 1",
+	[DB_REC_LAST] = "SELECT " REC_COLS ", " JSON_STR("c.raw", "name") ", " JSON_STR(
+		"c.raw",
+		"face") " FROM devices d JOIN locations l ON l.id = "
+			"(SELECT id FROM locations WHERE device_id = d.id ORDER BY tst DESC, id "
+			"DESC LIMIT 1) LEFT JOIN events c ON c.id = (SELECT MAX(id) FROM events "
+			"WHERE device_id = d.id AND type = 'card') WHERE " VISIBLE
+			" AND (?1 IS NULL OR d.user = ?1) AND (?2 IS NULL OR d.device = ?2)"
+			" ORDER BY d.user, d.device",
+	[DB_REC_LOCATIONS] = "SELECT * FROM (SELECT " REC_COLS ", NULL, NULL" LOC_FROM
+			     " WHERE d.user = ?1 AND d.device = ?2 AND " VISIBLE
+			     " AND l.tst > ?3 AND l.tst < ?4 ORDER BY l.tst DESC LIMIT ?5)"
+			     " ORDER BY 3",
+	[DB_REC_MAX_ID] = "SELECT coalesce(MAX(id), 0) FROM locations",
 };
 
 void db_init(struct db *db, const char *path)
@@ -279,4 +311,129 @@ enum db_result db_devices(struct db *db, const char *users_json, struct jbuf *ou
 	sqlite3_reset(s);
 	sqlite3_clear_bindings(s);
 	return jbuf_failed(out) ? DB_NOMEM : DB_OK;
+}
+
+/* --- the Recorder-compatible API ---------------------------------------- */
+
+static void rec_row(sqlite3_stmt *s, struct db_rec_row *r)
+{
+	struct ot_location *l = &r->loc;
+
+	memset(r, 0, sizeof(*r));
+	l->tst = sqlite3_column_int64(s, 2);
+	l->lat = sqlite3_column_double(s, 3);
+	l->lon = sqlite3_column_double(s, 4);
+	l->acc = col_opt_int(s, 5);
+	l->alt = col_opt_int(s, 6);
+	l->vel = col_opt_int(s, 7);
+	l->batt = col_opt_int(s, 8);
+	l->conn = col_str(s, 9);
+	l->tid = col_str(s, 10);
+	l->trigger = col_str(s, 11);
+	l->cog = col_opt_int(s, 12);
+	l->vac = col_opt_int(s, 13);
+	l->bs = col_opt_int(s, 14);
+	l->ssid = col_str(s, 15);
+	l->bssid = col_str(s, 16);
+	l->created_at = OT_NONE;
+	r->d.user = col_str(s, 0) ? col_str(s, 0) : "";
+	r->d.device = col_str(s, 1) ? col_str(s, 1) : "";
+	r->d.received_at = sqlite3_column_int64(s, 17);
+	r->inregions = col_str(s, 18);
+	r->poi = col_str(s, 19);
+	r->d.id = sqlite3_column_int64(s, 20);
+	r->d.device_id = sqlite3_column_int64(s, 21);
+	r->d.display_name = col_str(s, 22);
+	r->d.ip_address = col_str(s, 23);
+	r->name = col_str(s, 24);
+	r->face = col_str(s, 25);
+	r->d.loc = l;
+}
+
+static void bind_opt_text(sqlite3_stmt *s, int i, const char *v)
+{
+	if (v)
+		sqlite3_bind_text(s, i, v, -1, SQLITE_STATIC);
+	else
+		sqlite3_bind_null(s, i);
+}
+
+/* Step `s` (bound), handing each row to `cb`; then reset it. */
+static enum db_result rec_rows(struct db *db, sqlite3_stmt *s, db_rec_cb cb, void *ctx)
+{
+	struct db_rec_row row;
+	int rc;
+
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		rec_row(s, &row);
+		if (cb(ctx, &row))
+			break;
+	}
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return step_failed(db, rc);
+	sqlite3_reset(s);
+	sqlite3_clear_bindings(s);
+	return DB_OK;
+}
+
+enum db_result db_rec_names(struct db *db, const char *user, const char *users_json,
+			    struct jbuf *out)
+{
+	sqlite3_stmt *s;
+	int rc, n = 0;
+
+	if (!db_ready(db))
+		return DB_UNAVAILABLE;
+	s = db->stmt[user ? DB_REC_DEVICES : DB_REC_USERS];
+	if (user)
+		sqlite3_bind_text(s, 1, user, -1, SQLITE_STATIC);
+	bind_visible(s, users_json);
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		if (n++)
+			jbuf_putc(out, ',');
+		jbuf_json_cstr(out, col_str(s, 0) ? col_str(s, 0) : "");
+	}
+	if (rc != SQLITE_DONE)
+		return step_failed(db, rc);
+	sqlite3_reset(s);
+	sqlite3_clear_bindings(s);
+	return jbuf_failed(out) ? DB_NOMEM : DB_OK;
+}
+
+enum db_result db_rec_last(struct db *db, const char *user, const char *device,
+			   const char *users_json, db_rec_cb cb, void *ctx)
+{
+	sqlite3_stmt *s;
+
+	if (!db_ready(db))
+		return DB_UNAVAILABLE;
+	s = db->stmt[DB_REC_LAST];
+	bind_opt_text(s, 1, user);
+	bind_opt_text(s, 2, device);
+	bind_visible(s, users_json);
+	return rec_rows(db, s, cb, ctx);
+}
+
+enum db_result db_rec_locations(struct db *db, const struct db_rec_query *q, db_rec_cb cb,
+				void *ctx)
+{
+	sqlite3_stmt *s;
+
+	if (!db_ready(db))
+		return DB_UNAVAILABLE;
+	s = db->stmt[DB_REC_LOCATIONS];
+	sqlite3_bind_text(s, 1, q->user, -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 2, q->device, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(s, 3, q->from);
+	sqlite3_bind_int64(s, 4, q->to);
+	sqlite3_bind_int64(s, 5, q->limit > 0 ? q->limit : -1);
+	bind_visible(s, q->users_json);
+	return rec_rows(db, s, cb, ctx);
+}
+
+enum db_result db_rec_max_id(struct db *db, int64_t *id)
+{
+	if (!db_ready(db))
+		return DB_UNAVAILABLE;
+	return lookup_id(db, db->stmt[DB_REC_MAX_ID], id);
 }

@@ -15,7 +15,9 @@
 
 #include <sqlite3.h>
 
+#include "dataobj.h"
 #include "jbuf.h"
+#include "ot.h"
 
 enum db_stmt {
 	DB_LOC_FWD,	   /* id > since, tst in range, ascending */
@@ -25,6 +27,12 @@ enum db_stmt {
 	DB_DEVICES,	   /* every device with its last location */
 	DB_DEVICE_BY_ID,
 	DB_DEVICE_BY_NAME,
+	/* the Recorder-compatible API (recorder.c) */
+	DB_REC_USERS,	  /* users with a device */
+	DB_REC_DEVICES,	  /* the devices of one user */
+	DB_REC_LAST,	  /* each device's newest fix, with its card */
+	DB_REC_LOCATIONS, /* one device, from < tst < to, the newest N, ascending */
+	DB_REC_MAX_ID,	  /* the newest location id committed */
 	DB_N_STMTS,
 };
 
@@ -77,5 +85,42 @@ enum db_result db_locations(struct db *db, const struct db_loc_query *q, struct 
 /* Append the device objects of the users in `users_json` (NULL: all),
  * comma-separated. */
 enum db_result db_devices(struct db *db, const char *users_json, struct jbuf *out);
+
+/* --- the Recorder-compatible API (bridge/recorder.c) --------------------- */
+
+/* One location row for the Recorder's API: the data object's fields (`d`,
+ * whose loc points at `loc`) and what the Recorder adds from the stored
+ * report (inregions as JSON array text, poi) and the device's last card
+ * (name, face; /last only). Strings may be NULL and are valid during the
+ * callback only. */
+struct db_rec_row {
+	struct ot_location loc;
+	struct dataobj_location d;
+	const char *inregions, *poi, *name, *face;
+};
+/* Called for each row; a non-zero return stops the query (DB_OK). */
+typedef int (*db_rec_cb)(void *ctx, const struct db_rec_row *row);
+
+/* Append the names, as JSON strings, comma-separated: with `user` NULL the
+ * users that have a device, else the devices of `user`; only users in
+ * `users_json` (NULL: all). Returns DB_OK, DB_UNAVAILABLE or DB_NOMEM. */
+enum db_result db_rec_names(struct db *db, const char *user, const char *users_json,
+			    struct jbuf *out);
+/* Each visible device's newest fix (by tst) with its card, ordered by
+ * user and device; `user` and `device` (NULL: any) narrow it down. */
+enum db_result db_rec_last(struct db *db, const char *user, const char *device,
+			   const char *users_json, db_rec_cb cb, void *ctx);
+
+struct db_rec_query {
+	const char *user, *device; /* required */
+	const char *users_json;	   /* visible users; NULL: all */
+	int64_t from, to;	   /* from < tst < to */
+	int64_t limit;		   /* the newest `limit`; <= 0: all */
+};
+/* The device's locations in the range, ascending by tst. */
+enum db_result db_rec_locations(struct db *db, const struct db_rec_query *q, db_rec_cb cb,
+				void *ctx);
+/* The largest location id committed (0: none) in `*id`. */
+enum db_result db_rec_max_id(struct db *db, int64_t *id);
 
 #endif

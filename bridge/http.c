@@ -16,6 +16,7 @@
 #include "ot.h"
 #include "otcrypto.h"
 #include "parse.h"
+#include "recorder.h"
 #include "utf8.h"
 #include "ws.h"
 
@@ -852,6 +853,8 @@ static int route(struct bridge *b, struct http_session *s, struct lws *wsi)
 
 	if ((n = (int)request_check(b, wsi, &why)))
 		return reply_error(b, s, (unsigned)n, why);
+	if (recorder_path(wsi)) /* the Recorder's API, /api/0/: recorder.c */
+		return recorder_route(b, wsi);
 	m = request_path(wsi, path, sizeof(path));
 	if (m == M_TOO_LONG)
 		return reply_error(b, s, 414, "path too long");

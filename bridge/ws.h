@@ -8,6 +8,11 @@
  * from a client closes its socket (1008): the socket is send-only.
  * Upgrades on any other path, from a foreign Origin or (with --users)
  * without a session are refused with 403.
+ *
+ * /ws/last (the OwnTracks Recorder's, recorder.h) is the same protocol
+ * with a per-session flag: no welcome, "LAST" answered, other client
+ * frames ignored, relayed locations converted to the Recorder's shape and
+ * pushed once committed, other relayed types not sent.
  */
 #ifndef MYTRACKS_BRIDGE_WS_H
 #define MYTRACKS_BRIDGE_WS_H

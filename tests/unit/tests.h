@@ -16,6 +16,7 @@ int init_export_tests(void);
 int init_track_tests(void);
 int init_isotime_tests(void);
 int init_otcrypto_tests(void);
+int init_recobj_tests(void);
 int init_parse_tests(void); /* bridge/parse.c */
 int init_relay_tests(void); /* bridge/relay.c */
 int init_queue_tests(void); /* bridge/queue.c */
