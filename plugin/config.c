@@ -109,6 +109,8 @@ int config_parse(struct mt_config *cfg, const struct mt_option *opts, int n, cha
 					k[0] == 'i' ? &cfg->input_prefix : &cfg->output_prefix, v);
 		} else if (!strcmp(k, "trusted_user")) {
 			bad = !*v || replace(&cfg->trusted_user, v);
+		} else if (!strcmp(k, "keys")) {
+			bad = !*v || replace(&cfg->keys_file, v);
 		} else if (!strcmp(k, "max_payload")) {
 			bad = parse_int(v, 64, 16 * 1024 * 1024, &x);
 			cfg->max_payload = (size_t)x;
@@ -184,5 +186,6 @@ void config_free(struct mt_config *cfg)
 	free(cfg->input_prefix);
 	free(cfg->output_prefix);
 	free(cfg->trusted_user);
+	free(cfg->keys_file);
 	memset(cfg, 0, sizeof(*cfg));
 }

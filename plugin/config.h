@@ -14,6 +14,7 @@ struct mt_config {
 	char *input_prefix;	/* plugin_opt_input_prefix, default "owntracks" */
 	char *output_prefix;	/* plugin_opt_output_prefix, default "mytracks" */
 	char *trusted_user;	/* plugin_opt_trusted_user, default none */
+	char *keys_file;	/* plugin_opt_keys: OwnTracks payload keys, default none */
 	size_t max_payload;	/* plugin_opt_max_payload, bytes, default 262144 */
 	int commit_window_ms;	/* plugin_opt_commit_window, ms, default 100, 0 = every message */
 	bool topic_user_check;	/* plugin_opt_topic_user_check, default true */

@@ -41,12 +41,16 @@ struct mt_counters {
 	uint64_t publish_errors;
 	uint64_t refused;	  /* reports refused to the client (not acknowledged as stored) */
 	uint64_t bad_ip_property; /* mytracks-ip values that are not an IP address (ignored) */
+	uint64_t decrypted;	  /* encrypted reports opened with plugin_opt_keys */
+	uint64_t undecryptable;	  /* encrypted reports kept as ciphertext (no key, wrong key) */
 };
 
 struct mt_ctx {
 	void *pid; /* mosquitto_plugin_id_t * */
 	struct mt_config cfg;
 	struct store *store;
+	struct otkeys *keys; /* plugin_opt_keys, or NULL; replaced on reload */
+	bool cur_decrypted;  /* the message being ingested was decrypted */
 	struct devices devices;
 	struct users users;
 	int lock_fd; /* dblock on the database, -1 if none */
@@ -57,6 +61,7 @@ struct mt_ctx {
 	struct ratelimit new_device_rl; /* "new device" lines */
 	struct ratelimit full_rl;	/* buffer full (stats tick) */
 	struct ratelimit bad_ip_rl;	/* bad mytracks-ip values */
+	struct ratelimit crypt_rl;	/* encrypted reports kept undecrypted */
 	int64_t next_stats;		/* monotonic ms of the next stats publish */
 	uint64_t logged_write_errors, logged_full;
 	bool store_failing;	     /* a write error was logged, no commit since */

@@ -29,8 +29,9 @@ struct device {
 	int64_t max_tst;       /* newest tst stored, 0 if none */
 	int64_t recent[DEVICE_RECENT];
 	unsigned recent_pos, recent_count;
-	int64_t last_touch;  /* when last_seen was last written (unix s) */
-	int64_t last_tr_tst; /* last transition's tst, for duplicates */
+	int64_t last_touch;	   /* when last_seen was last written (unix s) */
+	int64_t last_tr_tst;	   /* last transition's tst, for duplicates */
+	bool undecryptable_logged; /* an encrypted report it sent was kept undecrypted */
 	uint32_t hash;
 };
 

@@ -11,9 +11,11 @@
  * Everything a client controls goes through utf8_log_str() on its way to
  * a log line, and every repeated line is rate-limited.
  */
+#define _GNU_SOURCE /* memmem */
 #include "ingest.h"
 #include "dataobj.h"
 #include "ot.h"
+#include "otcrypto.h"
 #include "utf8.h"
 
 #include <mosquitto_broker.h>
@@ -207,6 +209,7 @@ static struct store_op *event_op(struct mt_ctx *ctx, struct device *dev, const s
 	op->s1 = store_op_copy(op, msg->type_name, tlen);
 	op->raw = store_op_copy(op, ed->payload, ed->payloadlen);
 	op->raw_len = ed->payloadlen;
+	op->decrypted = ctx->cur_decrypted;
 	return op;
 }
 
@@ -429,6 +432,7 @@ static bool on_location(struct mt_ctx *ctx, struct device *dev, const struct ot_
 		op->s1 = store_op_copy_str(op, ip);
 		op->raw = store_op_copy(op, ed->payload, ed->payloadlen);
 		op->raw_len = ed->payloadlen;
+		op->decrypted = ctx->cur_decrypted;
 	}
 	if (!submit(ctx, op, dev, ed))
 		return false;
@@ -523,17 +527,88 @@ static int refuse(struct mt_ctx *ctx, const struct mosquitto_evt_message *ed)
 	return ingest_refusal(ed->qos, mosquitto_client_protocol_version(ed->client));
 }
 
+static int ingest_plain(struct mt_ctx *ctx, const struct mosquitto_evt_message *ed,
+			const struct ot_topic *t, bool trusted);
+
+/* An encrypted report that cannot be opened (no key, wrong key, corrupt):
+ * kept as an "encrypted" event with the ciphertext as sent, so that a key
+ * added later recovers it (tools/mytracks-otcrypto). It counts as stored.
+ * Logged once per device, and rate-limited. */
+static int keep_undecryptable(struct mt_ctx *ctx, const struct mosquitto_evt_message *ed,
+			      const struct ot_topic *topic, enum otcrypto_result why,
+			      const char *reason)
+{
+	struct ot_msg msg = {.type = OT_IGNORED, .type_name = "encrypted", .tst = OT_NONE};
+	char name[UTF8_LOG_LEN(2 * LOG_STR)];
+	int64_t now = now_s();
+	struct device *dev;
+	unsigned before;
+
+	ctx->c.undecryptable++;
+	dev = find_or_add(ctx, topic, now, ed);
+	if (!dev || !submit(ctx, event_op(ctx, dev, &msg, ed, now), dev, ed))
+		return refuse(ctx, ed);
+	ctx->c.events++;
+	if (dev->undecryptable_logged)
+		return MOSQ_ERR_SUCCESS;
+	dev->undecryptable_logged = true;
+	if (!ratelimit_allow(&ctx->crypt_rl, now, REJECT_LOG_BURST, REJECT_LOG_PERIOD_S, &before))
+		return MOSQ_ERR_SUCCESS;
+	snprintf(name, sizeof(name), "%s/%s", topic->user, topic->device);
+	mosquitto_log_printf(MOSQ_LOG_WARNING,
+			     "mytracks: an encrypted report of %s was kept undecrypted (%s): %s",
+			     utf8_log_str(name, sizeof(name), name), otcrypto_result_name(why),
+			     reason);
+	return MOSQ_ERR_SUCCESS;
+}
+
+/* Open an encrypted report with its key (plugin_opt_keys) and ingest the
+ * plaintext as if the phone had sent it: raw is the plaintext, the row is
+ * marked decrypted. Anything not encrypted goes on unchanged. */
+static int ingest_decrypting(struct mt_ctx *ctx, const struct mosquitto_evt_message *ed,
+			     const struct ot_topic *topic, bool trusted)
+{
+	struct mosquitto_evt_message plain_ed;
+	enum otcrypto_result r;
+	size_t plain_len = 0;
+	char reason[160];
+	char *plain;
+	int rc;
+
+	/* the hot path: most reports are not encrypted */
+	if (!ed->payload || !ed->payloadlen || !memmem(ed->payload, ed->payloadlen, "encrypted", 9))
+		return ingest_plain(ctx, ed, topic, trusted);
+	plain = malloc((size_t)ed->payloadlen + 1);
+	if (!plain) {
+		reject(ctx, ed, REJ_JSON, "out of memory");
+		return refuse(ctx, ed);
+	}
+	r = otcrypto_decrypt(ctx->keys, topic->user, topic->device, ed->payload, ed->payloadlen,
+			     plain, (size_t)ed->payloadlen + 1, &plain_len, reason, sizeof(reason));
+	if (r != OTCRYPTO_DECRYPTED) {
+		free(plain);
+		return r == OTCRYPTO_PLAIN ? ingest_plain(ctx, ed, topic, trusted)
+					   : keep_undecryptable(ctx, ed, topic, r, reason);
+	}
+	plain_ed = *ed;
+	plain_ed.payload = plain;
+	plain_ed.payloadlen = (uint32_t)plain_len;
+	ctx->c.decrypted++;
+	ctx->cur_decrypted = true;
+	rc = ingest_plain(ctx, &plain_ed, topic, trusted);
+	ctx->cur_decrypted = false;
+	explicit_bzero(plain, plain_len);
+	free(plain);
+	return rc;
+}
+
 int ingest_message(struct mt_ctx *ctx, const struct mosquitto_evt_message *ed)
 {
 	const char *username = mosquitto_client_username(ed->client);
-	char uname[UTF8_LOG_LEN(LOG_STR)], sub[UTF8_LOG_LEN(LOG_STR)];
-	bool trusted = false, stored = true;
+	char uname[UTF8_LOG_LEN(LOG_STR)];
 	struct ot_topic topic;
-	struct device *dev;
-	struct ot_msg msg;
-	enum ot_result r;
+	bool trusted = false;
 	char reason[256];
-	int64_t now;
 
 	if (strncmp(ed->topic, ctx->cfg.input_prefix, ctx->in_prefix_len) != 0 ||
 	    ed->topic[ctx->in_prefix_len] != '/')
@@ -563,6 +638,21 @@ int ingest_message(struct mt_ctx *ctx, const struct mosquitto_evt_message *ed)
 		reject(ctx, ed, REJ_FORBIDDEN, reason);
 		return MOSQ_ERR_SUCCESS;
 	}
+	return ingest_decrypting(ctx, ed, &topic, trusted);
+}
+
+static int ingest_plain(struct mt_ctx *ctx, const struct mosquitto_evt_message *ed,
+			const struct ot_topic *t, bool trusted)
+{
+	char sub[UTF8_LOG_LEN(LOG_STR)];
+	struct ot_topic topic = *t;
+	bool stored = true;
+	struct device *dev;
+	struct ot_msg msg;
+	enum ot_result r;
+	char reason[256];
+	int64_t now;
+
 	now = now_s();
 	r = ot_parse(ed->payload, ed->payloadlen, now, ctx->cfg.max_future, &msg, reason,
 		     sizeof(reason));

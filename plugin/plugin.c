@@ -10,6 +10,7 @@
 #include "context.h"
 #include "dblock.h"
 #include "ingest.h"
+#include "otcrypto.h"
 #include "stats.h"
 #include "store.h"
 
@@ -83,8 +84,35 @@ static void ctx_free(struct mt_ctx *ctx)
 	devices_free(&ctx->devices);
 	dblock_release(ctx->lock_fd);
 	jbuf_free(&ctx->out);
+	otkeys_free(ctx->keys);
 	config_free(&ctx->cfg);
 	free(ctx);
+}
+
+/* SIGHUP: read plugin_opt_keys again; keep the old keys if the new file
+ * is refused (the broker's thread is the only user of ctx->keys). */
+static int reload_cb(int event, void *event_data, void *userdata)
+{
+	struct mt_ctx *ctx = userdata;
+	struct otkeys *k;
+	char err[256];
+
+	(void)event;
+	(void)event_data;
+	if (!ctx->cfg.keys_file)
+		return MOSQ_ERR_SUCCESS;
+	k = otkeys_load(ctx->cfg.keys_file, err, sizeof(err));
+	if (!k) {
+		mosquitto_log_printf(
+			MOSQ_LOG_WARNING,
+			"mytracks: plugin_opt_keys not reloaded, keeping the old keys: %s", err);
+		return MOSQ_ERR_SUCCESS;
+	}
+	otkeys_free(ctx->keys);
+	ctx->keys = k;
+	mosquitto_log_printf(MOSQ_LOG_NOTICE, "mytracks: reloaded %zu payload keys",
+			     otkeys_count(k));
+	return MOSQ_ERR_SUCCESS;
 }
 
 EXPORT int mosquitto_plugin_version(int supported_version_count, const int *supported_versions)
@@ -131,6 +159,14 @@ EXPORT int mosquitto_plugin_init(mosquitto_plugin_id_t *identifier, void **userd
 	}
 	free(o);
 	ctx->in_prefix_len = strlen(ctx->cfg.input_prefix);
+	if (ctx->cfg.keys_file) {
+		ctx->keys = otkeys_load(ctx->cfg.keys_file, err, sizeof(err));
+		if (!ctx->keys) {
+			mosquitto_log_printf(MOSQ_LOG_ERR, "mytracks: plugin_opt_keys: %s", err);
+			ctx_free(ctx);
+			return MOSQ_ERR_INVAL;
+		}
+	}
 	if (devices_init(&ctx->devices) != 0 ||
 	    users_init(&ctx->users, ctx->cfg.buffer_per_user) != 0) {
 		mosquitto_log_printf(MOSQ_LOG_ERR, "mytracks: out of memory");
@@ -162,11 +198,13 @@ EXPORT int mosquitto_plugin_init(mosquitto_plugin_id_t *identifier, void **userd
 	if (mosquitto_callback_register(identifier, MOSQ_EVT_MESSAGE, message_cb, NULL, ctx) ||
 	    mosquitto_callback_register(identifier, MOSQ_EVT_TICK, tick_cb, NULL, ctx) ||
 	    mosquitto_callback_register(identifier, MOSQ_EVT_DISCONNECT, disconnect_cb, NULL,
-					ctx)) {
+					ctx) ||
+	    mosquitto_callback_register(identifier, MOSQ_EVT_RELOAD, reload_cb, NULL, ctx)) {
 		mosquitto_log_printf(MOSQ_LOG_ERR, "mytracks: cannot register callbacks");
 		mosquitto_callback_unregister(identifier, MOSQ_EVT_MESSAGE, message_cb, NULL);
 		mosquitto_callback_unregister(identifier, MOSQ_EVT_TICK, tick_cb, NULL);
 		mosquitto_callback_unregister(identifier, MOSQ_EVT_DISCONNECT, disconnect_cb, NULL);
+		mosquitto_callback_unregister(identifier, MOSQ_EVT_RELOAD, reload_cb, NULL);
 		ctx_free(ctx);
 		return MOSQ_ERR_UNKNOWN;
 	}
@@ -191,6 +229,7 @@ EXPORT int mosquitto_plugin_cleanup(void *userdata, struct mosquitto_opt *opts, 
 	mosquitto_callback_unregister(ctx->pid, MOSQ_EVT_MESSAGE, message_cb, NULL);
 	mosquitto_callback_unregister(ctx->pid, MOSQ_EVT_TICK, tick_cb, NULL);
 	mosquitto_callback_unregister(ctx->pid, MOSQ_EVT_DISCONNECT, disconnect_cb, NULL);
+	mosquitto_callback_unregister(ctx->pid, MOSQ_EVT_RELOAD, reload_cb, NULL);
 	store_close(ctx->store, SHUTDOWN_GIVE_UP_MS, &sc);
 	ctx->store = NULL;
 	mosquitto_log_printf(MOSQ_LOG_NOTICE,

@@ -42,6 +42,8 @@ void stats_format(struct mt_ctx *ctx)
 	num(b, "publish_errors", ctx->c.publish_errors, false);
 	num(b, "refused", ctx->c.refused, false);
 	num(b, "bad_ip_property", ctx->c.bad_ip_property, false);
+	num(b, "decrypted", ctx->c.decrypted, false);
+	num(b, "undecryptable", ctx->c.undecryptable, false);
 	num(b, "devices", ctx->devices.count, false);
 	num(b, "stored_locations", sc.locations_stored, false);
 	num(b, "stored_duplicates", sc.duplicates, false);

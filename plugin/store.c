@@ -14,7 +14,7 @@
 #include <time.h>
 
 extern const char mytracks_schema_sql[]; /* generated from schema/schema.sql */
-#define SCHEMA_VERSION 1
+#define SCHEMA_VERSION 2
 #define WAKE_BATCH 2048 /* queued ops that wake a writer inside a window */
 
 enum {
@@ -35,16 +35,16 @@ static const char *const stmt_sql[ST_COUNT] = {
 	[ST_INS_LOCATION] =
 		"INSERT OR IGNORE INTO locations(id, device_id, tst, lat, lon, acc, alt, vel, "
 		"batt, conn, tid, trig, cog, vac, bs, ssid, bssid, created_at, ip_address, "
-		"received_at, raw) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, "
-		"?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21)",
+		"received_at, raw, decrypted) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, "
+		"?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22)",
 	[ST_UPD_STATUS] = "UPDATE devices SET online = ?2, status_changed = ?3, "
 			  "last_seen = max(coalesce(last_seen, 0), ?3) WHERE id = ?1",
 	[ST_UPD_CARD] =
 		"UPDATE devices SET display_name = ?2, tid = coalesce(?3, tid) WHERE id = ?1",
 	[ST_UPD_TOUCH] = "UPDATE devices SET last_seen = max(coalesce(last_seen, 0), ?2), "
 			 "tid = coalesce(?3, tid) WHERE id = ?1",
-	[ST_INS_EVENT] = "INSERT OR IGNORE INTO events(id, device_id, type, tst, received_at, raw) "
-			 "VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+	[ST_INS_EVENT] = "INSERT OR IGNORE INTO events(id, device_id, type, tst, received_at, raw, "
+			 "decrypted) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
 	[ST_BEGIN] = "BEGIN IMMEDIATE",
 	[ST_COMMIT] = "COMMIT",
 };
@@ -222,6 +222,7 @@ static int apply(struct store *s, const struct store_op *op)
 		bind_text(st, 19, op->s1);
 		sqlite3_bind_int64(st, 20, op->received_at);
 		sqlite3_bind_text(st, 21, op->raw, (int)op->raw_len, SQLITE_STATIC);
+		sqlite3_bind_int(st, 22, op->decrypted);
 		break;
 	case STORE_DEVICE_STATUS:
 		st = s->st[ST_UPD_STATUS];
@@ -249,6 +250,7 @@ static int apply(struct store *s, const struct store_op *op)
 		bind_opt_int(st, 4, op->tst);
 		sqlite3_bind_int64(st, 5, op->received_at);
 		sqlite3_bind_text(st, 6, op->raw, (int)op->raw_len, SQLITE_STATIC);
+		sqlite3_bind_int(st, 7, op->decrypted);
 		break;
 	default:
 		return SQLITE_MISUSE;
@@ -553,6 +555,17 @@ static int migrate(sqlite3 *db, char *err, size_t errlen)
 		if (exec_or_fail(db, mytracks_schema_sql, "create schema", err, errlen))
 			goto fail;
 		if (exec_or_fail(db, "PRAGMA user_version = 1", "set schema version", err, errlen))
+			goto fail;
+		v = 1;
+	}
+	if (v == 1) {
+		/* 2: which rows were decrypted (raw is then the plaintext) */
+		if (exec_or_fail(
+			    db,
+			    "ALTER TABLE locations ADD COLUMN decrypted INTEGER NOT NULL DEFAULT 0;"
+			    "ALTER TABLE events ADD COLUMN decrypted INTEGER NOT NULL DEFAULT 0;"
+			    "PRAGMA user_version = 2",
+			    "migrate schema to version 2", err, errlen))
 			goto fail;
 	}
 	return exec_or_fail(db, "COMMIT", "commit schema", err, errlen);

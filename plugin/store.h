@@ -47,6 +47,7 @@ struct store_op {
 	struct ot_location loc; /* strings point into data[] */
 	const char *s1, *s2, *raw;
 	size_t raw_len;
+	bool decrypted; /* raw is the plaintext of an encrypted report */
 	size_t data_used, data_size;
 	char data[];
 };

@@ -1,7 +1,9 @@
 -- mytracks database schema, version 1 (PRAGMA user_version = 1).
 --
 -- The plugin applies this at start when user_version is 0, inside one
--- transaction, and runs later migrations (schema/migrations) in order.
+-- transaction, and then the later migrations in order (plugin/store.c,
+-- migrate()): version 2 adds `decrypted INTEGER NOT NULL DEFAULT 0` to
+-- locations and events (1: raw is the plaintext of an encrypted report).
 -- The bridge opens the file read-only. Journal mode is WAL, so readers
 -- never block the broker's writer.
 

@@ -98,11 +98,13 @@ describe('HTTP mode as the apps use it', () => {
     const m = await waitFor(() => mqtt.messages.find((x) => x.topic === 'owntracks/alice/phone'),
       { what: 'the encrypted report on MQTT' });
     assert.equal(m.payload, body);
-    // What the plugin stores of it today: nothing (it refuses _type
-    // "encrypted" until it decrypts with plugin_opt_keys; then this row is
-    // the decrypted report, raw = the plaintext, flagged as decrypted).
+    // The plugin has no plugin_opt_keys here: it keeps the ciphertext as an
+    // "encrypted" event and stores no location (integration_encrypted
+    // covers the plugin opening it with the same keys file).
     await barrier('enc');
     assert.deepEqual(rowsOf('alice', 'phone'), []);
+    assert.deepEqual(sql(broker.db, `SELECT e.type, e.raw FROM events e JOIN devices d ON d.id = e.device_id
+      WHERE d.user = 'alice' AND d.device = 'phone'`), [{ type: 'encrypted', raw: body }]);
 
     // the device key, from the Recorder's query form
     const r2 = await post('/pub?u=alice&d=tablet', seal('tablet secret', plain));
