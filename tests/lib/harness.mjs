@@ -193,9 +193,10 @@ process.on('exit', (code) => {
 /**
  * Start a real mosquitto on a free port with the built plugin.
  * `options` become plugin_opt_<key> lines; `extraConf` is appended verbatim.
+ * `ownLeaksOnly` for a broker expected to refuse to start (see Proc).
  * Returns { proc, port, dir, db, confFile, restart(), stop() }.
  */
-export async function startBroker({ dir = tmpDir(), options = {}, extraConf = '', port, plugin = true } = {}) {
+export async function startBroker({ dir = tmpDir(), options = {}, extraConf = '', port, plugin = true, ownLeaksOnly = false } = {}) {
   port ??= await freePort();
   const db = options.database ?? path.join(dir, 'mytracks.db');
   const confFile = path.join(dir, `mosquitto-${port}.conf`);
@@ -218,7 +219,7 @@ export async function startBroker({ dir = tmpDir(), options = {}, extraConf = ''
   const broker = { dir, db, confFile, port };
   broker.start = async () => {
     const proc = new Proc('mosquitto', 'mosquitto', ['-c', confFile], {
-      env: sanitizerEnv(true), logFile: path.join(dir, 'mosquitto.log'),
+      env: sanitizerEnv(true), logFile: path.join(dir, 'mosquitto.log'), ownLeaksOnly,
     });
     broker.proc = proc;
     await waitFor(async () => {
