@@ -248,10 +248,10 @@ static enum db_result stream_pick_resolution(struct bridge *b, struct api_stream
 /* "mytracks-<device>-<from>-<to>.<ext>", with only [A-Za-z0-9._-]. */
 static void stream_filename(struct api_stream *st, const char *spec, bool have_start, bool have_end)
 {
-	char dev[2 * OT_NAME_MAX + 2], from[32], to[32];
+	char dev[65], from[32], to[32];
 	size_t i;
 
-	snprintf(dev, sizeof(dev), "%s", spec ? spec : "all");
+	snprintf(dev, sizeof(dev), "%.64s", spec ? spec : "all");
 	for (i = 0; dev[i]; i++) {
 		char c = dev[i];
 
@@ -259,8 +259,6 @@ static void stream_filename(struct api_stream *st, const char *spec, bool have_s
 		      c == '.' || c == '_'))
 			dev[i] = '-';
 	}
-	if (strlen(dev) > 64)
-		dev[64] = '\0';
 	if (have_start)
 		dataobj_iso8601(st->start, from);
 	else
@@ -291,7 +289,12 @@ unsigned api_stream_open(struct bridge *b, struct lws *wsi, const char *users_js
 	int i, found;
 
 	memset(st, 0, sizeof(*st));
+	/* anything else is a page of the plain history API, left to it */
+	for (i = RES; i < N && !track; i++)
+		track = query_arg(wsi, names[i], buf, sizeof(buf), &v) != 0;
 	found = query_arg(wsi, "format=", buf, sizeof(buf), &v);
+	if (!found && !track)
+		return 0;
 	if (found < 0)
 		return fail(b, out, 400, "query argument too long");
 	if (found) {
@@ -306,8 +309,6 @@ unsigned api_stream_open(struct bridge *b, struct lws *wsi, const char *users_js
 		if (!found)
 			continue;
 		have[i] = true;
-		if (i >= RES)
-			track = true;
 		if (i == START || i == END ? api_parse_time(v, &nums[i])
 					   : parse_uint(v, maxima[i], &nums[i])) {
 			if (i == START || i == END)
@@ -320,8 +321,6 @@ unsigned api_stream_open(struct bridge *b, struct lws *wsi, const char *users_js
 			return fail(b, out, 400, err);
 		}
 	}
-	if (!have_fmt && !track)
-		return 0; /* a page of the plain history API */
 	found = query_arg(wsi, "since_id=", buf, sizeof(buf), &v);
 	if (found)
 		return fail(b, out, 400,

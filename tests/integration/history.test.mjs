@@ -128,6 +128,10 @@ describe('history API', () => {
     }
     const r = await getJson(`${bridge.url}/api/locations/?start_time=2024-03-11&end_time=2024-03-10`);
     assert.equal(r.status, 400);
+    // a plain page keeps its own limits (a track's limit goes higher)
+    const big = await getJson(`${bridge.url}/api/locations/?limit=5000`);
+    assert.equal(big.status, 400);
+    assert.match(big.body.error, /limit must be from 1 to 1000/);
   });
 
   it('exports GPX that is valid GPX 1.1, grouped per device', async () => {
