@@ -56,6 +56,8 @@ struct http_session {
 	int64_t deadline;
 	bool limited;		   /* HTTP mode: too many failed credential checks (429) */
 	struct api_stream *stream; /* a streamed history response, or NULL */
+	bool stream_plain;	   /* ...to an HTTP/1.0 client: no chunks, ends by closing */
+	bool stream_closing;	   /* ...complete: close once lws sent the rest */
 };
 
 size_t http_session_size(void)
@@ -249,8 +251,9 @@ static void stream_clear(struct http_session *s)
 }
 
 /* Headers of a streamed response: no Content-Length, the body goes out in
- * HTTP/1.1 chunks (the bridge serves HTTP/1.1 only), so the connection
- * stays usable and a client can tell a complete body from one cut off. */
+ * HTTP/1.1 chunks, so the connection stays usable and a client can tell a
+ * complete body from one cut off. An HTTP/1.0 client (lws answers it with
+ * an "HTTP/1.0" status line) gets the body as it is, ended by closing. */
 static int stream_headers(struct http_session *s, struct lws *wsi)
 {
 	unsigned char buf[LWS_PRE + HTTP_MAX_HEADERS], *start = buf + LWS_PRE, *p = start;
@@ -258,13 +261,18 @@ static int stream_headers(struct http_session *s, struct lws *wsi)
 	const char *ct = api_stream_content_type(s->stream);
 	char disp[256];
 
-	if (lws_add_http_header_status(wsi, 200, &p, end) ||
-	    lws_add_http_header_by_token(wsi, WSI_TOKEN_HTTP_CONTENT_TYPE,
+	if (lws_add_http_header_status(wsi, 200, &p, end))
+		return -1;
+	s->stream_plain = p - start >= 8 && !memcmp(start, "HTTP/1.0", 8);
+	if (lws_add_http_header_by_token(wsi, WSI_TOKEN_HTTP_CONTENT_TYPE,
 					 (const unsigned char *)ct, (int)strlen(ct), &p, end) ||
 	    lws_add_http_header_by_name(wsi, (const unsigned char *)"cache-control:",
 					(const unsigned char *)"no-store", 8, &p, end) ||
-	    lws_add_http_header_by_name(wsi, (const unsigned char *)"transfer-encoding:",
-					(const unsigned char *)"chunked", 7, &p, end))
+	    (s->stream_plain
+		     ? lws_add_http_header_by_name(wsi, (const unsigned char *)"connection:",
+						   (const unsigned char *)"close", 5, &p, end)
+		     : lws_add_http_header_by_name(wsi, (const unsigned char *)"transfer-encoding:",
+						   (const unsigned char *)"chunked", 7, &p, end)))
 		return -1;
 	if (s->stream->filename[0]) {
 		snprintf(disp, sizeof(disp), "attachment; filename=\"%s\"", s->stream->filename);
@@ -316,6 +324,8 @@ static int stream_write(struct bridge *b, struct http_session *s, struct lws *ws
 	size_t len, hl;
 	int more;
 
+	if (s->stream_closing)
+		return -1; /* HTTP/1.0: everything is sent, the close ends the body */
 	jbuf_reset(&s->out);
 	more = api_stream_next(b, s->stream, &s->out);
 	if (more < 0 || jbuf_failed(&s->out)) {
@@ -324,23 +334,29 @@ static int stream_write(struct bridge *b, struct http_session *s, struct lws *ws
 		return -1;
 	}
 	len = jbuf_len(&s->out);
+	if (!len && !more && s->stream_plain) {
+		s->stream_closing = true; /* nothing left to write: close next */
+		lws_callback_on_writable(wsi);
+		return 0;
+	}
 	if (!len && more) {
 		lws_callback_on_writable(wsi); /* nothing shown from this page */
 		return 0;
 	}
-	if (len)
+	if (len && !s->stream_plain)
 		jbuf_puts(&s->out, "\r\n");
-	if (!more)
+	if (!more && !s->stream_plain)
 		jbuf_puts(&s->out, "0\r\n\r\n");
 	if (jbuf_failed(&s->out))
 		return -1;
-	hl = len ? (size_t)snprintf(head, sizeof(head), "%zx\r\n", len) : 0;
+	hl = len && !s->stream_plain ? (size_t)snprintf(head, sizeof(head), "%zx\r\n", len) : 0;
 	p = (unsigned char *)jbuf_data(&s->out) - hl;
 	memcpy(p, head, hl);
 	len = hl + jbuf_len(&s->out);
 	if (lws_write(wsi, p, len, more ? LWS_WRITE_HTTP : LWS_WRITE_HTTP_FINAL) != (int)len)
 		return -1;
-	if (more) {
+	if (more || s->stream_plain) {
+		s->stream_closing = !more;
 		lws_callback_on_writable(wsi);
 		return 0;
 	}

@@ -9,6 +9,7 @@ import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
+import net from 'node:net';
 import path from 'node:path';
 import {
   startBroker, stopAll, assertNoSanitizerFindings, bridgePath, sanitizerEnv, sanitize,
@@ -273,6 +274,25 @@ describe('history API', () => {
     assert.ok(peak - before.rss < budget, `RSS grew ${peak - before.rss} KiB`);
     // the connection is usable afterwards
     assert.equal((await getJson(`${bridge.url}/api/config`)).status, 200);
+  });
+
+  it('sends an HTTP/1.0 client the whole body without chunks, ended by closing', async () => {
+    const raw = await new Promise((resolve, reject) => {
+      const sock = net.connect(bridge.port, '127.0.0.1');
+      const parts = [];
+      sock.setTimeout(30000, () => { sock.destroy(); reject(new Error('timed out')); });
+      sock.on('data', (d) => parts.push(d));
+      sock.on('end', () => resolve(Buffer.concat(parts)));
+      sock.on('error', reject);
+      sock.write('GET /api/locations/?format=geojson&device=carol/big HTTP/1.0\r\nHost: localhost\r\nConnection: keep-alive\r\n\r\n');
+    });
+    const split = raw.indexOf('\r\n\r\n');
+    const head = raw.subarray(0, split).toString();
+    assert.match(head, /^HTTP\/1\.0 200/);
+    assert.doesNotMatch(head, /transfer-encoding/i);
+    assert.match(head, /connection: close/i);
+    const fc = JSON.parse(raw.subarray(split + 4).toString());
+    assert.equal(fc.features.length, BIG);
   });
 
   it('exports only what the viewer may see with --users', async () => {
