@@ -23,13 +23,16 @@ const SIZES = {
   // latency: seconds per cell; fanout: client counts; history: rows;
   // memory: messages per broker.
   smoke: { ingest: 2000, rounds: 1, latSecs: 1, latRates: [100], latClients: [1, 5],
-    fanout: [20], fanSecs: 1, histRows: 20000, histReqs: 20, memory: 2000, warmup: 0.3, httpSecs: 1 },
+    fanout: [20], fanSecs: 1, histRows: 20000, histReqs: 20, memory: 2000, warmup: 0.3, httpSecs: 1,
+    exportRows: 20000, trackRows: 20000, trackReqs: 2 },
   quick: { ingest: 50000, rounds: 2, latSecs: 3, latRates: [100, 1000], latClients: [1, 100],
-    fanout: [1000, 2000], fanSecs: 3, histRows: 200000, histReqs: 100, memory: 100000, warmup: 1, httpSecs: 3 },
+    fanout: [1000, 2000], fanSecs: 3, histRows: 200000, histReqs: 100, memory: 100000, warmup: 1, httpSecs: 3,
+    exportRows: 200000, trackRows: 100000, trackReqs: 3 },
   full: { ingest: 200000, rounds: 3, latSecs: 10, latRates: [100, 1000], latClients: [1, 100],
-    fanout: [1000, 10000], fanSecs: 10, histRows: 1000000, histReqs: 500, memory: 1000000, warmup: 2, httpSecs: 10 },
+    fanout: [1000, 10000], fanSecs: 10, histRows: 1000000, histReqs: 500, memory: 1000000, warmup: 2, httpSecs: 10,
+    exportRows: 1000000, trackRows: 500000, trackReqs: 5 },
 };
-const ALL = ['ingest', 'latency', 'fanout', 'history', 'memory', 'http'];
+const ALL = ['ingest', 'latency', 'fanout', 'history', 'memory', 'http', 'export'];
 
 function usage() {
   return `Usage: bench/run [--smoke | --quick] [--only LIST] [--fanout-frames F] [--max-clients N] [--json FILE] [--keep] [--no-build]
@@ -426,6 +429,91 @@ async function http() {
   raw.results.http = out;
 }
 
+// ---- 7. exports and thinned tracks (issue 13) ----
+/** A database of one device with `rows` fixes, one a minute up to now. */
+function trackDb(file, rows) {
+  const schema = fs.readFileSync(path.join(top, 'schema', 'schema.sql'), 'utf8');
+  const t0 = Math.floor(Date.now() / 1000) - rows * 60;
+  const script = `PRAGMA journal_mode = WAL;
+PRAGMA synchronous = OFF;
+BEGIN;
+${schema}
+PRAGMA user_version = 1;
+INSERT INTO devices (id, user, device, tid, first_seen) VALUES (1, 'exp', 'phone', 'ep', ${t0});
+WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i < ${rows - 1})
+INSERT INTO locations (id, device_id, tst, lat, lon, acc, alt, vel, batt, conn, tid, cog, bs, received_at, raw)
+  SELECT i + 1, 1, ${t0} + 60 * i, 52.4 + (i % 5000) * 0.00002, 13.3 + (i % 3000) * 0.00003,
+         3 + (i % 27), 40, i % 60, 100 - i % 85, 'm', 'ep', (i * 7) % 360, 1, ${t0} + 60 * i, '{}' FROM n;
+COMMIT;
+PRAGMA wal_checkpoint(TRUNCATE);`;
+  execFileSync('sqlite3', [file], { input: script, stdio: ['pipe', 'ignore', 'inherit'] });
+}
+
+/** Fetch `url` to the end; bytes, seconds, and the bridge's RSS growth (KiB) meanwhile. */
+async function fetchMeasured(url, pid) {
+  const before = rss(pid);
+  let peak = before;
+  const timer = setInterval(() => { peak = Math.max(peak, rss(pid)); }, 50);
+  const t0 = performance.now();
+  let bytes = 0;
+  let tail = '';
+  try {
+    const r = await fetch(url);
+    if (r.status !== 200) throw new Error(`${url}: HTTP ${r.status}`);
+    for await (const chunk of r.body) {
+      bytes += chunk.length;
+      tail = (tail + Buffer.from(chunk).toString('latin1')).slice(-4096);
+    }
+  } finally {
+    clearInterval(timer);
+  }
+  peak = Math.max(peak, rss(pid));
+  return { bytes, secs: (performance.now() - t0) / 1000, grewKb: peak - before, tail };
+}
+
+async function exportBench() {
+  if (!haveBridge()) return skip('History export', 'bridge not built');
+  const out = {};
+  const b = await broker();
+  for (const [key, rows] of [['export', S.exportRows], ['track', S.trackRows]]) {
+    const db = path.join(work, `${key}.db`);
+    const t0 = Date.now();
+    trackDb(db, rows);
+    log(`${key}: ${fmt(rows)} rows written in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+    const br = await bridge(b.port, db);
+    const url = `http://127.0.0.1:${br.port}/api/locations/?device=exp/phone`;
+    if (key === 'export') {
+      const res = await fetchMeasured(`${url}&format=csv`, br.proc.pid);
+      const lines = (res.tail.match(/\r\n/g) || []).length;
+      const complete = res.tail.endsWith('\r\n') && lines > 0;
+      out.export = { rows, ...res, tail: undefined };
+      row(`History export: ${fmt(rows)} points as CSV, streamed`,
+        `${ms(res.secs)} s (${fmt(rows / res.secs)} points/s, ${mb(res.bytes / 1024)}), bridge RSS +${mb(res.grewKb)}`,
+        '< 60 s, RSS +< 32 MB', complete && res.grewKb < 32 * 1024 && res.secs < 60, true);
+      if (!complete) raw.httpErrors = true;
+    } else {
+      const times = [];
+      let last = null;
+      for (let i = 0; i < S.trackReqs; i++) {
+        const res = await fetchMeasured(`${url}&max_points=4000&max_acc=25&max_speed=300`, br.proc.pid);
+        times.push(res.secs);
+        last = JSON.parse(res.tail.slice(res.tail.lastIndexOf('],"count"') + 1).replace(/^,/, '{'));
+      }
+      const t = median(times);
+      const ok = last.count <= 4001 && last.count + last.thinned + last.dropped_accuracy + last.dropped_jump === rows;
+      out.track = { rows, times, ...last };
+      row(`History page: ${fmt(rows)} points of one device thinned to max_points=4000 with the bad-fix filter`,
+        `median ${ms(t * 1000)} ms (${fmt(last.count)} points shown, ${fmt(last.thinned)} thinned, ` +
+        `${fmt(last.dropped_accuracy)} hidden, ${fmt(S.trackReqs)} requests)`,
+        '< 2 s', ok && t < 2, true);
+      if (!ok) raw.httpErrors = true;
+    }
+    await br.stop();
+  }
+  await b.stop();
+  raw.results.export = out;
+}
+
 function table() {
   const m = raw.machine;
   const lines = [
@@ -443,7 +531,7 @@ function table() {
 let failed = false;
 try {
   build();
-  const steps = { ingest, latency, fanout, history, memory, http };
+  const steps = { ingest, latency, fanout, history, memory, http, export: exportBench };
   for (const name of only) {
     log(`running ${name}`);
     try {

@@ -11,6 +11,7 @@
 
 #include "bridge.h"
 #include "db.h"
+#include "isotime.h"
 #include "ot.h"
 #include "parse.h"
 
@@ -52,6 +53,11 @@ static int query_arg(struct lws *wsi, const char *name, char *buf, int len, cons
 	return 0;
 }
 
+int api_parse_time(const char *s, int64_t *out)
+{
+	return isotime_parse(s, out) || *out < 0 ? -1 : 0;
+}
+
 unsigned api_locations(struct bridge *b, struct lws *wsi, const char *users_json, struct jbuf *out)
 {
 	static const char *const names[] = {"since_id=", "start_time=", "end_time=", "limit="};
@@ -72,7 +78,14 @@ unsigned api_locations(struct bridge *b, struct lws *wsi, const char *users_json
 		if (!found)
 			continue;
 		have[i] = true;
-		if (parse_uint(v, i == 3 ? INT32_MAX : INT64_MAX / 2, &nums[i])) {
+		if (i == 1 || i == 2) {
+			if (api_parse_time(v, &nums[i])) {
+				snprintf(err, sizeof(err),
+					 "%.*s must be unix seconds or an ISO-8601 date",
+					 (int)strlen(names[i]) - 1, names[i]);
+				return fail(b, out, 400, err);
+			}
+		} else if (parse_uint(v, i == 3 ? INT32_MAX : INT64_MAX / 2, &nums[i])) {
 			snprintf(err, sizeof(err), "%.*s must be a non-negative integer",
 				 (int)strlen(names[i]) - 1, names[i]);
 			return fail(b, out, 400, err);
@@ -156,4 +169,295 @@ unsigned api_healthz(struct bridge *b, struct jbuf *out)
 		    b->broker_up ? "connected" : "disconnected", db_ok ? "ok" : "unavailable",
 		    (unsigned long long)b->metrics.ws_clients, (long long)b->startup);
 	return b->broker_up ? 200 : 503;
+}
+
+/* --- history tracks and exports, streamed (issue 13) -------------------- */
+
+static void stream_device(struct api_stream *st, int64_t id)
+{
+	st->device_id = id;
+	st->after = st->start - 1;
+	track_start(&st->track);
+}
+
+/* The device's track is complete: add it to the totals. */
+static void stream_device_done(struct api_stream *st)
+{
+	st->distance_m += st->track.distance_m;
+	st->kept += st->track.kept;
+	st->dropped_acc += st->track.dropped_acc;
+	st->dropped_jump += st->track.dropped_jump;
+	st->thinned += st->track.thinned;
+}
+
+struct stream_row_ctx {
+	struct api_stream *st;
+	struct jbuf *out;
+};
+
+static void stream_row_cb(void *ctx, const struct dataobj_location *d)
+{
+	struct stream_row_ctx *c = ctx;
+	struct api_stream *st = c->st;
+
+	st->after = d->loc->tst;
+	if (track_step(&st->filter, &st->track, d->loc) != TRACK_KEEP)
+		return;
+	if (!st->json) {
+		export_location(&st->ex, c->out, d);
+		return;
+	}
+	if (st->shown >= st->limit) {
+		st->truncated = true; /* still walked for the distance and counts */
+		return;
+	}
+	if (st->shown++)
+		jbuf_putc(c->out, ',');
+	dataobj_location(c->out, d);
+}
+
+/* With max_points: a resolution (seconds) that leaves about that many
+ * fixes over the range, from each device's count and time span. */
+static enum db_result stream_pick_resolution(struct bridge *b, struct api_stream *st,
+					     int64_t max_points, int64_t *res)
+{
+	int64_t id = st->device_id, count, first, last, total = 0, span = 0;
+	enum db_result r;
+
+	*res = 0;
+	while (id) {
+		r = db_track_span(&b->db, id, st->start, st->end, &count, &first, &last);
+		if (r != DB_OK)
+			return r;
+		total += count;
+		if (count)
+			span += last - first;
+		if (st->one_device)
+			break;
+		r = db_next_device(&b->db, id, st->users_json, &id);
+		if (r == DB_NOT_FOUND)
+			break;
+		if (r != DB_OK)
+			return r;
+	}
+	if (total > max_points)
+		*res = (span + max_points - 1) / max_points;
+	return DB_OK;
+}
+
+/* "mytracks-<device>-<from>-<to>.<ext>", with only [A-Za-z0-9._-]. */
+static void stream_filename(struct api_stream *st, const char *spec, bool have_start, bool have_end)
+{
+	char dev[65], from[32], to[32];
+	size_t i;
+
+	snprintf(dev, sizeof(dev), "%.64s", spec ? spec : "all");
+	for (i = 0; dev[i]; i++) {
+		char c = dev[i];
+
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+		      c == '.' || c == '_'))
+			dev[i] = '-';
+	}
+	if (have_start)
+		dataobj_iso8601(st->start, from);
+	else
+		snprintf(from, sizeof(from), "begin");
+	if (have_end)
+		dataobj_iso8601(st->end, to);
+	else
+		snprintf(to, sizeof(to), "now");
+	from[10] = to[10] = '\0'; /* the dates */
+	snprintf(st->filename, sizeof(st->filename), "mytracks-%s-%s-%s.%s", dev, from, to,
+		 export_extension(st->fmt));
+}
+
+unsigned api_stream_open(struct bridge *b, struct lws *wsi, const char *users_json,
+			 struct api_stream *st, struct jbuf *out)
+{
+	/* order matters: the indices below */
+	static const char *const names[] = {"start_time=", "end_time=", "limit=",    "resolution=",
+					    "max_points=", "max_acc=",	"max_speed="};
+	enum { START, END, LIMIT, RES, MAXP, ACC, SPEED, N };
+	static const int64_t maxima[N] = {
+		0, 0, API_TRACK_MAX_LIMIT, 366LL * 86400, 1000000, 1000000, 100000};
+	char buf[ARG_MAX], spec[ARG_MAX], err[192];
+	int64_t nums[N] = {0};
+	bool have[N] = {false}, track = false, have_fmt = false;
+	const char *v = NULL;
+	enum db_result r;
+	int i, found;
+
+	memset(st, 0, sizeof(*st));
+	/* anything else is a page of the plain history API, left to it */
+	for (i = RES; i < N && !track; i++)
+		track = query_arg(wsi, names[i], buf, sizeof(buf), &v) != 0;
+	found = query_arg(wsi, "format=", buf, sizeof(buf), &v);
+	if (!found && !track)
+		return 0;
+	if (found < 0)
+		return fail(b, out, 400, "query argument too long");
+	if (found) {
+		if (export_format_parse(v, &st->fmt))
+			return fail(b, out, 400, "format must be gpx, geojson or csv");
+		have_fmt = true;
+	}
+	for (i = 0; i < N; i++) {
+		found = query_arg(wsi, names[i], buf, sizeof(buf), &v);
+		if (found < 0)
+			return fail(b, out, 400, "query argument too long");
+		if (!found)
+			continue;
+		have[i] = true;
+		if (i == START || i == END ? api_parse_time(v, &nums[i])
+					   : parse_uint(v, maxima[i], &nums[i])) {
+			if (i == START || i == END)
+				snprintf(err, sizeof(err),
+					 "%.*s must be unix seconds or an ISO-8601 date",
+					 (int)strlen(names[i]) - 1, names[i]);
+			else
+				snprintf(err, sizeof(err), "%.*s must be an integer from 0 to %lld",
+					 (int)strlen(names[i]) - 1, names[i], (long long)maxima[i]);
+			return fail(b, out, 400, err);
+		}
+	}
+	found = query_arg(wsi, "since_id=", buf, sizeof(buf), &v);
+	if (found)
+		return fail(b, out, 400,
+			    "since_id does not go with format or thinning: use start_time");
+	st->json = !have_fmt;
+	st->start = have[START] ? nums[START] : 0;
+	st->end = have[END] ? nums[END] : INT64_MAX;
+	if (st->start > st->end)
+		return fail(b, out, 400, "start_time is after end_time");
+	st->limit = have[LIMIT] ? (int)nums[LIMIT] : API_TRACK_DEFAULT_LIMIT;
+	if (st->limit < 1)
+		return fail(b, out, 400, "limit must be at least 1");
+	st->filter.max_acc = nums[ACC];
+	st->filter.max_speed_kmh = (double)nums[SPEED];
+	if (have[MAXP] && nums[MAXP] < 1)
+		return fail(b, out, 400, "max_points must be at least 1");
+	if (users_json) {
+		st->users_json = strdup(users_json);
+		if (!st->users_json)
+			return fail(b, out, 500, "out of memory");
+	}
+
+	found = query_arg(wsi, "device=", spec, sizeof(spec), &v);
+	if (found < 0)
+		return fail(b, out, 400, "query argument too long");
+	if (found) {
+		if (!parse_device_spec(v))
+			return fail(b, out, 400, "device must be an id or user/device");
+		r = db_device_id(&b->db, v, users_json, &st->device_id);
+		if (r == DB_NOT_FOUND)
+			return fail(b, out, 404, "unknown device");
+		if (r != DB_OK)
+			goto unavailable;
+		st->one_device = true;
+	} else {
+		r = db_next_device(&b->db, 0, st->users_json, &st->device_id);
+		if (r != DB_OK && r != DB_NOT_FOUND)
+			goto unavailable;
+	}
+	st->resolution = nums[RES];
+	if (have[MAXP] && st->device_id) {
+		int64_t res;
+
+		r = stream_pick_resolution(b, st, nums[MAXP], &res);
+		if (r != DB_OK)
+			goto unavailable;
+		if (res > st->resolution)
+			st->resolution = res;
+	}
+	st->filter.resolution = st->resolution;
+	if (st->device_id)
+		stream_device(st, st->device_id);
+	if (!st->json)
+		stream_filename(st, found ? v : NULL, have[START], have[END]);
+	return 200;
+unavailable:
+	b->metrics.db_up = false;
+	snprintf(err, sizeof(err), "database unavailable: %s", b->db.error);
+	return fail(b, out, 503, err);
+}
+
+const char *api_stream_content_type(const struct api_stream *st)
+{
+	return st->json ? "application/json" : export_content_type(st->fmt);
+}
+
+/* The JSON track's closing part: totals for the whole range. */
+static void stream_json_end(struct api_stream *st, struct jbuf *out)
+{
+	jbuf_printf(out,
+		    "],\"count\":%lld,\"distance_m\":%.1f,\"kept\":%lld,\"dropped_accuracy\":%lld,"
+		    "\"dropped_jump\":%lld,\"thinned\":%lld,\"resolution\":%lld,\"truncated\":%s}",
+		    (long long)st->shown, st->distance_m, (long long)st->kept,
+		    (long long)st->dropped_acc, (long long)st->dropped_jump, (long long)st->thinned,
+		    (long long)st->resolution, st->truncated ? "true" : "false");
+}
+
+int api_stream_next(struct bridge *b, struct api_stream *st, struct jbuf *out)
+{
+	struct stream_row_ctx ctx = {st, out};
+	enum db_result r;
+	int n;
+
+	switch (st->state) {
+	case API_STREAM_BEGIN:
+		if (st->json)
+			jbuf_puts(out, "{\"results\":[");
+		else
+			export_begin(&st->ex, st->fmt, out);
+		st->state = st->device_id ? API_STREAM_ROWS : API_STREAM_END;
+		return 1;
+	case API_STREAM_ROWS:
+		r = db_track_page(&b->db, st->device_id, st->after, st->end, API_STREAM_PAGE,
+				  stream_row_cb, &ctx, &n);
+		if (r != DB_OK)
+			goto failed;
+		if (n == API_STREAM_PAGE)
+			return 1;
+		stream_device_done(st);
+		if (st->one_device) {
+			st->state = API_STREAM_END;
+			return 1;
+		}
+		r = db_next_device(&b->db, st->device_id, st->users_json, &st->device_id);
+		if (r == DB_NOT_FOUND)
+			st->state = API_STREAM_END;
+		else if (r == DB_OK)
+			stream_device(st, st->device_id);
+		else
+			goto failed;
+		return 1;
+	case API_STREAM_END:
+		if (st->json)
+			stream_json_end(st, out);
+		else
+			export_end(&st->ex, out);
+		st->state = API_STREAM_DONE;
+		return 0;
+	case API_STREAM_DONE:
+		break;
+	}
+	return 0;
+failed:
+	b->metrics.db_up = false;
+	b->metrics.api_errors++;
+	return -1;
+}
+
+void api_stream_free(struct api_stream *st)
+{
+	free(st->users_json);
+	st->users_json = NULL;
+}
+
+unsigned api_config(struct bridge *b, struct jbuf *out)
+{
+	jbuf_printf(out, "{\"hide_accuracy_over\":%d,\"hide_speed_over\":%d,\"max_points\":%d}",
+		    b->cfg->hide_accuracy_over, b->cfg->hide_speed_over, API_TRACK_MAX_POINTS);
+	return jbuf_failed(out) ? fail(b, out, 500, "response too large") : 200;
 }

@@ -93,6 +93,9 @@ static const char usage_text[] =
 	"                            user/device:secret, mode 0600, read at start;\n"
 	"                            encrypted HTTP-mode reports are checked in\n"
 	"                            plaintext, published as sent, answered encrypted\n"
+	"History (the page's \"hide bad fixes\" default; 0: off):\n"
+	"  --hide-accuracy-over M    hide fixes less accurate than M metres (default 0)\n"
+	"  --hide-speed-over K       hide jumps faster than K km/h (default 0)\n"
 	"Logging:\n"
 	"  --log-level LEVEL         debug, info, warning or error (default info)\n"
 	"  --console                 log to stderr instead of syslog\n"
@@ -137,6 +140,8 @@ enum {
 	OPT_MAX_USER_SESSIONS,
 	OPT_LOGIN_LIMIT,
 	OPT_KEYS,
+	OPT_HIDE_ACCURACY_OVER,
+	OPT_HIDE_SPEED_OVER,
 };
 
 static const struct option long_options[] = {
@@ -177,6 +182,8 @@ static const struct option long_options[] = {
 	{"max-user-sessions", required_argument, NULL, OPT_MAX_USER_SESSIONS},
 	{"login-limit", required_argument, NULL, OPT_LOGIN_LIMIT},
 	{"keys", required_argument, NULL, OPT_KEYS},
+	{"hide-accuracy-over", required_argument, NULL, OPT_HIDE_ACCURACY_OVER},
+	{"hide-speed-over", required_argument, NULL, OPT_HIDE_SPEED_OVER},
 	{NULL, 0, NULL, 0},
 };
 
@@ -352,6 +359,26 @@ static int apply_websec(struct bridge_config *cfg, int opt, const char *arg)
 	return -1;
 }
 
+/* History options (issue 13); others go on to apply_websec(). */
+static int apply_history(struct bridge_config *cfg, int opt, const char *arg)
+{
+	long long v;
+
+	switch (opt) {
+	case OPT_HIDE_ACCURACY_OVER:
+		if (parse_num("hide-accuracy-over", arg, 0, 1000000, &v))
+			return -1;
+		cfg->hide_accuracy_over = (int)v;
+		return 0;
+	case OPT_HIDE_SPEED_OVER:
+		if (parse_num("hide-speed-over", arg, 0, 100000, &v))
+			return -1;
+		cfg->hide_speed_over = (int)v;
+		return 0;
+	}
+	return apply_websec(cfg, opt, arg);
+}
+
 static int apply(struct bridge_config *cfg, int opt, const char *arg)
 {
 	long long v;
@@ -502,7 +529,7 @@ static int apply(struct bridge_config *cfg, int opt, const char *arg)
 		cfg->tls_key = arg;
 		return 0;
 	default:
-		return apply_websec(cfg, opt, arg);
+		return apply_history(cfg, opt, arg);
 	}
 	return -1;
 }

@@ -51,6 +51,9 @@ struct bridge_config {
 	int max_user_sessions; /* sessions one user may hold, default 16 */
 	int login_limit;       /* failed logins per minute per address/user; 0: off */
 	const char *keys_file; /* --keys: payload encryption keys; NULL: none */
+	/* history (issue 13): the page's default bad-fix filter; 0: off */
+	int hide_accuracy_over; /* metres */
+	int hide_speed_over;	/* km/h */
 };
 
 /* True when `addr` (a numeric IP address) is a loopback address. */

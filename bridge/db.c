@@ -74,6 +74,17 @@ static const char *const stmt_sql[DB_N_STMTS] = {
 			     " AND l.tst > ?3 AND l.tst < ?4 ORDER BY l.tst DESC LIMIT ?5)"
 			     " ORDER BY 3",
 	[DB_REC_MAX_ID] = "SELECT coalesce(MAX(id), 0) FROM locations",
+	/* Tracks and exports go device by device along the (device_id, tst)
+	 * unique index: a range search with or without a device, never a scan
+	 * (?1 device, ?2 after / start, ?3 end, ?4 limit). */
+	[DB_TRACK_PAGE] =
+		"SELECT " LOC_COLS LOC_FROM " WHERE l.device_id = ?1 AND l.tst > ?2 AND l.tst <= ?3"
+		" ORDER BY l.tst LIMIT ?4",
+	[DB_TRACK_SPAN] = "SELECT count(*), min(tst), max(tst) FROM locations"
+			  " WHERE device_id = ?1 AND tst >= ?2 AND tst <= ?3",
+	[DB_NEXT_DEVICE] =
+		"SELECT id FROM devices d WHERE id > ?1 AND " VISIBLE " ORDER BY id LIMIT 1",
+
 };
 
 void db_init(struct db *db, const char *path)
@@ -436,4 +447,71 @@ enum db_result db_rec_max_id(struct db *db, int64_t *id)
 	if (!db_ready(db))
 		return DB_UNAVAILABLE;
 	return lookup_id(db, db->stmt[DB_REC_MAX_ID], id);
+}
+
+/* --- history tracks and exports (issue 13) ----------------------------- */
+
+enum db_result db_track_page(struct db *db, int64_t device_id, int64_t after, int64_t end,
+			     int limit, db_track_row_fn fn, void *ctx, int *n)
+{
+	sqlite3_stmt *s;
+	int rc;
+
+	*n = 0;
+	if (!db_ready(db))
+		return DB_UNAVAILABLE;
+	s = db->stmt[DB_TRACK_PAGE];
+	sqlite3_bind_int64(s, 1, device_id);
+	sqlite3_bind_int64(s, 2, after);
+	sqlite3_bind_int64(s, 3, end);
+	sqlite3_bind_int64(s, 4, limit);
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		struct ot_location loc;
+		struct dataobj_location d;
+
+		row_location_fill(s, 0, &d, &loc);
+		fn(ctx, &d);
+		(*n)++;
+	}
+	if (rc != SQLITE_DONE)
+		return step_failed(db, rc);
+	sqlite3_reset(s);
+	sqlite3_clear_bindings(s);
+	return DB_OK;
+}
+
+enum db_result db_track_span(struct db *db, int64_t device_id, int64_t start, int64_t end,
+			     int64_t *count, int64_t *first, int64_t *last)
+{
+	sqlite3_stmt *s;
+	int rc;
+
+	*count = *first = *last = 0;
+	if (!db_ready(db))
+		return DB_UNAVAILABLE;
+	s = db->stmt[DB_TRACK_SPAN];
+	sqlite3_bind_int64(s, 1, device_id);
+	sqlite3_bind_int64(s, 2, start);
+	sqlite3_bind_int64(s, 3, end);
+	rc = sqlite3_step(s);
+	if (rc != SQLITE_ROW)
+		return step_failed(db, rc);
+	*count = sqlite3_column_int64(s, 0);
+	*first = sqlite3_column_int64(s, 1);
+	*last = sqlite3_column_int64(s, 2);
+	sqlite3_reset(s);
+	sqlite3_clear_bindings(s);
+	return DB_OK;
+}
+
+enum db_result db_next_device(struct db *db, int64_t after, const char *users_json, int64_t *id)
+{
+	sqlite3_stmt *s;
+
+	if (!db_ready(db))
+		return DB_UNAVAILABLE;
+	s = db->stmt[DB_NEXT_DEVICE];
+	sqlite3_bind_int64(s, 1, after);
+	bind_visible(s, users_json);
+	return lookup_id(db, s, id);
 }

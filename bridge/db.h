@@ -27,6 +27,10 @@ enum db_stmt {
 	DB_DEVICES,	   /* every device with its last location */
 	DB_DEVICE_BY_ID,
 	DB_DEVICE_BY_NAME,
+	/* history tracks and exports (issue 13): keyset pages by (device, tst) */
+	DB_TRACK_PAGE,	/* one device, tst in (after, end], ascending */
+	DB_TRACK_SPAN,	/* count, first and last tst of one device in a range */
+	DB_NEXT_DEVICE, /* the next visible device id after one */
 	/* the Recorder-compatible API (recorder.c) */
 	DB_REC_USERS,	  /* users with a device */
 	DB_REC_DEVICES,	  /* the devices of one user */
@@ -85,6 +89,28 @@ enum db_result db_locations(struct db *db, const struct db_loc_query *q, struct 
 /* Append the device objects of the users in `users_json` (NULL: all),
  * comma-separated. */
 enum db_result db_devices(struct db *db, const char *users_json, struct jbuf *out);
+
+/* --- history tracks and exports (issue 13) ----------------------------- */
+
+/* Called for each row of a track page; `d` and what it points to are valid
+ * during the call only. */
+typedef void (*db_track_row_fn)(void *ctx, const struct dataobj_location *d);
+
+/* One page of device `device_id`'s locations with after < tst <= end, in
+ * tst order, at most `limit`: calls `fn` for each and sets `*n` to how many.
+ * Keyset pagination: the next page starts after the last row's tst
+ * ((device_id, tst) is unique). Holds no statement open between calls.
+ * Returns DB_OK or DB_UNAVAILABLE (as above). */
+enum db_result db_track_page(struct db *db, int64_t device_id, int64_t after, int64_t end,
+			     int limit, db_track_row_fn fn, void *ctx, int *n);
+/* How many locations device `device_id` has with start <= tst <= end, and
+ * the first and last tst (both 0 when none). DB_OK or DB_UNAVAILABLE. */
+enum db_result db_track_span(struct db *db, int64_t device_id, int64_t start, int64_t end,
+			     int64_t *count, int64_t *first, int64_t *last);
+/* The smallest device id greater than `after` of a user in `users_json`
+ * (NULL: all). DB_OK with `*id`, DB_NOT_FOUND when there is none, or
+ * DB_UNAVAILABLE. */
+enum db_result db_next_device(struct db *db, int64_t after, const char *users_json, int64_t *id);
 
 /* --- the Recorder-compatible API (bridge/recorder.c) --------------------- */
 

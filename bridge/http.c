@@ -56,8 +56,11 @@ struct http_session {
 	struct lws_dll2 body_list;
 	size_t reserved;
 	int64_t deadline;
-	bool limited;	    /* HTTP mode: too many failed credential checks (429) */
-	bool encrypt_reply; /* HTTP mode: the report decrypted; answer encrypted */
+	bool limited;		   /* HTTP mode: too many failed credential checks (429) */
+	bool encrypt_reply;	   /* HTTP mode: the report decrypted; answer encrypted */
+	struct api_stream *stream; /* a streamed history response, or NULL */
+	bool stream_plain;	   /* ...to an HTTP/1.0 client: no chunks, ends by closing */
+	bool stream_closing;	   /* ...complete: close once lws sent the rest */
 };
 
 size_t http_session_size(void)
@@ -124,8 +127,11 @@ static void body_release(struct bridge *b, struct http_session *s)
 	s->reserved = 0;
 }
 
+static void stream_clear(struct http_session *s);
+
 static void session_clear(struct bridge *b, struct http_session *s)
 {
+	stream_clear(s);
 	body_release(b, s);
 	pub_forget(&b->pub, &s->pending);
 	jbuf_free(&s->in);
@@ -231,6 +237,135 @@ static void reply_later(struct http_session *s, unsigned status, const char *msg
 	s->ctype = CT_JSON;
 	s->replying = true;
 	lws_callback_on_writable(s->wsi);
+}
+
+/* --- streamed history responses (issue 13) ----------------------------- */
+
+/* Room before a part for its chunk-size line ("%zx\r\n"). */
+#define STREAM_CHUNK_HEAD 16
+
+static void stream_clear(struct http_session *s)
+{
+	if (!s->stream)
+		return;
+	api_stream_free(s->stream);
+	free(s->stream);
+	s->stream = NULL;
+}
+
+/* Headers of a streamed response: no Content-Length, the body goes out in
+ * HTTP/1.1 chunks, so the connection stays usable and a client can tell a
+ * complete body from one cut off. An HTTP/1.0 client (lws answers it with
+ * an "HTTP/1.0" status line) gets the body as it is, ended by closing. */
+static int stream_headers(struct http_session *s, struct lws *wsi)
+{
+	unsigned char buf[LWS_PRE + HTTP_MAX_HEADERS], *start = buf + LWS_PRE, *p = start;
+	unsigned char *end = start + HTTP_MAX_HEADERS - 1;
+	const char *ct = api_stream_content_type(s->stream);
+	char disp[256];
+
+	if (lws_add_http_header_status(wsi, 200, &p, end))
+		return -1;
+	s->stream_plain = p - start >= 8 && !memcmp(start, "HTTP/1.0", 8);
+	if (lws_add_http_header_by_token(wsi, WSI_TOKEN_HTTP_CONTENT_TYPE,
+					 (const unsigned char *)ct, (int)strlen(ct), &p, end) ||
+	    lws_add_http_header_by_name(wsi, (const unsigned char *)"cache-control:",
+					(const unsigned char *)"no-store", 8, &p, end) ||
+	    (s->stream_plain
+		     ? lws_add_http_header_by_name(wsi, (const unsigned char *)"connection:",
+						   (const unsigned char *)"close", 5, &p, end)
+		     : lws_add_http_header_by_name(wsi, (const unsigned char *)"transfer-encoding:",
+						   (const unsigned char *)"chunked", 7, &p, end)))
+		return -1;
+	if (s->stream->filename[0]) {
+		snprintf(disp, sizeof(disp), "attachment; filename=\"%s\"", s->stream->filename);
+		if (lws_add_http_header_by_name(wsi, (const unsigned char *)"content-disposition:",
+						(const unsigned char *)disp, (int)strlen(disp), &p,
+						end))
+			return -1;
+	}
+	if (lws_finalize_http_header(wsi, &p, end))
+		return -1;
+	return lws_write(wsi, start, (size_t)(p - start), LWS_WRITE_HTTP_HEADERS) ==
+			       (int)(p - start)
+		       ? 0
+		       : -1;
+}
+
+/* GET /api/locations/ hook: start a streamed response if the request is
+ * one (api_stream_open()). Returns 1 when it is not (answer as usual),
+ * else the callback's value. */
+static int stream_begin(struct bridge *b, struct http_session *s, struct lws *wsi,
+			const char *users)
+{
+	unsigned status;
+
+	s->stream = calloc(1, sizeof(*s->stream));
+	if (!s->stream)
+		return reply_error(b, s, 500, "out of memory");
+	status = api_stream_open(b, wsi, users, s->stream, &s->out);
+	if (status != 200) {
+		stream_clear(s);
+		return status ? reply_now(b, s, status, CT_JSON) : 1;
+	}
+	/* each part goes out with its chunk-size line in front */
+	jbuf_free(&s->out);
+	jbuf_init(&s->out, LWS_PRE + STREAM_CHUNK_HEAD, HTTP_MAX_RESPONSE);
+	if (stream_headers(s, wsi))
+		return -1;
+	lws_callback_on_writable(wsi);
+	return 0;
+}
+
+/* WRITEABLE: the next part as one chunk (the last one followed by the
+ * empty chunk). A database failure cuts the body off without the empty
+ * chunk and closes, so the client sees an incomplete response. */
+static int stream_write(struct bridge *b, struct http_session *s, struct lws *wsi)
+{
+	char head[STREAM_CHUNK_HEAD];
+	unsigned char *p;
+	size_t len, hl;
+	int more;
+
+	if (s->stream_closing)
+		return -1; /* HTTP/1.0: everything is sent, the close ends the body */
+	jbuf_reset(&s->out);
+	more = api_stream_next(b, s->stream, &s->out);
+	if (more < 0 || jbuf_failed(&s->out)) {
+		log_warn("http", "history stream cut off: %s",
+			 more < 0 ? b->db.error : "a part too large");
+		return -1;
+	}
+	len = jbuf_len(&s->out);
+	if (!len && !more && s->stream_plain) {
+		s->stream_closing = true; /* nothing left to write: close next */
+		lws_callback_on_writable(wsi);
+		return 0;
+	}
+	if (!len && more) {
+		lws_callback_on_writable(wsi); /* nothing shown from this page */
+		return 0;
+	}
+	if (len && !s->stream_plain)
+		jbuf_puts(&s->out, "\r\n");
+	if (!more && !s->stream_plain)
+		jbuf_puts(&s->out, "0\r\n\r\n");
+	if (jbuf_failed(&s->out))
+		return -1;
+	hl = len && !s->stream_plain ? (size_t)snprintf(head, sizeof(head), "%zx\r\n", len) : 0;
+	p = (unsigned char *)jbuf_data(&s->out) - hl;
+	memcpy(p, head, hl);
+	len = hl + jbuf_len(&s->out);
+	if (lws_write(wsi, p, len, more ? LWS_WRITE_HTTP : LWS_WRITE_HTTP_FINAL) != (int)len)
+		return -1;
+	if (more || s->stream_plain) {
+		s->stream_closing = !more;
+		lws_callback_on_writable(wsi);
+		return 0;
+	}
+	session_clear(b, s);
+	s->wsi = wsi;
+	return lws_http_transaction_completed(wsi) ? -1 : 0;
 }
 
 /* --- OwnTracks HTTP mode ------------------------------------------------ */
@@ -894,6 +1029,8 @@ static int route(struct bridge *b, struct http_session *s, struct lws *wsi)
 	if (path_is(path, "/api/locations/")) {
 		if (m == M_POST)
 			return report_begin(b, s, wsi);
+		if ((n = stream_begin(b, s, wsi, users)) != 1)
+			return n;
 		return reply_now(b, s, api_locations(b, wsi, users, &s->out), CT_JSON);
 	}
 	if (path_is(path, "/pub")) {
@@ -903,6 +1040,8 @@ static int route(struct bridge *b, struct http_session *s, struct lws *wsi)
 	}
 	if (m != M_GET)
 		return reply_error(b, s, 405, "method not allowed");
+	if (path_is(path, "/api/config"))
+		return reply_now(b, s, api_config(b, &s->out), CT_JSON);
 	if (path_is(path, "/api/devices/"))
 		return reply_now(b, s, api_devices(b, users, &s->out), CT_JSON);
 	if (path_is(path, "/healthz"))
@@ -975,6 +1114,8 @@ int http_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user,
 		body_release(b, s);
 		return s->login ? login_submit(b, s) : report_submit(b, s);
 	case LWS_CALLBACK_HTTP_WRITEABLE:
+		if (s->stream)
+			return stream_write(b, s, wsi);
 		if (!s->replying)
 			return 0;
 		return send_response(b, s, wsi);

@@ -3,12 +3,15 @@
  * Part of mytracks. SPDX-License-Identifier: MIT
  *
  * Routes (static files are a separate lws file mount):
- *   GET  /api/locations/   history (api.c)
+ *   GET  /api/locations/   history (api.c); with format= or thinning
+ *                          parameters streamed in chunks (api_stream_*)
+ *   GET  /api/config       the page's history defaults (api.c)
  *   GET  /api/devices/     devices with their last location (api.c)
  *   POST /api/locations/, POST /pub   OwnTracks HTTP mode (pub.c)
  *   GET  /healthz, GET /metrics
  * Responses are built whole and written in one go from the request's own
- * callback; HTTP-mode reports are answered from WRITEABLE once the broker
+ * callback, except streamed history answers (headers at once, then one
+ * HTTP/1.1 chunk per WRITEABLE); HTTP-mode reports are answered from WRITEABLE once the broker
  * acknowledged them, with reading paused meanwhile.
  */
 #ifndef MYTRACKS_BRIDGE_HTTP_H

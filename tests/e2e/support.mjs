@@ -20,8 +20,8 @@ export const FAST = '?backoff_ms=100&poll_ms=500&ws_retry_ms=2000&stable_ms=1000
  * The bridge (tests/lib/bridge.mjs) serving this checkout's web/, with
  * start() to run it again on the same port after stop().
  */
-async function startWebBridge(broker) {
-  const args = ['--web-root', webRoot];
+async function startWebBridge(broker, extra = []) {
+  const args = ['--web-root', webRoot, ...extra];
   const first = await startBridge(broker, { args });
   const bridge = { port: first.port, url: first.url, proc: first.proc };
   bridge.stop = () => bridge.proc.stop();
@@ -33,14 +33,15 @@ async function startWebBridge(broker) {
   return bridge;
 }
 
-/** mosquitto + plugin + bridge on free ports with a fresh database. */
-export async function startStack() {
+/** mosquitto + plugin + bridge on free ports with a fresh database;
+ * `bridgeArgs` are extra bridge options. */
+export async function startStack({ bridgeArgs = [] } = {}) {
   for (const f of [bridgePath, pluginPath, chromiumPath]) {
     if (!fs.existsSync(f)) throw new Error(`${f} is missing: build the project (and install chromium) first`);
   }
   const dir = tmpDir('mytracks-e2e-');
   const broker = await startBroker({ dir });
-  const bridge = await startWebBridge(broker);
+  const bridge = await startWebBridge(broker, bridgeArgs);
   const mqtt = await mqttConnect(broker.port, { clientId: `e2e-${process.pid}-${Date.now()}` });
   return { dir, broker, bridge, mqtt };
 }

@@ -11,6 +11,10 @@
 // the page through textContent or DOM nodes handed to Leaflet, never as HTML.
 
 import { parseConfig, wsUrl } from './config.js';
+import {
+  SLIDER_STEPS, dateString, dayRange, exportUrl, filterDefaults, formatDistance, historyUrl, last24h,
+  parseTrack, pointAtSlider, stepDay, trackSummary,
+} from './history.js';
 import { deviceColor, deviceLabel, formatConnection, formatTime } from './format.js';
 import { Store } from './store.js';
 import { LiveClient } from './client.js';
@@ -37,6 +41,10 @@ function el(tag, className, text) {
 // ---------------------------------------------------------------- map
 
 let map = null;
+let liveGroup = null;    // the live markers and tracks (off the map in history mode)
+let historyGroup = null; // the history track (on the map in history mode only)
+let canvas = null;       // renders the history's many points
+let mode = 'live';
 const layers = new Map(); // device id → { marker, track, tid, offline }
 let follow = true;          // keep new positions in view
 let focusedDevice = null;   // follow this device only, when set
@@ -61,6 +69,9 @@ function initMap() {
     note.onAdd = () => el('div', 'tile-note', 'Map tiles unavailable — positions still update');
     note.addTo(map);
   });
+  liveGroup = L.layerGroup().addTo(map);
+  historyGroup = L.layerGroup();
+  canvas = L.canvas({ padding: 0.5 });
   // the user dragged the map: stop following until they ask again
   map.on('dragstart', () => setFollow(false));
 }
@@ -121,8 +132,8 @@ function drawDevice(dev) {
   const latlngs = dev.track.map((l) => [l.lat, l.lon]);
   const offline = dev.online === false;
   if (!layer) {
-    const track = L.polyline(latlngs, { color, weight: 3, opacity: 0.65 }).addTo(map);
-    const marker = L.marker([dev.last.lat, dev.last.lon], { icon: makeIcon(dev), title: deviceLabel(dev), riseOnHover: true }).addTo(map);
+    const track = L.polyline(latlngs, { color, weight: 3, opacity: 0.65 }).addTo(liveGroup);
+    const marker = L.marker([dev.last.lat, dev.last.lon], { icon: makeIcon(dev), title: deviceLabel(dev), riseOnHover: true }).addTo(liveGroup);
     marker.bindPopup(() => { const d = store.devices.get(dev.id); return locationPopup(d, d.last); });
     marker.on('click', () => setFollow(true, dev.id));
     layer = { marker, track, tid: dev.tid, label: deviceLabel(dev), offline };
@@ -143,7 +154,7 @@ function drawDevice(dev) {
 }
 
 function clearMap() {
-  for (const { marker, track } of layers.values()) { marker.remove(); track.remove(); }
+  if (liveGroup) liveGroup.clearLayers();
   layers.clear();
 }
 
@@ -175,7 +186,9 @@ function render() {
     const dev = store.devices.get(id);
     if (dev) drawDevice(dev);
   }
-  if (!plan.fitted && store.devices.size && map) {
+  if (mode !== 'live') {
+    // history on screen: the live layers update off the map
+  } else if (!plan.fitted && store.devices.size && map) {
     plan.fitted = true;
     fitAll();
   } else if (plan.follow) {
@@ -230,6 +243,12 @@ function onActivate(list, sel, fn) {
 }
 
 function focusDevice(id) {
+  if (mode === 'history') { // show that device's history instead
+    fillDeviceSelect();
+    ui.histDevice.value = String(id);
+    loadHistory(chosenRange());
+    return;
+  }
   const dev = store.devices.get(id);
   if (!dev || !dev.last || !map) return;
   setFollow(true, id);
@@ -299,6 +318,187 @@ function focusLocation(id) {
   L.popup().setLatLng([loc.lat, loc.lon]).setContent(locationPopup(dev, loc)).openOn(map);
 }
 
+// ---------------------------------------------------------------- history
+
+const hist = {
+  filter: filterDefaults(null), // thresholds and max_points, from /api/config
+  range: null,                  // { start, end } shown
+  device: null,                 // device id, or null: all visible devices
+  track: null,                  // parseTrack() of the last answer
+  seq: 0,                       // ignores answers to superseded requests
+  marker: null,                 // the slider's marker
+  loading: false,
+  last24: false,                // the range is "last 24 h", not the date inputs
+};
+
+/** The range the controls say: the last 24 h, or From..To. */
+function chosenRange() {
+  return hist.last24 ? last24h(Date.now()) : dayRange(ui.histFrom.value, ui.histTo.value);
+}
+
+function setMode(next) {
+  if (next === mode) return;
+  mode = next;
+  const history = mode === 'history';
+  ui.modeLive.setAttribute('aria-pressed', String(!history));
+  ui.modeHistory.setAttribute('aria-pressed', String(history));
+  ui.historyPanel.hidden = !history;
+  ui.activityPanel.hidden = history;
+  document.body.dataset.mode = mode;
+  if (history) {
+    fillDeviceSelect();
+    if (map) { map.removeLayer(liveGroup); historyGroup.addTo(map); }
+    if (!ui.histFrom.value) {
+      ui.histFrom.value = ui.histTo.value = dateString(Date.now());
+    }
+    if (!hist.track) loadHistory(chosenRange());
+    else fitHistory();
+    return;
+  }
+  // back to Live: the client kept running, the live layers are current
+  if (map) { map.removeLayer(historyGroup); liveGroup.addTo(map); }
+  plan.devicesChanged = true;
+  if (follow) fitAll();
+  scheduleRender();
+}
+
+function fillDeviceSelect() {
+  const keep = ui.histDevice.value;
+  const opts = [el('option', null, 'All visible devices')];
+  opts[0].value = '';
+  for (const dev of sortDevices(store.devices.values())) {
+    const o = el('option', null, deviceLabel(dev));
+    o.value = String(dev.id);
+    opts.push(o);
+  }
+  ui.histDevice.replaceChildren(...opts);
+  ui.histDevice.value = [...ui.histDevice.options].some((o) => o.value === keep) ? keep : '';
+}
+
+function historyOptions() {
+  return {
+    device: hist.device, ...hist.range, hideBad: ui.histHideBad.checked,
+    maxAcc: hist.filter.maxAcc, maxSpeed: hist.filter.maxSpeed, maxPoints: hist.filter.maxPoints,
+  };
+}
+
+function setExportLinks(on) {
+  for (const [f, a] of [['gpx', ui.exportGpx], ['geojson', ui.exportGeojson], ['csv', ui.exportCsv]]) {
+    if (on) { a.href = exportUrl(f, historyOptions()); a.removeAttribute('aria-disabled'); } else { a.href = '#'; a.setAttribute('aria-disabled', 'true'); }
+  }
+}
+
+/** Fetch and draw the track of `range` (null: what the inputs say). */
+async function loadHistory(range) {
+  if (!range) { ui.histSummary.textContent = 'Pick a valid day or range (From not after To).'; return; }
+  hist.range = range;
+  hist.device = ui.histDevice.value === '' ? null : Number(ui.histDevice.value);
+  const seq = ++hist.seq;
+  hist.loading = true;
+  ui.histSummary.textContent = 'Loading…';
+  setExportLinks(true);
+  try {
+    const body = await fetchJson(historyUrl(historyOptions()), 120000);
+    if (seq !== hist.seq) return;
+    hist.track = parseTrack(body);
+    drawHistory();
+  } catch (e) {
+    if (seq !== hist.seq) return;
+    ui.histSummary.textContent = `Could not load the history: ${e.message}`;
+  } finally {
+    if (seq === hist.seq) hist.loading = false;
+  }
+}
+
+function historyDev(p) {
+  const d = store.devices.get(p.device);
+  // no online/offline line: that is now, not then
+  return { id: p.device, name: d ? d.name : String(p.device_name ?? p.device), displayName: d ? d.displayName : null };
+}
+
+function drawHistory() {
+  const t = hist.track;
+  ui.histDistance.textContent = formatDistance(t.distanceM);
+  ui.histSummary.textContent = trackSummary(t);
+  ui.histSlider.disabled = t.timeline.length === 0;
+  ui.histSlider.value = '0';
+  ui.histTime.textContent = '';
+  if (!map) return;
+  historyGroup.clearLayers();
+  hist.marker = null;
+  for (const [id, pts] of t.byDevice) {
+    const color = deviceColor(id);
+    L.polyline(pts.map((p) => [p.lat, p.lon]), { color, weight: 3, opacity: 0.7, renderer: canvas }).addTo(historyGroup);
+    for (const p of pts) {
+      const cm = L.circleMarker([p.lat, p.lon], { renderer: canvas, radius: 4, color, weight: 1, fillOpacity: 0.8 });
+      cm.bindPopup(() => locationPopup(historyDev(p), p));
+      cm.addTo(historyGroup);
+    }
+  }
+  if (t.timeline.length) {
+    const first = t.timeline[0];
+    hist.marker = L.circleMarker([first.lat, first.lon], { radius: 9, color: '#1d2430', weight: 3, fillColor: '#fff', fillOpacity: 1 })
+      .addTo(historyGroup);
+    hist.marker.bindPopup(() => { const p = pointAtSlider(t.timeline, ui.histSlider.value); return locationPopup(historyDev(p), p); });
+    onSlider();
+  }
+  fitHistory();
+}
+
+function fitHistory() {
+  const t = hist.track;
+  if (!map || !t || !t.points.length) return;
+  map.fitBounds(t.points.map((p) => [p.lat, p.lon]), { padding: [40, 40], maxZoom: 16, animate: false });
+}
+
+function onSlider() {
+  const t = hist.track;
+  const p = t ? pointAtSlider(t.timeline, ui.histSlider.value) : null;
+  if (!p) return;
+  ui.histTime.textContent = `${formatTime(p.ts)} · ${deviceLabel(historyDev(p))}`;
+  if (hist.marker) {
+    hist.marker.setLatLng([p.lat, p.lon]);
+    if (hist.marker.isPopupOpen()) hist.marker.getPopup().setContent(locationPopup(historyDev(p), p));
+  }
+}
+
+function stepRange(delta) {
+  const from = stepDay(ui.histFrom.value, delta);
+  const to = stepDay(ui.histTo.value, delta);
+  if (!from || !to) return;
+  ui.histFrom.value = from;
+  ui.histTo.value = to;
+  hist.last24 = false;
+  loadHistory(dayRange(from, to));
+}
+
+function initHistory() {
+  ui.histSlider.max = String(SLIDER_STEPS);
+  ui.modeLive.addEventListener('click', () => setMode('live'));
+  ui.modeHistory.addEventListener('click', () => setMode('history'));
+  const byDates = () => { hist.last24 = false; loadHistory(chosenRange()); };
+  ui.histForm.addEventListener('submit', (ev) => { ev.preventDefault(); byDates(); });
+  ui.histFrom.addEventListener('change', byDates);
+  ui.histTo.addEventListener('change', byDates);
+  ui.histPrev.addEventListener('click', () => stepRange(-1));
+  ui.histNext.addEventListener('click', () => stepRange(1));
+  ui.hist24h.addEventListener('click', () => {
+    const now = Date.now();
+    ui.histFrom.value = dateString(now - 86400000);
+    ui.histTo.value = dateString(now);
+    hist.last24 = true;
+    loadHistory(last24h(now));
+  });
+  ui.histHideBad.addEventListener('change', () => loadHistory(chosenRange()));
+  ui.histDevice.addEventListener('change', () => loadHistory(chosenRange()));
+  ui.histSlider.addEventListener('input', onSlider);
+  setExportLinks(false);
+  fetchJson('/api/config').then((c) => {
+    hist.filter = filterDefaults(c);
+    ui.histHideBad.checked = hist.filter.hideBad;
+  }).catch(() => {});
+}
+
 // ---------------------------------------------------------------- wiring
 
 function showStatus({ status, text }) {
@@ -306,9 +506,9 @@ function showStatus({ status, text }) {
   ui.status.textContent = text;
 }
 
-async function fetchJson(url) {
+async function fetchJson(url, timeoutMs = 10000) {
   const ctl = new AbortController();
-  const t = setTimeout(() => ctl.abort(), 10000);
+  const t = setTimeout(() => ctl.abort(), timeoutMs);
   try {
     const r = await fetch(url, { headers: { Accept: 'application/json' }, cache: 'no-store', signal: ctl.signal });
     if (!r.ok) throw new Error(`${url}: HTTP ${r.status}`);
@@ -347,6 +547,26 @@ function debugView() {
       const ll = l.marker.getLatLng();
       return { lat: ll.lat, lng: ll.lng, points: l.track.getLatLngs().length };
     },
+    history() {
+      const t = hist.track;
+      return {
+        mode,
+        loading: hist.loading,
+        range: hist.range,
+        points: t ? t.points.map((p) => ({ id: p.id, device: p.device, ts: p.ts, lat: p.lat, lon: p.lon })) : [],
+        distance: ui.histDistance.textContent,
+        summary: ui.histSummary.textContent,
+        marker: hist.marker ? (({ lat, lng }) => ({ lat, lng }))(hist.marker.getLatLng()) : null,
+        filter: { ...hist.filter },
+      };
+    },
+    /** Page coordinates of a position on the map (for clicking points). */
+    screenPoint(lat, lon) {
+      if (!map) return null;
+      const p = map.latLngToContainerPoint([lat, lon]);
+      const r = map.getContainer().getBoundingClientRect();
+      return { x: r.left + p.x, y: r.top + p.y };
+    },
     devices() {
       return [...store.devices.values()].map((d) => ({
         id: d.id, name: d.name, displayName: d.displayName, tid: d.tid, online: d.online,
@@ -365,6 +585,12 @@ export function start(win) {
     status: $('status'), follow: $('follow'), devices: $('devices'), noDevices: $('no-devices'),
     deviceCount: $('device-count'), activity: $('activity'), noActivity: $('no-activity'),
     activityCount: $('activity-count'),
+    modeLive: $('mode-live'), modeHistory: $('mode-history'), historyPanel: $('history-panel'),
+    activityPanel: $('activity-panel'), histForm: $('history-form'), histDevice: $('history-device'),
+    histFrom: $('history-from'), histTo: $('history-to'), histPrev: $('history-prev'), histNext: $('history-next'),
+    hist24h: $('history-24h'), histHideBad: $('history-hide-bad'), histDistance: $('history-distance'),
+    histSummary: $('history-summary'), histSlider: $('history-slider'), histTime: $('history-time'),
+    exportGpx: $('export-gpx'), exportGeojson: $('export-geojson'), exportCsv: $('export-csv'),
   };
   ui.follow.addEventListener('click', onFollowClick);
   onActivate(ui.devices, '.device', (li) => focusDevice(Number(li.dataset.deviceId)));
@@ -382,5 +608,6 @@ export function start(win) {
   win.setInterval(renderDevices, 10000);
   Object.defineProperty(win, 'mytracks', { value: debugView(), enumerable: true });
   initMap();
+  initHistory();
   client.start();
 }
