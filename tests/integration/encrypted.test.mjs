@@ -47,7 +47,9 @@ describe('plugin: encrypted payloads', () => {
     await sentinel(1705600100);
     assert.deepEqual(rows('alice'), [{ tst: 1705600000, raw: plain, decrypted: 1 }]);
     assert.deepEqual(rows('bob'), [{ tst: 1705600001, raw: tab, decrypted: 1 }]);
-    const obj = JSON.parse(sub.messages.find((m) => m.topic === 'mytracks/locations/alice/phone').payload);
+    const m = await waitFor(() => sub.messages.find((x) => x.topic === 'mytracks/locations/alice/phone'),
+      { what: 'the republished plaintext' });
+    const obj = JSON.parse(m.payload);
     assert.equal(obj.latitude, '45.500000');
     assert.doesNotMatch(broker.proc.output, /alice secret|tab key/);
   });
