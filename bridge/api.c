@@ -36,7 +36,7 @@ static unsigned fail(struct bridge *b, struct jbuf *out, unsigned status, const 
 /* Find `name` (e.g. "limit=") among the URL-decoded query arguments.
  * Returns 1 with the value in *val (inside buf), 0 when absent, -1 when an
  * argument is too long to examine. */
-static int query_arg(struct lws *wsi, const char *name, char *buf, int len, const char **val)
+int api_query_arg(struct lws *wsi, const char *name, char *buf, int len, const char **val)
 {
 	size_t nl = strlen(name);
 	int i, n;
@@ -71,7 +71,7 @@ unsigned api_locations(struct bridge *b, struct lws *wsi, const char *users_json
 	int i;
 
 	for (i = 0; i < 4; i++) {
-		int found = query_arg(wsi, names[i], buf, sizeof(buf), &v);
+		int found = api_query_arg(wsi, names[i], buf, sizeof(buf), &v);
 
 		if (found < 0)
 			return fail(b, out, 400, "query argument too long");
@@ -104,7 +104,7 @@ unsigned api_locations(struct bridge *b, struct lws *wsi, const char *users_json
 	q.latest = !have[0] && !have[1] && !have[2];
 	q.users_json = users_json;
 
-	i = query_arg(wsi, "device=", buf, sizeof(buf), &v);
+	i = api_query_arg(wsi, "device=", buf, sizeof(buf), &v);
 	if (i < 0)
 		return fail(b, out, 400, "query argument too long");
 	if (i) {
@@ -291,8 +291,8 @@ unsigned api_stream_open(struct bridge *b, struct lws *wsi, const char *users_js
 	memset(st, 0, sizeof(*st));
 	/* anything else is a page of the plain history API, left to it */
 	for (i = RES; i < N && !track; i++)
-		track = query_arg(wsi, names[i], buf, sizeof(buf), &v) != 0;
-	found = query_arg(wsi, "format=", buf, sizeof(buf), &v);
+		track = api_query_arg(wsi, names[i], buf, sizeof(buf), &v) != 0;
+	found = api_query_arg(wsi, "format=", buf, sizeof(buf), &v);
 	if (!found && !track)
 		return 0;
 	if (found < 0)
@@ -303,7 +303,7 @@ unsigned api_stream_open(struct bridge *b, struct lws *wsi, const char *users_js
 		have_fmt = true;
 	}
 	for (i = 0; i < N; i++) {
-		found = query_arg(wsi, names[i], buf, sizeof(buf), &v);
+		found = api_query_arg(wsi, names[i], buf, sizeof(buf), &v);
 		if (found < 0)
 			return fail(b, out, 400, "query argument too long");
 		if (!found)
@@ -321,7 +321,7 @@ unsigned api_stream_open(struct bridge *b, struct lws *wsi, const char *users_js
 			return fail(b, out, 400, err);
 		}
 	}
-	found = query_arg(wsi, "since_id=", buf, sizeof(buf), &v);
+	found = api_query_arg(wsi, "since_id=", buf, sizeof(buf), &v);
 	if (found)
 		return fail(b, out, 400,
 			    "since_id does not go with format or thinning: use start_time");
@@ -343,7 +343,7 @@ unsigned api_stream_open(struct bridge *b, struct lws *wsi, const char *users_js
 			return fail(b, out, 500, "out of memory");
 	}
 
-	found = query_arg(wsi, "device=", spec, sizeof(spec), &v);
+	found = api_query_arg(wsi, "device=", spec, sizeof(spec), &v);
 	if (found < 0)
 		return fail(b, out, 400, "query argument too long");
 	if (found) {

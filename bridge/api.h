@@ -31,6 +31,11 @@ unsigned api_healthz(struct bridge *b, struct jbuf *out);
  * before 1970. Returns 0, or -1. */
 int api_parse_time(const char *s, int64_t *out);
 
+/* Find `name` (e.g. "limit=") among the URL-decoded query arguments.
+ * Returns 1 with the value in *val (inside buf), 0 when absent, -1 when an
+ * argument is too long to examine. */
+int api_query_arg(struct lws *wsi, const char *name, char *buf, int len, const char **val);
+
 /* --- history tracks and exports, streamed (issue 13) ---------------------
  *
  * GET /api/locations/ with format=gpx|geojson|csv (an export), or with

@@ -44,17 +44,7 @@ bool parse_device_spec(const char *v)
 
 bool parse_name_ok(const char *s, size_t n)
 {
-	size_t i;
-
-	if (!n || n > OT_NAME_MAX || !utf8_valid(s, n))
-		return false;
-	for (i = 0; i < n; i++) {
-		unsigned char c = (unsigned char)s[i];
-
-		if (c < 0x20 || c == 0x7f || c == '/' || c == '+' || c == '#')
-			return false;
-	}
-	return true;
+	return ot_name_ok(s, n);
 }
 
 /* Split "<prefix>/<user>/<device>[/...]" into the user and device levels. */

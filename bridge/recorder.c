@@ -140,25 +140,6 @@ static int unavailable(struct rec_req *rq)
 	return fail(rq, 503, err);
 }
 
-/* The URL-decoded value of query argument `name` ("user="), copied into
- * buf. Returns 1 (found), 0 (absent) or -1 (an argument too long). */
-static int arg(struct lws *wsi, const char *name, char *buf, int len, const char **val)
-{
-	size_t nl = strlen(name);
-	int i, n;
-
-	for (i = 0; (n = lws_hdr_fragment_length(wsi, WSI_TOKEN_HTTP_URI_ARGS, i)) > 0; i++) {
-		if (n >= len ||
-		    lws_hdr_copy_fragment(wsi, buf, len, WSI_TOKEN_HTTP_URI_ARGS, i) < 0)
-			return -1;
-		if (!strncmp(buf, name, nl)) {
-			*val = buf + nl;
-			return 1;
-		}
-	}
-	return 0;
-}
-
 /* The request's Origin, when it is one of --allowed-origin. */
 static void cors_origin(struct rec_req *rq)
 {
@@ -240,7 +221,7 @@ static int ep_list(struct rec_req *rq)
 	const char *user = NULL;
 	enum db_result r;
 
-	if (arg(rq->wsi, "user=", buf, sizeof(buf), &user) < 0)
+	if (api_query_arg(rq->wsi, "user=", buf, sizeof(buf), &user) < 0)
 		return fail(rq, 400, "query argument too long");
 	jbuf_puts(&rq->out, "{\"results\":[");
 	r = db_rec_names(&rq->b->db, user, rq->users_json, &rq->out);
@@ -300,9 +281,9 @@ static int ep_last(struct rec_req *rq)
 	const char *user = NULL, *device = NULL;
 	enum db_result r;
 
-	if (arg(rq->wsi, "user=", ubuf, sizeof(ubuf), &user) < 0 ||
-	    arg(rq->wsi, "device=", dbuf, sizeof(dbuf), &device) < 0 ||
-	    arg(rq->wsi, "fields=", fbuf, sizeof(fbuf), &rq->fields) < 0)
+	if (api_query_arg(rq->wsi, "user=", ubuf, sizeof(ubuf), &user) < 0 ||
+	    api_query_arg(rq->wsi, "device=", dbuf, sizeof(dbuf), &device) < 0 ||
+	    api_query_arg(rq->wsi, "fields=", fbuf, sizeof(fbuf), &rq->fields) < 0)
 		return fail(rq, 400, "query argument too long");
 	rq->last = true;
 	jbuf_putc(&rq->out, '[');
@@ -341,7 +322,7 @@ static int time_arg(struct lws *wsi, const char *name, int64_t *t)
 {
 	char buf[REC_ARG_MAX];
 	const char *v;
-	int found = arg(wsi, name, buf, sizeof(buf), &v);
+	int found = api_query_arg(wsi, name, buf, sizeof(buf), &v);
 
 	if (found <= 0)
 		return found ? -1 : 1;
@@ -361,9 +342,9 @@ static int ep_locations(struct rec_req *rq)
 	q.to = now;
 	q.from = now - REC_DEFAULT_RANGE;
 	q.users_json = rq->users_json;
-	if (arg(rq->wsi, "user=", ubuf, sizeof(ubuf), &q.user) < 0 ||
-	    arg(rq->wsi, "device=", dbuf, sizeof(dbuf), &q.device) < 0 ||
-	    arg(rq->wsi, "fields=", fbuf, sizeof(fbuf), &rq->fields) < 0)
+	if (api_query_arg(rq->wsi, "user=", ubuf, sizeof(ubuf), &q.user) < 0 ||
+	    api_query_arg(rq->wsi, "device=", dbuf, sizeof(dbuf), &q.device) < 0 ||
+	    api_query_arg(rq->wsi, "fields=", fbuf, sizeof(fbuf), &rq->fields) < 0)
 		return fail(rq, 400, "query argument too long");
 	if (!q.user || !q.device || !*q.user || !*q.device)
 		return fail(rq, 416, "user and device are required");
@@ -375,7 +356,7 @@ static int ep_locations(struct rec_req *rq)
 		return fail(rq, 400,
 			    "to must be a date: YYYY-MM-DDTHH:MM:SS (UTC), shorter, "
 			    "ISO-8601 or unix seconds");
-	switch (arg(rq->wsi, "limit=", buf, sizeof(buf), &v)) {
+	switch (api_query_arg(rq->wsi, "limit=", buf, sizeof(buf), &v)) {
 	case -1:
 		return fail(rq, 400, "query argument too long");
 	case 1:
@@ -385,7 +366,7 @@ static int ep_locations(struct rec_req *rq)
 	default:
 		break;
 	}
-	switch (arg(rq->wsi, "format=", buf, sizeof(buf), &v)) {
+	switch (api_query_arg(rq->wsi, "format=", buf, sizeof(buf), &v)) {
 	case -1:
 		return fail(rq, 400, "query argument too long");
 	case 1:

@@ -539,3 +539,18 @@ const char *ot_result_name(enum ot_result r)
 	}
 	return "unknown";
 }
+
+bool ot_name_ok(const char *s, size_t n)
+{
+	size_t i;
+
+	if (!n || n > OT_NAME_MAX || !utf8_valid(s, n))
+		return false;
+	for (i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)s[i];
+
+		if (c < 0x20 || c == 0x7f || c == '/' || c == '+' || c == '#')
+			return false;
+	}
+	return true;
+}

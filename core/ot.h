@@ -103,6 +103,10 @@ struct ot_topic {
 enum ot_result ot_topic_parse(const char *topic, const char *prefix, struct ot_topic *out,
 			      char *reason, size_t reason_len);
 
+/* True for `n` bytes usable as a user or device name (a topic level): 1 to
+ * OT_NAME_MAX bytes of UTF-8, no control characters, '/', '+' or '#'. */
+bool ot_name_ok(const char *s, size_t n);
+
 /* Name of a result code, e.g. "invalid_json": used as a counter label. */
 const char *ot_result_name(enum ot_result r);
 

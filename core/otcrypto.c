@@ -82,22 +82,6 @@ bool otkeys_has(const struct otkeys *k, const char *user, const char *device)
 	return key_find(k, user, device) != NULL;
 }
 
-/* A topic level usable as a user or device name. */
-static bool name_ok(const char *s, size_t n)
-{
-	size_t i;
-
-	if (!n || n > OT_NAME_MAX || !utf8_valid(s, n))
-		return false;
-	for (i = 0; i < n; i++) {
-		unsigned char c = (unsigned char)s[i];
-
-		if (c < 0x20 || c == 0x7f || c == '/' || c == '+' || c == '#')
-			return false;
-	}
-	return true;
-}
-
 /* One non-comment line (without its newline). Returns NULL or the reason. */
 static const char *parse_line(struct otkeys *k, const char *line, size_t n)
 {
@@ -111,9 +95,9 @@ static const char *parse_line(struct otkeys *k, const char *line, size_t n)
 	slash = memchr(line, '/', name_len);
 	user_len = slash ? (size_t)(slash - line) : name_len;
 	dev_len = slash ? name_len - user_len - 1 : 0;
-	if (!name_ok(line, user_len))
+	if (!ot_name_ok(line, user_len))
 		return "invalid user name";
-	if (slash && !name_ok(slash + 1, dev_len))
+	if (slash && !ot_name_ok(slash + 1, dev_len))
 		return "invalid device name";
 	secret = colon + 1;
 	secret_len = n - name_len - 1;
