@@ -1,5 +1,5 @@
 /* tests.h: the CUnit suites, one per module (core: test_core; bridge:
- * test_bridge).
+ * test_bridge; plugin: test_plugin).
  *
  * Part of mytracks. SPDX-License-Identifier: MIT
  */
@@ -17,10 +17,16 @@ int init_track_tests(void);
 int init_isotime_tests(void);
 int init_otcrypto_tests(void);
 int init_recobj_tests(void);
-int init_parse_tests(void); /* bridge/parse.c */
-int init_relay_tests(void); /* bridge/relay.c */
-int init_queue_tests(void); /* bridge/queue.c */
-int init_db_tests(void);    /* bridge/db.c */
+int init_parse_tests(void);	/* bridge/parse.c */
+int init_relay_tests(void);	/* bridge/relay.c */
+int init_queue_tests(void);	/* bridge/queue.c */
+int init_db_tests(void);	/* bridge/db.c */
+int init_config_tests(void);	/* plugin/config.c */
+int init_devices_tests(void);	/* plugin/devices.c */
+int init_users_tests(void);	/* plugin/users.c */
+int init_ratelimit_tests(void); /* plugin/ratelimit.c */
+int init_dblock_tests(void);	/* plugin/dblock.c */
+int init_store_tests(void);	/* plugin/store.c */
 
 /* Add a suite with its tests; returns 0 or -1 (CUnit's error is set). */
 struct test_case {
