@@ -8,7 +8,7 @@ import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import {
-  startBroker, mqttConnect, collector, sql, location, waitFor, sleep, stopAll, tmpDir,
+  startBroker, mqttConnect, collector, sql, location, waitFor, sleep, stopAll, tmpDir, untilSentinel,
   assertNoSanitizerFindings, freePort, Proc, sanitizerEnv, pluginPath,
 } from '../lib/harness.mjs';
 
@@ -73,8 +73,7 @@ describe('plugin: store and republish', () => {
     await pub.publishAsync('owntracks/alice/phone', JSON.stringify(second), { qos: 1 });
 
     await waitFor(() => locationsOf(sub.messages).length >= 2, { what: 'two republished locations' });
-    await sleep(300); // a third (duplicate) one would have arrived by now
-    const got = locationsOf(sub.messages);
+    const got = locationsOf(await untilSentinel(pub, sub, 'owntracks/alice/phone')); // no third (duplicate) one
     assert.equal(got.length, 2, 'the duplicate must not be republished');
     assert.equal(got[0].topic, 'mytracks/locations/alice/phone');
     const first = JSON.parse(got[0].payload);
@@ -93,7 +92,7 @@ describe('plugin: store and republish', () => {
     assert.equal(JSON.parse(status[0].payload).online, true);
 
     const rows = await waitFor(() => {
-      const r = sql(broker.db, 'SELECT id, device_id, tst, lat, lon, acc, batt, conn, tid, cog, ip_address, raw FROM locations ORDER BY id');
+      const r = sql(broker.db, 'SELECT id, device_id, tst, lat, lon, acc, batt, conn, tid, cog, ip_address, raw FROM locations WHERE tst >= 1705329000 ORDER BY id');
       return r.length === 2 && r;
     }, { what: 'two committed rows' });
     assert.deepEqual(rows.map((r) => [r.id, r.device_id, r.tst]), [[1, 1, 1705329000], [2, 1, 1705329060]]);
@@ -127,8 +126,7 @@ describe('plugin: store and republish', () => {
     }
     await pub.publishAsync('owntracks/alice/phone', JSON.stringify(old), { qos: 1 });
     await waitFor(() => locationsOf(sub.messages).length >= before + 70, { what: '70 more locations' });
-    await sleep(300);
-    assert.equal(locationsOf(sub.messages).length, before + 70);
+    assert.equal(locationsOf(await untilSentinel(pub, sub, 'owntracks/alice/phone')).length, before + 70);
     await waitFor(() => sql(broker.db, 'SELECT count(*) AS n FROM locations WHERE tst = 1705000000')[0].n === 1);
   });
 
@@ -193,11 +191,10 @@ describe('plugin: store and republish', () => {
     await pub.publishAsync('owntracks/alice/phone', JSON.stringify(location({ tst: 1705329600 })), { qos: 1 });
     await pub.publishAsync('owntracks/alice/phone', JSON.stringify(location({ tst: 1705329900 })), { qos: 1 });
     const m = await waitFor(() => locationsOf(sub.messages)[0]);
-    await sleep(200);
-    assert.equal(locationsOf(sub.messages).length, 1);
+    assert.equal(locationsOf(await untilSentinel(pub, sub, 'owntracks/alice/phone')).length, 1);
     assert.equal(JSON.parse(m.payload).id, before.id + 1);
     assert.equal(JSON.parse(m.payload).device, 1);
-    await waitFor(() => sql(broker.db, 'SELECT max(id) AS id FROM locations')[0].id === before.id + 1);
+    await waitFor(() => sql(broker.db, `SELECT tst FROM locations WHERE id = ${before.id + 1}`)[0]?.tst === JSON.parse(m.payload).timestamp_unix);
   });
 
   it('commits everything on a clean shutdown and leaves no sanitizer findings', async () => {
@@ -280,8 +277,8 @@ describe('plugin: options', () => {
     await pub.publishAsync('ot/u/d', JSON.stringify(location()), { qos: 1 });
     await pub.publishAsync('owntracks/u/d', JSON.stringify(location({ tst: 1705329001 })), { qos: 1 });
     const m = await waitFor(() => sub.messages.find((x) => x.topic === 'out/live/locations/u/d'));
-    await sleep(200);
-    assert.equal(sub.messages.filter((x) => x.topic.startsWith('out/live/locations')).length, 1);
+    const before = await untilSentinel(pub, sub, 'ot/sentinel/last');
+    assert.equal(before.filter((x) => x.topic.startsWith('out/live/locations')).length, 1);
     assert.equal(JSON.parse(m.payload).timestamp_unix, 1705329000);
     await pub.endAsync();
     await sub.close();
@@ -319,8 +316,7 @@ describe('plugin: who may publish for whom', () => {
       { qos: 1, properties: { userProperties: { 'mytracks-ip': '198.51.100.1' } } });
 
     await waitFor(() => locationsOf(sub.messages).length >= 5, { what: 'five locations' });
-    await sleep(200);
-    const got = locationsOf(sub.messages).map((m) => JSON.parse(m.payload))
+    const got = locationsOf(await untilSentinel(eve, sub, 'owntracks/eve/sentinel')).map((m) => JSON.parse(m.payload))
       .filter((g) => g.user !== 'dave' && g.user !== 'erin');
     assert.deepEqual(got.map((g) => g.device_name).sort(), ['carol/phone', 'eve/phone', 'mallory/phone']);
     assert.equal(got.find((g) => g.user === 'carol').ip_address, '203.0.113.7');
@@ -334,11 +330,18 @@ describe('plugin: who may publish for whom', () => {
   });
 });
 
-/** Another process takes the database's write lock and keeps it until
- * the returned function is called (it resolves once the lock is gone). */
-function lockDatabase(db) {
+/** Another process takes the database's write lock; resolves once it
+ * holds it, with a function that releases it (and resolves once the lock
+ * is gone). */
+async function lockDatabase(db) {
   const locker = spawn('sqlite3', [db], { stdio: ['pipe', 'pipe', 'pipe'] });
-  locker.stdin.write("BEGIN EXCLUSIVE;\nINSERT INTO events(device_id, type, received_at, raw) VALUES (1, 'x', 0, '{}');\n");
+  let out = '';
+  const held = new Promise((resolve, reject) => {
+    locker.stdout.on('data', (d) => { out += d; if (out.includes('lock-held')) resolve(); });
+    locker.once('exit', () => reject(new Error('sqlite3 ended before it held the lock')));
+  });
+  locker.stdin.write("BEGIN EXCLUSIVE;\nINSERT INTO events(device_id, type, received_at, raw) VALUES (1, 'x', 0, '{}');\nSELECT 'lock-held';\n");
+  await held;
   return () => {
     locker.stdin.end('ROLLBACK;\n');
     return new Promise((r) => locker.once('exit', r));
@@ -356,8 +359,7 @@ describe('plugin: a locked database', () => {
     await pub.publishAsync('owntracks/lock/d', JSON.stringify(location({ tst: 1705329000 })), { qos: 1 });
     await waitFor(() => sql(broker.db, 'SELECT count(*) AS n FROM locations')[0].n === 1);
 
-    const unlock = lockDatabase(broker.db);
-    await sleep(300);
+    const unlock = await lockDatabase(broker.db);
     for (let i = 1; i <= 20; i++) {
       await pub.publishAsync('owntracks/lock/d', JSON.stringify(location({ tst: 1705329000 + i })), { qos: 1 });
     }
@@ -388,8 +390,7 @@ describe('plugin: a locked database', () => {
     const pub = await mqttConnect(broker.port, { protocolVersion: 5 });
     await pub.publishAsync('owntracks/full/d', JSON.stringify(location({ tst: 1705329000 })), { qos: 1 });
     await waitFor(() => sql(broker.db, 'SELECT count(*) AS n FROM locations')[0].n === 1);
-    const unlock = lockDatabase(broker.db);
-    await sleep(300);
+    const unlock = await lockDatabase(broker.db);
     // (after a refusal Debian's mosquitto drops the connection: one per report)
     await pub.endAsync();
     const refusedCodes = [];

@@ -259,6 +259,25 @@ export async function collector(port, filter, opts = {}) {
   return { client, messages, close: () => client.endAsync() };
 }
 
+let sentinelSeq = 0;
+
+/**
+ * "Nothing else arrived", checked without a sleep: publish one last
+ * location on `topic` through `pub` (the connection whose reports are under
+ * test), wait until `sub` has the plugin's copy of it, and return the
+ * messages `sub` had received before it. mosquitto hands one client's
+ * messages to the plugin and on to each subscriber in order, so anything the
+ * earlier publishes caused has arrived by then.
+ */
+export async function untilSentinel(pub, sub, topic = 'owntracks/sentinel/last') {
+  const tst = 1705300000 + (++sentinelSeq);
+  const [, user, device] = topic.split('/');
+  const mine = (m) => m.topic.endsWith(`/${user}/${device}`) && m.payload.includes(`"timestamp_unix":${tst}`);
+  await pub.publishAsync(topic, JSON.stringify(location({ tst })), { qos: 1 });
+  await waitFor(() => sub.messages.some(mine), { what: `the sentinel on ${topic}` });
+  return sub.messages.slice(0, sub.messages.findIndex(mine));
+}
+
 /** Run SQL against a database file with the sqlite3 shell; rows as objects. */
 export function sql(db, query) {
   const out = execFileSync('sqlite3', ['-json', '-bail', db, query]).toString().trim();
