@@ -534,8 +534,6 @@ const char *ot_result_name(enum ot_result r)
 		return "bad_type";
 	case OT_ERR_FIELD:
 		return "bad_field";
-	case OT_ERR_NOMEM:
-		return "no_memory";
 	}
 	return "unknown";
 }

@@ -41,7 +41,6 @@ enum ot_result {
 	OT_ERR_JSON,  /* not a JSON object */
 	OT_ERR_TYPE,  /* missing or unknown _type, or encrypted */
 	OT_ERR_FIELD, /* a field is missing, mistyped or out of range */
-	OT_ERR_NOMEM,
 };
 
 /* A location report. Strings point into the parsed document (or, in the

@@ -67,8 +67,7 @@ struct mt_ctx {
 	bool store_failing;	     /* a write error was logged, no commit since */
 	uint64_t commits_at_failure; /* commit count when it was logged */
 	size_t in_prefix_len;
+	bool load_failed; /* a stored device could not be loaded (start only) */
 };
-
-const char *mt_reject_name(enum mt_reject r);
 
 #endif

@@ -3,6 +3,7 @@
  * Part of mytracks. SPDX-License-Identifier: MIT
  */
 #include "devices.h"
+#include "users.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -143,6 +144,27 @@ void device_recent_add(struct device *dev, int64_t tst)
 		dev->recent_count++;
 	if (tst > dev->max_tst)
 		dev->max_tst = tst;
+}
+
+struct device *devices_load(struct devices *d, struct users *users, int64_t id, const char *user,
+			    const char *device, const char *display_name, bool online,
+			    int64_t max_tst)
+{
+	struct mt_user *owner = users_get(users, user);
+	struct device *dev = owner ? devices_add(d, id, user, device) : NULL;
+
+	if (!dev)
+		return NULL;
+	dev->owner = owner;
+	owner->devices++;
+	if (device_set_display_name(dev, display_name))
+		return NULL; /* the device stays, without its name */
+	dev->max_tst = max_tst;
+	dev->persisted = true;
+	/* No client is connected for it yet: it comes back online with its
+	 * next location. Keep the stored state so a restart is not an event. */
+	dev->online = online;
+	return dev;
 }
 
 void devices_each(struct devices *d, void (*fn)(void *arg, struct device *dev), void *arg)

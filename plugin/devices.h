@@ -54,6 +54,15 @@ int device_set_display_name(struct device *dev, const char *name);
 bool device_recent_has(const struct device *dev, int64_t tst);
 void device_recent_add(struct device *dev, int64_t tst);
 
+/* Add a device read from the database at start, with its stored state,
+ * counted towards its user (created in `users` if needed). Stored devices
+ * are all loaded, even beyond the limits: they count towards them, and
+ * only new ones are refused. NULL when out of memory. */
+struct users;
+struct device *devices_load(struct devices *d, struct users *users, int64_t id, const char *user,
+			    const char *device, const char *display_name, bool online,
+			    int64_t max_tst);
+
 /* Call fn for every device. */
 void devices_each(struct devices *d, void (*fn)(void *arg, struct device *dev), void *arg);
 

@@ -13,6 +13,8 @@
  */
 #define _GNU_SOURCE /* memmem */
 #include "ingest.h"
+#include "publish.h"
+#include "stats.h"
 #include "dataobj.h"
 #include "ot.h"
 #include "otcrypto.h"
@@ -36,24 +38,6 @@
 #define NEW_DEVICE_LOG_BURST 20 /* "new device" lines per period */
 #define BAD_IP_LOG_BURST 5
 #define LOG_STR 64 /* client strings in a log line are cut to this many bytes */
-
-static const char *const reject_names[REJ_COUNT] = {
-	[REJ_OVERSIZED] = "oversized",
-	[REJ_TOPIC] = "bad_topic",
-	[REJ_UTF8] = "invalid_utf8",
-	[REJ_JSON] = "invalid_json",
-	[REJ_TYPE] = "bad_type",
-	[REJ_FIELD] = "bad_field",
-	[REJ_FORBIDDEN] = "forbidden",
-	[REJ_BUFFER_FULL] = "buffer_full",
-	[REJ_USER_SHARE] = "user_share_full",
-	[REJ_DEVICE_CAP] = "too_many_devices",
-};
-
-const char *mt_reject_name(enum mt_reject r)
-{
-	return r < REJ_COUNT ? reject_names[r] : "unknown";
-}
 
 static int64_t now_s(void)
 {
@@ -82,38 +66,7 @@ static void reject(struct mt_ctx *ctx, const struct mosquitto_evt_message *ed, e
 	mosquitto_log_printf(
 		MOSQ_LOG_WARNING, "mytracks: rejected message on '%s' from client '%s' (%s): %s",
 		utf8_log_str(topic, sizeof(topic), ed->topic),
-		id ? utf8_log_str(cid, sizeof(cid), id) : "?", reject_names[why], reason);
-}
-
-/* Publish ctx->out on <output_prefix>/<kind>/<user>/<device> (or on
- * <output_prefix>/<kind> when user is NULL). The broker takes the payload. */
-void ingest_publish(struct mt_ctx *ctx, const char *kind, const char *user, const char *device,
-		    bool retain)
-{
-	char topic[64 + 16 + 2 * OT_NAME_MAX + 4];
-	size_t len = jbuf_len(&ctx->out);
-	void *payload;
-
-	if (jbuf_failed(&ctx->out)) {
-		ctx->c.publish_errors++;
-		return;
-	}
-	if (user)
-		snprintf(topic, sizeof(topic), "%s/%s/%s/%s", ctx->cfg.output_prefix, kind, user,
-			 device);
-	else
-		snprintf(topic, sizeof(topic), "%s/%s", ctx->cfg.output_prefix, kind);
-	payload = mosquitto_malloc(len);
-	if (!payload) {
-		ctx->c.publish_errors++;
-		return;
-	}
-	memcpy(payload, jbuf_data(&ctx->out), len);
-	if (mosquitto_broker_publish(NULL, topic, (int)len, payload, 1, retain, NULL) !=
-	    MOSQ_ERR_SUCCESS) {
-		mosquitto_free(payload);
-		ctx->c.publish_errors++;
-	}
+		id ? utf8_log_str(cid, sizeof(cid), id) : "?", mt_reject_name(why), reason);
 }
 
 /* Is `s` an IPv4 or IPv6 address in text form (what inet_pton accepts)? */
@@ -276,7 +229,7 @@ static void set_online(struct mt_ctx *ctx, struct device *dev, bool online, int6
 	dev->online = online;
 	jbuf_reset(&ctx->out);
 	dataobj_status(&ctx->out, dev->id, dev->user, dev->device, online, now);
-	ingest_publish(ctx, "status", dev->user, dev->device, false);
+	publish_out(ctx, "status", dev->user, dev->device, false);
 }
 
 /* Queue the device's row. Until that succeeds (the buffer may be full),
@@ -450,7 +403,7 @@ static bool on_location(struct mt_ctx *ctx, struct device *dev, const struct ot_
 	d.loc = l;
 	jbuf_reset(&ctx->out);
 	dataobj_location(&ctx->out, &d);
-	ingest_publish(ctx, "locations", dev->user, dev->device, false);
+	publish_out(ctx, "locations", dev->user, dev->device, false);
 
 	set_online(ctx, dev, true, now);
 	touch(ctx, dev, now, l->tid);
@@ -471,7 +424,7 @@ static bool on_transition(struct mt_ctx *ctx, struct device *dev, const struct o
 	jbuf_reset(&ctx->out);
 	dataobj_transition(&ctx->out, ctx->last_event_id, dev->id, dev->user, dev->device,
 			   &msg->u.tr);
-	ingest_publish(ctx, "transitions", dev->user, dev->device, false);
+	publish_out(ctx, "transitions", dev->user, dev->device, false);
 	return true;
 }
 
@@ -504,7 +457,7 @@ static bool on_card(struct mt_ctx *ctx, struct device *dev, const struct ot_msg 
 	jbuf_puts(&ctx->out, ",\"tid\":");
 	jbuf_json_cstr(&ctx->out, c->tid);
 	jbuf_putc(&ctx->out, '}');
-	ingest_publish(ctx, "cards", dev->user, dev->device, false);
+	publish_out(ctx, "cards", dev->user, dev->device, false);
 	return true;
 }
 
@@ -666,7 +619,6 @@ static int ingest_plain(struct mt_ctx *ctx, const struct mosquitto_evt_message *
 		reject(ctx, ed, REJ_UTF8, reason);
 		return MOSQ_ERR_SUCCESS;
 	case OT_ERR_JSON:
-	case OT_ERR_NOMEM:
 		reject(ctx, ed, REJ_JSON, reason);
 		return MOSQ_ERR_SUCCESS;
 	case OT_ERR_TYPE:

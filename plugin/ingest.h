@@ -27,8 +27,4 @@ int ingest_refusal(int qos, int protocol_version);
 /* A client went away: devices it published for are now offline. */
 void ingest_disconnect(struct mt_ctx *ctx, const void *client);
 
-/* Publish ctx->out on <output_prefix>/<kind>[/<user>/<device>] at QoS 1. */
-void ingest_publish(struct mt_ctx *ctx, const char *kind, const char *user, const char *device,
-		    bool retain);
-
 #endif

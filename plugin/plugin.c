@@ -53,25 +53,11 @@ static void load_device_cb(void *arg, int64_t id, const char *user, const char *
 			   const char *display_name, bool online, int64_t max_tst)
 {
 	struct mt_ctx *ctx = arg;
-	struct mt_user *owner;
-	struct device *dev;
 
-	if (!user || !device)
-		return;
-	/* Devices already stored are all loaded, even beyond the limits:
-	 * they count towards them, and only new ones are refused. */
-	owner = users_get(&ctx->users, user);
-	dev = owner ? devices_add(&ctx->devices, id, user, device) : NULL;
-	if (!dev)
-		return;
-	dev->owner = owner;
-	owner->devices++;
-	device_set_display_name(dev, display_name);
-	dev->max_tst = max_tst;
-	dev->persisted = true;
-	/* No client is connected for it yet: it comes back online with its
-	 * next location. Keep the stored state so a restart is not an event. */
-	dev->online = online;
+	if (user && device &&
+	    !devices_load(&ctx->devices, &ctx->users, id, user, device, display_name, online,
+			  max_tst))
+		ctx->load_failed = true;
 }
 
 static void ctx_free(struct mt_ctx *ctx)
@@ -187,8 +173,10 @@ EXPORT int mosquitto_plugin_init(mosquitto_plugin_id_t *identifier, void **userd
 		return MOSQ_ERR_UNKNOWN;
 	}
 	if (store_load(ctx->store, load_device_cb, ctx, &ctx->last_location_id, &ctx->last_event_id,
-		       &max_dev) != 0) {
-		mosquitto_log_printf(MOSQ_LOG_ERR, "mytracks: cannot read %s", ctx->cfg.database);
+		       &max_dev) != 0 ||
+	    ctx->load_failed) {
+		mosquitto_log_printf(MOSQ_LOG_ERR, "mytracks: cannot read %s%s", ctx->cfg.database,
+				     ctx->load_failed ? ": out of memory loading its devices" : "");
 		ctx_free(ctx);
 		return MOSQ_ERR_UNKNOWN;
 	}

@@ -3,7 +3,7 @@
  * Part of mytracks. SPDX-License-Identifier: MIT
  */
 #include "stats.h"
-#include "ingest.h"
+#include "publish.h"
 
 #include <mosquitto_broker.h>
 #include <mosquitto.h>
@@ -11,6 +11,24 @@
 #include <time.h>
 
 #define FULL_LOG_PERIOD_S 10
+
+static const char *const reject_names[REJ_COUNT] = {
+	[REJ_OVERSIZED] = "oversized",
+	[REJ_TOPIC] = "bad_topic",
+	[REJ_UTF8] = "invalid_utf8",
+	[REJ_JSON] = "invalid_json",
+	[REJ_TYPE] = "bad_type",
+	[REJ_FIELD] = "bad_field",
+	[REJ_FORBIDDEN] = "forbidden",
+	[REJ_BUFFER_FULL] = "buffer_full",
+	[REJ_USER_SHARE] = "user_share_full",
+	[REJ_DEVICE_CAP] = "too_many_devices",
+};
+
+const char *mt_reject_name(enum mt_reject r)
+{
+	return r < REJ_COUNT ? reject_names[r] : "unknown";
+}
 
 static int64_t monotonic_ms(void)
 {
@@ -103,5 +121,5 @@ void stats_tick(struct mt_ctx *ctx)
 	ctx->next_stats = now + (int64_t)ctx->cfg.stats_interval * 1000;
 	jbuf_reset(&ctx->out);
 	stats_format(ctx);
-	ingest_publish(ctx, "stats", NULL, NULL, true);
+	publish_out(ctx, "stats", NULL, NULL, true);
 }

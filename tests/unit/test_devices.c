@@ -128,6 +128,34 @@ static void test_recent_ring(void)
 	devices_free(&d);
 }
 
+/* Stored devices are loaded with their state and counted for their user. */
+static void test_load(void)
+{
+	struct devices d;
+	struct users u;
+	struct device *a, *b;
+
+	CU_ASSERT_EQUAL_FATAL(devices_init(&d), 0);
+	CU_ASSERT_EQUAL_FATAL(users_init(&u, 10), 0);
+	a = devices_load(&d, &u, 5, "alice", "phone", "Alice", true, 1700000000);
+	b = devices_load(&d, &u, 9, "alice", "tablet", NULL, false, 0);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(a);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(b);
+	CU_ASSERT_EQUAL(a->id, 5);
+	CU_ASSERT_STRING_EQUAL(a->display_name, "Alice");
+	CU_ASSERT_TRUE(a->online);
+	CU_ASSERT_TRUE(a->persisted);
+	CU_ASSERT_EQUAL(a->max_tst, 1700000000);
+	CU_ASSERT_PTR_NULL(b->display_name);
+	CU_ASSERT_FALSE(b->online);
+	CU_ASSERT_PTR_EQUAL(a->owner, users_find(&u, "alice"));
+	CU_ASSERT_PTR_EQUAL(a->owner, b->owner);
+	CU_ASSERT_EQUAL(a->owner->devices, 2);
+	CU_ASSERT_EQUAL(d.max_id, 9);
+	devices_free(&d);
+	users_free(&u);
+}
+
 static void test_users(void)
 {
 	struct users u;
@@ -166,9 +194,13 @@ static void test_users(void)
 int init_devices_tests(void)
 {
 	static const struct test_case cases[] = {
-		{"add and find", test_add_find},       {"ids from the database", test_known_ids},
-		{"the table grows", test_growth},      {"display name", test_display_name},
-		{"recent tst ring", test_recent_ring}, {NULL, NULL},
+		{"add and find", test_add_find},
+		{"ids from the database", test_known_ids},
+		{"the table grows", test_growth},
+		{"display name", test_display_name},
+		{"recent tst ring", test_recent_ring},
+		{"devices from the database", test_load},
+		{NULL, NULL},
 	};
 	return add_suite("plugin/devices", cases);
 }

@@ -1,0 +1,23 @@
+/* publish: the plugin's output, one data object on one topic.
+ *
+ * Part of mytracks. SPDX-License-Identifier: MIT
+ *
+ * Every object the plugin republishes (locations, transitions, cards,
+ * status, stats) leaves through publish_out(), on the broker thread.
+ */
+#ifndef MYTRACKS_PUBLISH_H
+#define MYTRACKS_PUBLISH_H
+
+#include "context.h"
+
+#include <stdbool.h>
+
+/* Publish ctx->out on <output_prefix>/<kind>/<user>/<device> (or on
+ * <output_prefix>/<kind> when user is NULL) at QoS 1, retained if asked.
+ * The broker gets its own copy of the payload. Cannot fail from the
+ * caller's view: a payload that cannot be built or published is counted
+ * in ctx->c.publish_errors. */
+void publish_out(struct mt_ctx *ctx, const char *kind, const char *user, const char *device,
+		 bool retain);
+
+#endif
