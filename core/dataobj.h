@@ -62,6 +62,7 @@ struct dataobj_device {
 	bool online;
 	const struct dataobj_location *last; /* or NULL */
 };
+/* Append it to `b` (a failed append is kept in b, see jbuf.h). */
 void dataobj_device(struct jbuf *b, const struct dataobj_device *d);
 
 /* "u/d": device_name is always the topic user and device. */

@@ -82,6 +82,7 @@ struct ot_msg {
  * On error `msg` holds nothing to free and `reason` says why. */
 enum ot_result ot_parse(const char *payload, size_t len, int64_t now, int64_t max_future,
 			struct ot_msg *msg, char *reason, size_t reason_len);
+/* Free what ot_parse() put in `msg`; its strings are invalid afterwards. */
 void ot_msg_free(struct ot_msg *msg);
 
 /* Validate the fields of a location (ranges, types already checked).

@@ -36,6 +36,7 @@ struct mt_option {
  * release them with config_free() (also after a failure). */
 int config_parse(struct mt_config *cfg, const struct mt_option *opts, int n, char *err,
 		 size_t errlen);
+/* Free the strings and zero `cfg`; safe on a zeroed or failed config. */
 void config_free(struct mt_config *cfg);
 
 #endif

@@ -41,8 +41,11 @@ struct devices {
 	int64_t max_id;
 };
 
+/* An empty table. 0, or -1 when out of memory (nothing to free then). */
 int devices_init(struct devices *d);
+/* Free every device and the table; `d` may be initialised again. */
 void devices_free(struct devices *d);
+/* The device of that user and name, or NULL. The table keeps ownership. */
 struct device *devices_find(struct devices *d, const char *user, const char *device);
 /* Add a device with a known id (id > 0) or the next free one (id == 0).
  * NULL when out of memory. */
@@ -52,6 +55,8 @@ int device_set_display_name(struct device *dev, const char *name);
 
 /* Is tst among the device's recent locations? */
 bool device_recent_has(const struct device *dev, int64_t tst);
+/* Remember `tst` among the recent ones (the oldest is forgotten) and
+ * raise max_tst. Cannot fail. */
 void device_recent_add(struct device *dev, int64_t tst);
 
 /* Add a device read from the database at start, with its stored state,

@@ -58,6 +58,7 @@ struct store_op *store_op_new(enum store_op_kind kind, size_t strings);
 /* Copy `len` bytes of `s` into the op's space (NUL added). NULL in gives
  * NULL out. The op must have been sized for it. */
 const char *store_op_copy(struct store_op *op, const char *s, size_t len);
+/* The same for a NUL-terminated string. */
 const char *store_op_copy_str(struct store_op *op, const char *s);
 
 struct store_counters {
@@ -95,7 +96,10 @@ enum store_submit_result {
 enum store_submit_result store_submit(struct store *s, struct store_op *op,
 				      struct store_quota *quota);
 
-/* Broker-thread reads at start (before any submit), on a separate connection. */
+/* Broker-thread reads at start (before any submit), on a separate
+ * connection: `cb` is called once per stored device (strings valid during
+ * the call only), then the largest ids in use are set. 0, or -1 when the
+ * database cannot be read. */
 typedef void (*store_device_cb)(void *arg, int64_t id, const char *user, const char *device,
 				const char *display_name, bool online, int64_t max_tst);
 int store_load(struct store *s, store_device_cb cb, void *arg, int64_t *max_location_id,
@@ -104,6 +108,7 @@ int store_load(struct store *s, store_device_cb cb, void *arg, int64_t *max_loca
 /* Is (device_id, tst) already committed? Broker thread only. -1 on error. */
 int store_location_exists(struct store *s, int64_t device_id, int64_t tst);
 
+/* A snapshot of the counters; any thread. */
 void store_counters(struct store *s, struct store_counters *out);
 
 /* Copy out the newest write error not yet taken; false if none. */

@@ -32,6 +32,7 @@ struct users {
 
 /* 0, or -1 when out of memory. Every user's buffer share will be `share`. */
 int users_init(struct users *u, uint64_t share);
+/* Free every user; only after store_close() (see above). */
 void users_free(struct users *u);
 /* The user of that name, or NULL if there is none. */
 struct mt_user *users_find(struct users *u, const char *name);
