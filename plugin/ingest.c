@@ -155,7 +155,7 @@ static struct store_op *event_op(struct mt_ctx *ctx, struct device *dev, const s
 
 	if (!op)
 		return NULL;
-	op->id = ++ctx->last_event_id;
+	op->id = ctx->last_event_id + 1; /* used up by submit() */
 	op->device_id = dev->id;
 	op->tst = msg->tst;
 	op->received_at = now;
@@ -171,25 +171,34 @@ static struct store_quota *quota_of(const struct device *dev)
 	return dev && dev->owner ? &dev->owner->quota : NULL;
 }
 
-/* Hand `op` (NULL: out of memory) to the store, charged to the device's
- * user; on failure count and log why and free it. True when queued. */
+/* Hand `op` to the store, charged to the device's user. The one ownership
+ * rule of this file: submit() and submit_quiet() always consume the op
+ * (queued, or freed after a refusal), and NULL stands for an op that could
+ * not be allocated. A location or event id is used up (ctx->last_*_id
+ * moves on) only when its op is queued. A refusal is counted and logged.
+ * True when queued. */
 static bool submit(struct mt_ctx *ctx, struct store_op *op, struct device *dev,
 		   const struct mosquitto_evt_message *ed)
 {
-	enum store_submit_result r = STORE_FULL;
+	enum store_submit_result r;
+	enum store_op_kind kind;
 	char reason[128];
 
-	if (op) {
-		r = store_submit(ctx->store, op, quota_of(dev));
-		if (r == STORE_OK)
-			return true;
-		if (op->kind == STORE_EVENT)
-			ctx->last_event_id--;
-		free(op);
-	}
 	if (!op) {
 		reject(ctx, ed, REJ_BUFFER_FULL, "out of memory");
-	} else if (r == STORE_SHARE_FULL) {
+		return false;
+	}
+	kind = op->kind; /* once queued, the op is the writer thread's */
+	r = store_submit(ctx->store, op, quota_of(dev));
+	if (r == STORE_OK) {
+		if (kind == STORE_EVENT)
+			ctx->last_event_id++;
+		else if (kind == STORE_LOCATION)
+			ctx->last_location_id++;
+		return true;
+	}
+	free(op);
+	if (r == STORE_SHARE_FULL) {
 		snprintf(reason, sizeof(reason),
 			 "this user's share of the storage buffer (%zu rows) is full",
 			 ctx->cfg.buffer_per_user);
@@ -200,8 +209,8 @@ static bool submit(struct mt_ctx *ctx, struct store_op *op, struct device *dev,
 	return false;
 }
 
-/* Like submit() for ops nobody is waiting for (status, last_seen): a
- * failure is counted by the store and not logged per op. */
+/* Like submit() for ops nobody is waiting for (status, last_seen) and
+ * that use no id: a refusal is counted by the store, not logged per op. */
 static bool submit_quiet(struct mt_ctx *ctx, struct store_op *op, struct device *dev)
 {
 	if (!op)
@@ -309,7 +318,7 @@ static struct device *find_or_add(struct mt_ctx *ctx, const struct ot_topic *t, 
 		}
 		dev = owner ? devices_add(&ctx->devices, 0, t->user, t->device) : NULL;
 		if (!dev) {
-			submit(ctx, NULL, NULL, ed);
+			reject(ctx, ed, REJ_BUFFER_FULL, "out of memory");
 			return NULL;
 		}
 		dev->owner = owner;
@@ -389,7 +398,6 @@ static bool on_location(struct mt_ctx *ctx, struct device *dev, const struct ot_
 	}
 	if (!submit(ctx, op, dev, ed))
 		return false;
-	ctx->last_location_id++;
 	ctx->c.accepted++;
 	device_recent_add(dev, l->tst);
 

@@ -92,7 +92,9 @@ enum store_submit_result {
 };
 
 /* Hand an op to the writer, charged to `quota` (may be NULL). Takes
- * ownership on STORE_OK; on a refusal the op stays with the caller. */
+ * ownership on STORE_OK: the caller must not touch the op again (the
+ * writer thread may have freed it already). On a refusal the op stays
+ * with the caller, who frees it. */
 enum store_submit_result store_submit(struct store *s, struct store_op *op,
 				      struct store_quota *quota);
 
