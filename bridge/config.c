@@ -3,6 +3,7 @@
  * Part of mytracks. SPDX-License-Identifier: MIT
  */
 #include "config.h"
+#include "ot.h"
 
 #include <errno.h>
 #include <getopt.h>
@@ -258,14 +259,13 @@ fail:
 	return -1;
 }
 
-/* An MQTT topic prefix: non-empty, no wildcards, no leading/trailing '/'. */
+/* An MQTT topic prefix, by the plugin's rule (ot_prefix_ok). */
 static int parse_prefix(const char *opt, const char *s)
 {
-	size_t n = strlen(s);
-
-	if (!n || n > 64 || strpbrk(s, "+#") || s[0] == '/' || s[n - 1] == '/')
+	if (!ot_prefix_ok(s))
 		return bad(opt,
-			   "expected a topic prefix without wildcards or leading/trailing '/', "
+			   "expected a topic prefix of up to 64 bytes without wildcards, "
+			   "control characters or empty levels ('/' at either end, '//'), "
 			   "got '%s'",
 			   s);
 	return 0;

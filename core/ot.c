@@ -538,6 +538,22 @@ const char *ot_result_name(enum ot_result r)
 	return "unknown";
 }
 
+bool ot_prefix_ok(const char *s)
+{
+	size_t n = strlen(s), i;
+
+	if (!n || n > OT_PREFIX_MAX || !utf8_valid(s, n) || s[0] == '/' || s[n - 1] == '/' ||
+	    strstr(s, "//"))
+		return false;
+	for (i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)s[i];
+
+		if (c < 0x20 || c == 0x7f || c == '+' || c == '#')
+			return false;
+	}
+	return true;
+}
+
 bool ot_name_ok(const char *s, size_t n)
 {
 	size_t i;

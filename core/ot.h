@@ -107,6 +107,13 @@ enum ot_result ot_topic_parse(const char *topic, const char *prefix, struct ot_t
  * OT_NAME_MAX bytes of UTF-8, no control characters, '/', '+' or '#'. */
 bool ot_name_ok(const char *s, size_t n);
 
+/* Is `s` usable as a topic prefix (plugin_opt_input_prefix, the bridge's
+ * --topic-prefix, ...): 1 to 64 bytes of valid UTF-8, one or more levels,
+ * no wildcards, no control characters, no empty level (leading, trailing
+ * or doubled '/')? */
+#define OT_PREFIX_MAX 64
+bool ot_prefix_ok(const char *s);
+
 /* Name of a result code, e.g. "invalid_json": used as a counter label. */
 const char *ot_result_name(enum ot_result r);
 

@@ -3,6 +3,7 @@
  * Part of mytracks. SPDX-License-Identifier: MIT
  */
 #include "config.h"
+#include "ot.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -53,15 +54,6 @@ static int parse_bool(const char *v, bool *out)
 	return 0;
 }
 
-/* A topic prefix: one or more levels, no wildcards, no leading/trailing '/'. */
-static bool valid_prefix(const char *p)
-{
-	size_t n = strlen(p);
-
-	return n > 0 && n <= 64 && !strpbrk(p, "+#") && p[0] != '/' && p[n - 1] != '/' &&
-	       !strstr(p, "//");
-}
-
 static int replace(char **slot, const char *v)
 {
 	char *d = trimmed_dup(v);
@@ -103,7 +95,7 @@ int config_parse(struct mt_config *cfg, const struct mt_option *opts, int n, cha
 			if (!bad && replace(&cfg->database, v))
 				bad = -1;
 		} else if (!strcmp(k, "input_prefix") || !strcmp(k, "output_prefix")) {
-			bad = !valid_prefix(v);
+			bad = !ot_prefix_ok(v);
 			if (!bad)
 				bad = replace(
 					k[0] == 'i' ? &cfg->input_prefix : &cfg->output_prefix, v);

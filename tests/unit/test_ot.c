@@ -391,6 +391,31 @@ static void test_topics(void)
 	}
 }
 
+/* One rule for topic prefixes, in the plugin and the bridge alike. */
+static void test_prefixes(void)
+{
+	static const char *const good[] = {"owntracks", "a/b", "out/live/x", "\xc3\xa9t\xc3\xa9",
+					   "x-y_z.1"};
+	static const char *const bad[] = {"",  "/a",   "a/",   "a//b", "a/+/b",
+					  "#", "a\tb", "\xff", "a\x7f"};
+	char big[OT_PREFIX_MAX + 2];
+	size_t i;
+
+	for (i = 0; i < sizeof(good) / sizeof(good[0]); i++)
+		CU_ASSERT_TRUE(ot_prefix_ok(good[i]));
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		if (ot_prefix_ok(bad[i]))
+			fprintf(stderr, "\n  prefix '%s' was accepted\n", bad[i]);
+		CU_ASSERT_FALSE(ot_prefix_ok(bad[i]));
+	}
+	memset(big, 'p', sizeof(big) - 1);
+	big[OT_PREFIX_MAX] = '\0';
+	CU_ASSERT_TRUE(ot_prefix_ok(big));
+	big[OT_PREFIX_MAX] = 'p';
+	big[OT_PREFIX_MAX + 1] = '\0';
+	CU_ASSERT_FALSE(ot_prefix_ok(big));
+}
+
 int init_ot_tests(void)
 {
 	static const struct test_case cases[] = {
@@ -406,6 +431,7 @@ int init_ot_tests(void)
 		{"payload shapes", test_payload_shapes},
 		{"other message types", test_other_types},
 		{"topics", test_topics},
+		{"topic prefixes", test_prefixes},
 		{NULL, NULL},
 	};
 	return add_suite("ot", cases);
