@@ -11,12 +11,8 @@
 
 #include "bridge.h"
 #include "db.h"
-#include "isotime.h"
 #include "ot.h"
 #include "parse.h"
-
-/* Room for a query value: a user/device pair, URL-decoded, and the name. */
-#define ARG_MAX (2 * OT_NAME_MAX + 32)
 
 void api_error(struct jbuf *out, const char *msg)
 {
@@ -53,64 +49,57 @@ int api_query_arg(struct lws *wsi, const char *name, char *buf, int len, const c
 	return 0;
 }
 
-int api_parse_time(const char *s, int64_t *out)
+/* parse_hist_args() reading the request's arguments. */
+struct lws_args {
+	struct lws *wsi;
+	char buf[HIST_ARG_MAX];
+};
+
+static int lws_args_get(void *ctx, const char *name, const char **val)
 {
-	return isotime_parse(s, out) || *out < 0 ? -1 : 0;
+	struct lws_args *g = ctx;
+
+	return api_query_arg(g->wsi, name, g->buf, sizeof(g->buf), val);
+}
+
+/* Read the request's history arguments: 0, or a 400 already in `out`. */
+static unsigned read_hist_args(struct bridge *b, struct lws *wsi, struct hist_args *a,
+			       struct jbuf *out)
+{
+	struct lws_args g = {.wsi = wsi};
+	char err[192];
+
+	if (parse_hist_args(lws_args_get, &g, a, err, sizeof(err)))
+		return fail(b, out, 400, err);
+	return 0;
 }
 
 unsigned api_locations(struct bridge *b, struct lws *wsi, const char *users_json, struct jbuf *out)
 {
-	static const char *const names[] = {"since_id=", "start_time=", "end_time=", "limit="};
 	struct db_loc_query q = {0};
 	struct db_loc_page page;
-	char buf[ARG_MAX], err[192];
-	int64_t nums[4] = {0, 0, INT64_MAX, API_DEFAULT_LIMIT};
-	bool have[4] = {false};
-	const char *v = NULL;
+	struct hist_args a;
+	char err[192];
 	enum db_result r;
-	int i;
+	unsigned status;
 
-	for (i = 0; i < 4; i++) {
-		int found = api_query_arg(wsi, names[i], buf, sizeof(buf), &v);
-
-		if (found < 0)
-			return fail(b, out, 400, "query argument too long");
-		if (!found)
-			continue;
-		have[i] = true;
-		if (i == 1 || i == 2) {
-			if (api_parse_time(v, &nums[i])) {
-				snprintf(err, sizeof(err),
-					 "%.*s must be unix seconds or an ISO-8601 date",
-					 (int)strlen(names[i]) - 1, names[i]);
-				return fail(b, out, 400, err);
-			}
-		} else if (parse_uint(v, i == 3 ? INT32_MAX : INT64_MAX / 2, &nums[i])) {
-			snprintf(err, sizeof(err), "%.*s must be a non-negative integer",
-				 (int)strlen(names[i]) - 1, names[i]);
-			return fail(b, out, 400, err);
-		}
-	}
-	if (nums[3] < 1 || nums[3] > API_MAX_LIMIT) {
+	status = read_hist_args(b, wsi, &a, out);
+	if (status)
+		return status;
+	if (!a.have[HA_LIMIT])
+		a.num[HA_LIMIT] = API_DEFAULT_LIMIT;
+	if (a.num[HA_LIMIT] < 1 || a.num[HA_LIMIT] > API_MAX_LIMIT) {
 		snprintf(err, sizeof(err), "limit must be from 1 to %d", API_MAX_LIMIT);
 		return fail(b, out, 400, err);
 	}
-	if (nums[1] > nums[2])
-		return fail(b, out, 400, "start_time is after end_time");
-	q.since_id = nums[0];
-	q.start_time = nums[1];
-	q.end_time = nums[2];
-	q.limit = (int)nums[3];
-	q.latest = !have[0] && !have[1] && !have[2];
+	q.since_id = a.num[HA_SINCE_ID];
+	q.start_time = a.num[HA_START];
+	q.end_time = a.num[HA_END];
+	q.limit = (int)a.num[HA_LIMIT];
+	q.latest = !a.have[HA_SINCE_ID] && !a.have[HA_START] && !a.have[HA_END];
 	q.users_json = users_json;
-
-	i = api_query_arg(wsi, "device=", buf, sizeof(buf), &v);
-	if (i < 0)
-		return fail(b, out, 400, "query argument too long");
-	if (i) {
-		if (!parse_device_spec(v))
-			return fail(b, out, 400, "device must be an id or user/device");
-		r = db_device_id(&b->db, v, users_json, &q.device_id);
+	if (a.have_device) {
+		r = db_device_id(&b->db, a.device, users_json, &q.device_id);
 		if (r == DB_NOT_FOUND)
 			return fail(b, out, 404, "unknown device");
 		if (r != DB_OK)
@@ -127,7 +116,7 @@ unsigned api_locations(struct bridge *b, struct lws *wsi, const char *users_json
 		    page.has_more ? "true" : "false");
 	if (page.count)
 		jbuf_int(out, page.last_id);
-	else if (have[0])
+	else if (a.have[HA_SINCE_ID])
 		jbuf_int(out, q.since_id);
 	else
 		jbuf_puts(out, "null");
@@ -275,67 +264,33 @@ static void stream_filename(struct api_stream *st, const char *spec, bool have_s
 unsigned api_stream_open(struct bridge *b, struct lws *wsi, const char *users_json,
 			 struct api_stream *st, struct jbuf *out)
 {
-	/* order matters: the indices below */
-	static const char *const names[] = {"start_time=", "end_time=", "limit=",    "resolution=",
-					    "max_points=", "max_acc=",	"max_speed="};
-	enum { START, END, LIMIT, RES, MAXP, ACC, SPEED, N };
-	static const int64_t maxima[N] = {
-		0, 0, API_TRACK_MAX_LIMIT, 366LL * 86400, 1000000, 1000000, 100000};
-	char buf[ARG_MAX], spec[ARG_MAX], err[192];
-	int64_t nums[N] = {0};
-	bool have[N] = {false}, track = false, have_fmt = false;
-	const char *v = NULL;
+	struct hist_args a;
+	char err[192];
 	enum db_result r;
-	int i, found;
+	unsigned status;
 
 	memset(st, 0, sizeof(*st));
+	status = read_hist_args(b, wsi, &a, out);
+	if (status)
+		return status;
 	/* anything else is a page of the plain history API, left to it */
-	for (i = RES; i < N && !track; i++)
-		track = api_query_arg(wsi, names[i], buf, sizeof(buf), &v) != 0;
-	found = api_query_arg(wsi, "format=", buf, sizeof(buf), &v);
-	if (!found && !track)
+	if (!hist_args_streamed(&a))
 		return 0;
-	if (found < 0)
-		return fail(b, out, 400, "query argument too long");
-	if (found) {
-		if (export_format_parse(v, &st->fmt))
-			return fail(b, out, 400, "format must be gpx, geojson or csv");
-		have_fmt = true;
-	}
-	for (i = 0; i < N; i++) {
-		found = api_query_arg(wsi, names[i], buf, sizeof(buf), &v);
-		if (found < 0)
-			return fail(b, out, 400, "query argument too long");
-		if (!found)
-			continue;
-		have[i] = true;
-		if (i == START || i == END ? api_parse_time(v, &nums[i])
-					   : parse_uint(v, maxima[i], &nums[i])) {
-			if (i == START || i == END)
-				snprintf(err, sizeof(err),
-					 "%.*s must be unix seconds or an ISO-8601 date",
-					 (int)strlen(names[i]) - 1, names[i]);
-			else
-				snprintf(err, sizeof(err), "%.*s must be an integer from 0 to %lld",
-					 (int)strlen(names[i]) - 1, names[i], (long long)maxima[i]);
-			return fail(b, out, 400, err);
-		}
-	}
-	found = api_query_arg(wsi, "since_id=", buf, sizeof(buf), &v);
-	if (found)
+	if (a.have[HA_SINCE_ID])
 		return fail(b, out, 400,
 			    "since_id does not go with format or thinning: use start_time");
-	st->json = !have_fmt;
-	st->start = have[START] ? nums[START] : 0;
-	st->end = have[END] ? nums[END] : INT64_MAX;
-	if (st->start > st->end)
-		return fail(b, out, 400, "start_time is after end_time");
-	st->limit = have[LIMIT] ? (int)nums[LIMIT] : API_TRACK_DEFAULT_LIMIT;
-	if (st->limit < 1)
-		return fail(b, out, 400, "limit must be at least 1");
-	st->filter.max_acc = nums[ACC];
-	st->filter.max_speed_kmh = (double)nums[SPEED];
-	if (have[MAXP] && nums[MAXP] < 1)
+	st->json = !a.have_format;
+	st->fmt = a.fmt;
+	st->start = a.num[HA_START];
+	st->end = a.num[HA_END];
+	st->limit = a.have[HA_LIMIT] ? (int)a.num[HA_LIMIT] : API_TRACK_DEFAULT_LIMIT;
+	if (st->limit < 1 || st->limit > API_TRACK_MAX_LIMIT) {
+		snprintf(err, sizeof(err), "limit must be from 1 to %d", API_TRACK_MAX_LIMIT);
+		return fail(b, out, 400, err);
+	}
+	st->filter.max_acc = a.num[HA_MAX_ACC];
+	st->filter.max_speed_kmh = (double)a.num[HA_MAX_SPEED];
+	if (a.have[HA_MAX_POINTS] && a.num[HA_MAX_POINTS] < 1)
 		return fail(b, out, 400, "max_points must be at least 1");
 	if (users_json) {
 		st->users_json = strdup(users_json);
@@ -343,13 +298,8 @@ unsigned api_stream_open(struct bridge *b, struct lws *wsi, const char *users_js
 			return fail(b, out, 500, "out of memory");
 	}
 
-	found = api_query_arg(wsi, "device=", spec, sizeof(spec), &v);
-	if (found < 0)
-		return fail(b, out, 400, "query argument too long");
-	if (found) {
-		if (!parse_device_spec(v))
-			return fail(b, out, 400, "device must be an id or user/device");
-		r = db_device_id(&b->db, v, users_json, &st->device_id);
+	if (a.have_device) {
+		r = db_device_id(&b->db, a.device, users_json, &st->device_id);
 		if (r == DB_NOT_FOUND)
 			return fail(b, out, 404, "unknown device");
 		if (r != DB_OK)
@@ -360,11 +310,11 @@ unsigned api_stream_open(struct bridge *b, struct lws *wsi, const char *users_js
 		if (r != DB_OK && r != DB_NOT_FOUND)
 			goto unavailable;
 	}
-	st->resolution = nums[RES];
-	if (have[MAXP] && st->device_id) {
+	st->resolution = a.num[HA_RESOLUTION];
+	if (a.have[HA_MAX_POINTS] && st->device_id) {
 		int64_t res;
 
-		r = stream_pick_resolution(b, st, nums[MAXP], &res);
+		r = stream_pick_resolution(b, st, a.num[HA_MAX_POINTS], &res);
 		if (r != DB_OK)
 			goto unavailable;
 		if (res > st->resolution)
@@ -374,7 +324,8 @@ unsigned api_stream_open(struct bridge *b, struct lws *wsi, const char *users_js
 	if (st->device_id)
 		stream_device(st, st->device_id);
 	if (!st->json)
-		stream_filename(st, found ? v : NULL, have[START], have[END]);
+		stream_filename(st, a.have_device ? a.device : NULL, a.have[HA_START],
+				a.have[HA_END]);
 	return 200;
 unavailable:
 	b->metrics.db_up = false;

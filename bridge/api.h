@@ -27,9 +27,6 @@ unsigned api_locations(struct bridge *b, struct lws *wsi, const char *users_json
 unsigned api_devices(struct bridge *b, const char *users_json, struct jbuf *out);
 /* GET /healthz: 200 while the broker connection is up, else 503. */
 unsigned api_healthz(struct bridge *b, struct jbuf *out);
-/* start_time/end_time: unix seconds or ISO-8601 (isotime_parse), not
- * before 1970. Returns 0, or -1. */
-int api_parse_time(const char *s, int64_t *out);
 
 /* Find `name` (e.g. "limit=") among the URL-decoded query arguments.
  * Returns 1 with the value in *val (inside buf), 0 when absent, -1 when an

@@ -13,6 +13,7 @@
 
 #include <cjson/cJSON.h>
 
+#include "isotime.h"
 #include "ot.h"
 #include "utf8.h"
 
@@ -29,6 +30,85 @@ int parse_uint(const char *s, int64_t max, int64_t *out)
 		return -1;
 	*out = v;
 	return 0;
+}
+
+int parse_hist_args(query_get_fn get, void *ctx, struct hist_args *a, char *err, size_t errlen)
+{
+	static const char *const names[HA_COUNT] = {
+		[HA_SINCE_ID] = "since_id=",	 [HA_START] = "start_time=",
+		[HA_END] = "end_time=",		 [HA_LIMIT] = "limit=",
+		[HA_RESOLUTION] = "resolution=", [HA_MAX_POINTS] = "max_points=",
+		[HA_MAX_ACC] = "max_acc=",	 [HA_MAX_SPEED] = "max_speed=",
+	};
+	static const int64_t maxima[HA_COUNT] = {
+		[HA_SINCE_ID] = INT64_MAX / 2,	 [HA_LIMIT] = INT32_MAX,
+		[HA_RESOLUTION] = 366LL * 86400, [HA_MAX_POINTS] = 1000000,
+		[HA_MAX_ACC] = 1000000,		 [HA_MAX_SPEED] = 100000,
+	};
+	const char *v = NULL;
+	int i, found;
+
+	memset(a, 0, sizeof(*a));
+	a->num[HA_END] = INT64_MAX;
+	if (errlen)
+		err[0] = '\0';
+	for (i = 0; i < HA_COUNT; i++) {
+		int namelen = (int)strlen(names[i]) - 1;
+
+		found = get(ctx, names[i], &v);
+		if (found < 0)
+			goto too_long;
+		if (!found)
+			continue;
+		a->have[i] = true;
+		if (i == HA_START || i == HA_END) {
+			if (isotime_parse(v, &a->num[i]) || a->num[i] < 0) {
+				snprintf(err, errlen,
+					 "%.*s must be unix seconds or an ISO-8601 date", namelen,
+					 names[i]);
+				return -1;
+			}
+		} else if (parse_uint(v, maxima[i], &a->num[i])) {
+			snprintf(err, errlen, "%.*s must be an integer from 0 to %lld", namelen,
+				 names[i], (long long)maxima[i]);
+			return -1;
+		}
+	}
+	if (a->num[HA_START] > a->num[HA_END]) {
+		snprintf(err, errlen, "start_time is after end_time");
+		return -1;
+	}
+	found = get(ctx, "format=", &v);
+	if (found < 0)
+		goto too_long;
+	if (found) {
+		if (export_format_parse(v, &a->fmt)) {
+			snprintf(err, errlen, "format must be gpx, geojson or csv");
+			return -1;
+		}
+		a->have_format = true;
+	}
+	found = get(ctx, "device=", &v);
+	if (found < 0)
+		goto too_long;
+	if (found) {
+		if (strlen(v) >= sizeof(a->device) || !parse_device_spec(v)) {
+			snprintf(err, errlen, "device must be an id or user/device");
+			return -1;
+		}
+		strcpy(a->device, v);
+		a->have_device = true;
+	}
+	return 0;
+too_long:
+	snprintf(err, errlen, "query argument too long");
+	return -1;
+}
+
+bool hist_args_streamed(const struct hist_args *a)
+{
+	return a->have_format || a->have[HA_RESOLUTION] || a->have[HA_MAX_POINTS] ||
+	       a->have[HA_MAX_ACC] || a->have[HA_MAX_SPEED];
 }
 
 bool parse_device_spec(const char *v)

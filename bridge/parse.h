@@ -16,12 +16,60 @@
 #include <stdint.h>
 
 #include "config.h"
+#include "export.h"
+#include "ot.h"
 
 /* A non-negative decimal integer up to `max`, digits only: 0, or -1. */
 int parse_uint(const char *s, int64_t max, int64_t *out);
 
 /* A history `device` value: "<id>" (positive) or "<user>/<device>". */
 bool parse_device_spec(const char *s);
+
+/* --- GET /api/locations/ arguments -------------------------------------
+ *
+ * Read and checked here, apart from lws and the database, so that both
+ * ways of answering (a page of JSON: api_locations(); a streamed track or
+ * export: api_stream_open()) take the same arguments the same way, and
+ * the fuzz target reaches them. */
+enum hist_arg {
+	HA_SINCE_ID,
+	HA_START, /* start_time: unix seconds or ISO-8601 */
+	HA_END,	  /* end_time: the same */
+	HA_LIMIT,
+	HA_RESOLUTION, /* seconds */
+	HA_MAX_POINTS,
+	HA_MAX_ACC,   /* metres */
+	HA_MAX_SPEED, /* km/h */
+	HA_COUNT
+};
+
+/* The longest argument examined (name, '=' and value). */
+#define HIST_ARG_MAX (2 * OT_NAME_MAX + 32)
+
+struct hist_args {
+	bool have[HA_COUNT];
+	int64_t num[HA_COUNT]; /* 0 when absent; end_time INT64_MAX */
+	bool have_format;      /* format= given (an export) */
+	enum export_format fmt;
+	bool have_device;
+	char device[HIST_ARG_MAX]; /* an id or "user/device", checked */
+};
+
+/* How parse_hist_args() reads one argument: `name` includes the '='
+ * ("limit="). Returns 1 with *val set (valid until the next call), 0 when
+ * absent, -1 when an argument is too long to examine. */
+typedef int (*query_get_fn)(void *ctx, const char *name, const char **val);
+
+/* Read every argument through `get` and check each on its own: numbers
+ * within their range, dates, the format, the device spec, start_time not
+ * after end_time. Returns 0, or -1 with the message of a 400 response in
+ * `err` (always NUL-terminated). Limits and combinations that depend on
+ * the kind of answer are the caller's. */
+int parse_hist_args(query_get_fn get, void *ctx, struct hist_args *a, char *err, size_t errlen);
+
+/* Is it answered as a stream: an export (format=) or a track (resolution=,
+ * max_points=, max_acc= or max_speed=)? */
+bool hist_args_streamed(const struct hist_args *a);
 
 /* Work out the topic for a report: user and device from the X-Limit-U /
  * X-Limit-D headers (NULL when absent), else from the body's "topic"

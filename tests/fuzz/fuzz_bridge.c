@@ -38,6 +38,62 @@ static void login(const uint8_t *d, size_t n, bool json)
 	CHECK(pass, sizeof(pass), !r);
 }
 
+/* parse_hist_args() over "a=1&b=2" */
+struct query {
+	const char *q;
+	char buf[HIST_ARG_MAX];
+};
+
+static int query_get(void *ctx, const char *name, const char **val)
+{
+	struct query *f = ctx;
+	size_t nl = strlen(name);
+	const char *p = f->q;
+
+	while (p && *p) {
+		const char *amp = strchr(p, '&');
+		size_t n = amp ? (size_t)(amp - p) : strlen(p);
+
+		if (n >= sizeof(f->buf))
+			return -1;
+		if (n >= nl && !strncmp(p, name, nl)) {
+			memcpy(f->buf, p, n);
+			f->buf[n] = '\0';
+			*val = f->buf + nl;
+			return 1;
+		}
+		p = amp ? amp + 1 : NULL;
+	}
+	return 0;
+}
+
+/* On success every value is in range and the device spec terminated and
+ * valid; on failure the message is terminated and not empty. */
+static void hist_args(const char *s)
+{
+	struct query f = {.q = s};
+	struct hist_args a;
+	char err[192];
+	int i;
+
+	DIRTY(err, sizeof(err));
+	if (parse_hist_args(query_get, &f, &a, err, sizeof(err))) {
+		CHECK(err, sizeof(err), true);
+		if (!err[0])
+			abort();
+		return;
+	}
+	for (i = 0; i < HA_COUNT; i++) {
+		if (a.num[i] < 0)
+			abort();
+	}
+	if (a.num[HA_START] > a.num[HA_END])
+		abort();
+	CHECK(a.device, sizeof(a.device), a.have_device);
+	if (a.have_device && !parse_device_spec(a.device))
+		abort();
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static const char *const allowed[] = {"https://map.example.org"};
@@ -59,7 +115,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	memcpy(s, data + 1, size - 1);
 	s[size - 1] = '\0';
-	switch (data[0] % 12) {
+	switch (data[0] % 13) {
 	case 0:
 		parse_uint(s, INT64_MAX, &v);
 		parse_device_spec(s);
@@ -128,6 +184,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		DIRTY(err, sizeof(err));
 		parse_report_check((const char *)data + 1, size - 1, 1800000000, err, sizeof(err));
 		CHECK(err, sizeof(err), true);
+		break;
+	case 12:
+		hist_args(s);
 		break;
 	}
 	free(s);

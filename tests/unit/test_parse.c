@@ -513,6 +513,107 @@ static void test_report_check(void)
 #undef REPORT
 }
 
+/* A query string "a=1&b=2" as parse_hist_args() reads it. */
+struct fake_query {
+	const char *q;
+	char buf[HIST_ARG_MAX];
+	int calls;
+};
+
+static int fake_get(void *ctx, const char *name, const char **val)
+{
+	struct fake_query *f = ctx;
+	size_t nl = strlen(name);
+	const char *p = f->q;
+
+	f->calls++;
+	while (p && *p) {
+		const char *amp = strchr(p, '&');
+		size_t n = amp ? (size_t)(amp - p) : strlen(p);
+
+		if (n >= sizeof(f->buf))
+			return -1;
+		if (n >= nl && !strncmp(p, name, nl)) {
+			memcpy(f->buf, p, n);
+			f->buf[n] = '\0';
+			*val = f->buf + nl;
+			return 1;
+		}
+		p = amp ? amp + 1 : NULL;
+	}
+	return 0;
+}
+
+static int hist(const char *q, struct hist_args *a, char *err, size_t el)
+{
+	struct fake_query f = {.q = q};
+
+	return parse_hist_args(fake_get, &f, a, err, el);
+}
+
+static void test_hist_args(void)
+{
+	static const struct {
+		const char *q, *err;
+	} bad[] = {
+		{"start_time=yesterday", "start_time must be unix seconds or an ISO-8601 date"},
+		{"end_time=-5", "end_time must be unix seconds or an ISO-8601 date"},
+		{"limit=-1", "limit must be an integer from 0 to 2147483647"},
+		{"since_id=1e3", "since_id must be an integer from 0 to"},
+		{"max_acc=x", "max_acc must be an integer from 0 to 1000000"},
+		{"resolution=31622401", "resolution must be an integer from 0 to 31622400"},
+		{"start_time=200&end_time=100", "start_time is after end_time"},
+		{"format=kml", "format must be gpx, geojson or csv"},
+		{"device=0", "device must be an id or user/device"},
+		{"device=a/b/c", "device must be an id or user/device"},
+	};
+	struct hist_args a;
+	char err[192], longq[600];
+	size_t i;
+
+	/* nothing given: the defaults, not streamed */
+	CU_ASSERT_EQUAL(hist("", &a, err, sizeof(err)), 0);
+	CU_ASSERT_STRING_EQUAL(err, "");
+	CU_ASSERT_FALSE(a.have[HA_LIMIT]);
+	CU_ASSERT_EQUAL(a.num[HA_START], 0);
+	CU_ASSERT_EQUAL(a.num[HA_END], INT64_MAX);
+	CU_ASSERT_FALSE(hist_args_streamed(&a));
+
+	CU_ASSERT_EQUAL(hist("device=alice/phone&start_time=2024-01-15T00:00:00Z&end_time="
+			     "1705363200&limit=7&since_id=3",
+			     &a, err, sizeof(err)),
+			0);
+	CU_ASSERT_TRUE(a.have_device);
+	CU_ASSERT_STRING_EQUAL(a.device, "alice/phone");
+	CU_ASSERT_EQUAL(a.num[HA_START], 1705276800);
+	CU_ASSERT_EQUAL(a.num[HA_END], 1705363200);
+	CU_ASSERT_EQUAL(a.num[HA_LIMIT], 7);
+	CU_ASSERT_EQUAL(a.num[HA_SINCE_ID], 3);
+	CU_ASSERT_FALSE(hist_args_streamed(&a));
+
+	/* any thinning argument, or a format, makes it a stream */
+	CU_ASSERT_EQUAL(hist("max_speed=0", &a, err, sizeof(err)), 0);
+	CU_ASSERT_TRUE(hist_args_streamed(&a));
+	CU_ASSERT_EQUAL(hist("format=csv&device=12", &a, err, sizeof(err)), 0);
+	CU_ASSERT_TRUE(a.have_format);
+	CU_ASSERT_EQUAL(a.fmt, EXPORT_CSV);
+	CU_ASSERT_STRING_EQUAL(a.device, "12");
+	CU_ASSERT_TRUE(hist_args_streamed(&a));
+
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		memset(err, 'X', sizeof(err));
+		CU_ASSERT_EQUAL(hist(bad[i].q, &a, err, sizeof(err)), -1);
+		CU_ASSERT_PTR_NOT_NULL(memchr(err, '\0', sizeof(err)));
+		if (!strstr(err, bad[i].err))
+			fprintf(stderr, "\n  %s: got '%s'\n", bad[i].q, err);
+		CU_ASSERT_PTR_NOT_NULL(strstr(err, bad[i].err));
+	}
+	/* an argument too long to examine */
+	snprintf(longq, sizeof(longq), "device=%0500d", 1);
+	CU_ASSERT_EQUAL(hist(longq, &a, err, sizeof(err)), -1);
+	CU_ASSERT_STRING_EQUAL(err, "query argument too long");
+}
+
 int init_parse_tests(void)
 {
 	static const struct test_case cases[] = {
@@ -531,6 +632,7 @@ int init_parse_tests(void)
 		{"host", test_host},
 		{"users_line", test_users_line},
 		{"report_check", test_report_check},
+		{"hist_args", test_hist_args},
 		{NULL, NULL},
 	};
 
