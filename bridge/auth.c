@@ -38,14 +38,19 @@ static int make_hash(const char *pw, char *out, size_t out_len)
 	return rc;
 }
 
-static int find_user(const struct auth *a, const char *name)
+static int find_in(const struct auth_user *v, int n, const char *name)
 {
 	int i;
 
-	for (i = 0; i < a->n_users; i++)
-		if (!strcmp(a->users[i].name, name))
+	for (i = 0; i < n; i++)
+		if (!strcmp(v[i].name, name))
 			return i;
 	return -1;
+}
+
+static int find_user(const struct auth *a, const char *name)
+{
+	return find_in(a->users, a->n_users, name);
 }
 
 static int add_sees(struct auth_user *u, const char *name)
@@ -64,36 +69,57 @@ static int add_sees(struct auth_user *u, const char *name)
 	return u->sees[u->n_sees++] ? 0 : -1;
 }
 
+static void users_free(struct auth_user *v, int n)
+{
+	int i, k;
+
+	for (i = 0; i < n; i++) {
+		struct auth_user *u = &v[i];
+
+		free(u->name);
+		/* the hash is a secret: do not leave it in freed memory */
+		if (u->hash)
+			explicit_bzero(u->hash, strlen(u->hash));
+		free(u->hash);
+		for (k = 0; k < u->n_sees; k++)
+			free(u->sees[k]);
+		free(u->sees);
+		free(u->sees_json);
+		explicit_bzero(u->verified, sizeof(u->verified));
+	}
+	free(v);
+}
+
 /* Work out who sees whom once every line is read: a line's share= list
- * names the users who also see that line's user's devices. */
-static int resolve_shares(struct auth *a, char **shares, const char *file)
+ * names the users who also see that line's user's devices. Returns 0, or
+ * -1 with the reason in `err` ("" when out of memory). */
+static int resolve_shares(struct auth_user *v, int n, char **shares, const char *file, char *err,
+			  size_t err_len)
 {
 	int i, j;
 
-	for (i = 0; i < a->n_users; i++)
-		if (add_sees(&a->users[i], a->users[i].name))
+	for (i = 0; i < n; i++)
+		if (add_sees(&v[i], v[i].name))
 			return -1;
-	for (i = 0; i < a->n_users; i++) {
+	for (i = 0; i < n; i++) {
 		char *list = shares[i], *tok, *save = NULL;
 
 		if (!list)
 			continue;
 		for (tok = strtok_r(list, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
-			j = find_user(a, tok);
+			j = find_in(v, n, tok);
 			if (j < 0) {
-				fprintf(stderr,
-					"mytracks-bridge: --users %s: user '%s' shares with "
-					"unknown "
-					"user '%s'\n",
-					file, a->users[i].name, tok);
+				snprintf(err, err_len,
+					 "%s: user '%s' shares with unknown user '%s'", file,
+					 v[i].name, tok);
 				return -1;
 			}
-			if (add_sees(&a->users[j], a->users[i].name))
+			if (add_sees(&v[j], v[i].name))
 				return -1;
 		}
 	}
-	for (i = 0; i < a->n_users; i++) {
-		struct auth_user *u = &a->users[i];
+	for (i = 0; i < n; i++) {
+		struct auth_user *u = &v[i];
 		struct jbuf jb;
 
 		if (u->admin)
@@ -118,11 +144,91 @@ static int resolve_shares(struct auth *a, char **shares, const char *file)
 	return 0;
 }
 
-int auth_load(struct auth *a, const char *file, int ttl, int max_per_user, int limit)
+/* Read and check a whole users file. Returns 0 with the users in `*out`
+ * (free with users_free()) and their number in `*n_out`, or -1 with
+ * nothing allocated and the reason (the file, the line) in `err`. */
+static int users_read(const char *file, struct auth_user **out, int *n_out, char *err,
+		      size_t err_len)
 {
 	char line[4096], **shares = NULL;
+	struct auth_user *v = NULL;
 	FILE *f;
-	int lineno = 0, rc = -1, i;
+	int lineno = 0, n = 0, rc = -1, i;
+
+	snprintf(err, err_len, "%s: out of memory", file);
+	f = fopen(file, "r");
+	if (!f) {
+		snprintf(err, err_len, "%s: cannot read: %s", file, strerror(errno));
+		return -1;
+	}
+	while (fgets(line, sizeof(line), f)) {
+		struct users_line ul;
+		const char *why = NULL;
+		struct auth_user *nu;
+		char **ns;
+		int r;
+
+		lineno++;
+		r = parse_users_line(line, &ul, &why);
+		if (r == 1)
+			continue;
+		if (r < 0 || find_in(v, n, ul.name) >= 0) {
+			snprintf(err, err_len, "%s line %d: %s", file, lineno,
+				 r < 0 ? why : "user listed twice");
+			goto out;
+		}
+		nu = realloc(v, (size_t)(n + 1) * sizeof(*nu));
+		if (!nu)
+			goto out;
+		v = nu;
+		ns = realloc(shares, (size_t)(n + 1) * sizeof(*ns));
+		if (!ns)
+			goto out;
+		shares = ns;
+		memset(&v[n], 0, sizeof(*nu));
+		shares[n] = ul.share ? strdup(ul.share) : NULL;
+		v[n].name = strdup(ul.name);
+		v[n].hash = strdup(ul.hash);
+		v[n].admin = ul.admin;
+		n++;
+		if (!v[n - 1].name || !v[n - 1].hash || (ul.share && !shares[n - 1]))
+			goto out;
+	}
+	if (ferror(f)) {
+		snprintf(err, err_len, "%s line %d: read error", file, lineno + 1);
+		goto out;
+	}
+	if (!n) {
+		snprintf(err, err_len, "%s: no users", file);
+		goto out;
+	}
+	rc = resolve_shares(v, n, shares, file, err, err_len);
+out:
+	fclose(f);
+	explicit_bzero(line, sizeof(line));
+	for (i = 0; shares && i < n; i++)
+		free(shares[i]);
+	free(shares);
+	if (rc) {
+		users_free(v, n);
+		return -1;
+	}
+	*out = v;
+	*n_out = n;
+	return 0;
+}
+
+static void session_drop(struct auth *a, struct auth_session *s)
+{
+	explicit_bzero(s->token, sizeof(s->token));
+	s->user = -1;
+	a->ended = true;
+}
+
+int auth_load(struct auth *a, const char *file, int ttl, int max_per_user, int limit)
+{
+	char err[1024];
+	int i;
 
 	memset(a, 0, sizeof(*a));
 	a->ttl = ttl;
@@ -136,78 +242,60 @@ int auth_load(struct auth *a, const char *file, int ttl, int max_per_user, int l
 		return -1;
 	for (i = 0; i < AUTH_MAX_SESSIONS; i++)
 		a->sessions[i].user = -1;
-	f = fopen(file, "r");
-	if (!f) {
-		fprintf(stderr, "mytracks-bridge: --users: cannot read '%s': %s\n", file,
-			strerror(errno));
+	if (users_read(file, &a->users, &a->n_users, err, sizeof(err))) {
+		fprintf(stderr, "mytracks-bridge: --users %s\n", err);
 		return -1;
 	}
-	while (fgets(line, sizeof(line), f)) {
-		struct users_line ul;
-		const char *err = NULL;
-		struct auth_user *nu;
-		char **ns;
-		int r;
+	return make_hash("unknown user", a->dummy, sizeof(a->dummy)) ? -1 : 0;
+}
 
-		lineno++;
-		r = parse_users_line(line, &ul, &err);
-		if (r == 1)
-			continue;
-		if (r < 0 || find_user(a, ul.name) >= 0) {
-			fprintf(stderr, "mytracks-bridge: --users %s line %d: %s\n", file, lineno,
-				r < 0 ? err : "user listed twice");
-			goto out;
+int auth_reload(struct auth *a, const char *file, int *ended, char *err, size_t err_len)
+{
+	struct auth_user *v;
+	int n, i, *map;
+
+	*ended = 0;
+	if (users_read(file, &v, &n, err, err_len))
+		return -1;
+	map = calloc((size_t)(a->n_users ? a->n_users : 1), sizeof(*map));
+	if (!map) {
+		users_free(v, n);
+		snprintf(err, err_len, "%s: out of memory", file);
+		return -1;
+	}
+	/* an old user's place in the new list; -1: gone, or a new password
+	 * (often the answer to a stolen one: its sessions must not outlive it) */
+	for (i = 0; i < a->n_users; i++) {
+		int j = find_in(v, n, a->users[i].name);
+
+		map[i] = j >= 0 && !strcmp(v[j].hash, a->users[i].hash) ? j : -1;
+		if (map[i] >= 0) { /* the same password: its HTTP-mode check holds */
+			memcpy(v[j].verified, a->users[i].verified, sizeof(v[j].verified));
+			v[j].verified_until = a->users[i].verified_until;
 		}
-		nu = realloc(a->users, (size_t)(a->n_users + 1) * sizeof(*nu));
-		if (!nu)
-			goto out;
-		a->users = nu;
-		ns = realloc(shares, (size_t)(a->n_users + 1) * sizeof(*ns));
-		if (!ns)
-			goto out;
-		shares = ns;
-		memset(&a->users[a->n_users], 0, sizeof(*nu));
-		shares[a->n_users] = ul.share ? strdup(ul.share) : NULL;
-		a->users[a->n_users].name = strdup(ul.name);
-		a->users[a->n_users].hash = strdup(ul.hash);
-		a->users[a->n_users].admin = ul.admin;
-		a->n_users++;
-		if (!a->users[a->n_users - 1].name || !a->users[a->n_users - 1].hash)
-			goto out;
 	}
-	if (!a->n_users) {
-		fprintf(stderr, "mytracks-bridge: --users %s: no users\n", file);
-		goto out;
+	for (i = 0; i < AUTH_MAX_SESSIONS; i++) {
+		struct auth_session *s = &a->sessions[i];
+
+		if (s->user < 0)
+			continue;
+		if (map[s->user] < 0) {
+			session_drop(a, s);
+			(*ended)++;
+		} else {
+			s->user = map[s->user];
+		}
 	}
-	rc = resolve_shares(a, shares, file);
-	if (!rc && make_hash("unknown user", a->dummy, sizeof(a->dummy)))
-		rc = -1;
-out:
-	fclose(f);
-	for (i = 0; shares && i < a->n_users; i++)
-		free(shares[i]);
-	free(shares);
-	return rc;
+	free(map);
+	users_free(a->users, a->n_users);
+	a->users = v;
+	a->n_users = n;
+	return 0;
 }
 
 void auth_free(struct auth *a)
 {
-	int i, k;
-
-	for (i = 0; i < a->n_users; i++) {
-		struct auth_user *u = &a->users[i];
-
-		free(u->name);
-		/* the hash is a secret: do not leave it in freed memory */
-		if (u->hash)
-			explicit_bzero(u->hash, strlen(u->hash));
-		free(u->hash);
-		for (k = 0; k < u->n_sees; k++)
-			free(u->sees[k]);
-		free(u->sees);
-		free(u->sees_json);
-	}
-	free(a->users);
+	users_free(a->users, a->n_users);
 	if (a->sessions)
 		explicit_bzero(a->sessions, AUTH_MAX_SESSIONS * sizeof(*a->sessions));
 	free(a->sessions);
@@ -282,13 +370,6 @@ const struct auth_user *auth_check_basic(struct auth *a, const char *name, const
 	}
 	explicit_bzero(mac, sizeof(mac));
 	return ok;
-}
-
-static void session_drop(struct auth *a, struct auth_session *s)
-{
-	explicit_bzero(s->token, sizeof(s->token));
-	s->user = -1;
-	a->ended = true;
 }
 
 int auth_session_new(struct auth *a, const struct auth_user *u, int64_t now,
@@ -376,6 +457,11 @@ bool auth_session_live(const struct auth *a, const struct auth_ref *ref, int64_t
 		return false;
 	s = &a->sessions[ref->slot];
 	return s->user >= 0 && s->serial == ref->serial && s->expires > now;
+}
+
+const struct auth_user *auth_ref_user(const struct auth *a, const struct auth_ref *ref, int64_t now)
+{
+	return auth_session_live(a, ref, now) ? &a->users[a->sessions[ref->slot].user] : NULL;
 }
 
 bool auth_sessions_ended(struct auth *a, int64_t now)

@@ -2,7 +2,8 @@
  *
  * Part of mytracks. SPDX-License-Identifier: MIT
  *
- * Loaded once at start from --users. A user sees their own devices, the
+ * Loaded at start from --users and again on SIGHUP (auth_reload()). A
+ * user sees their own devices, the
  * devices of users whose line shares with them (share=...), or, as an
  * admin, everything. Sessions are random 256-bit tokens held in memory
  * (lost on restart) with an expiry; lws thread only, no locking.
@@ -83,6 +84,17 @@ struct auth {
 int auth_load(struct auth *a, const char *file, int ttl, int max_per_user, int limit);
 void auth_free(struct auth *a);
 
+/* Read the users file again (SIGHUP). A file that cannot be read or does
+ * not parse changes nothing: returns -1 with the reason (the file and the
+ * line, from the file's own text: escape it for a log) in `err`. Else the
+ * new users replace the old and it returns 0: sessions of users still
+ * there with the same password hash stay (with the new admin flag and
+ * shares), those of users gone or with a new hash end (`*ended` of them;
+ * auth_sessions_ended() then tells ws.c to close their sockets). Every
+ * `struct auth_user` pointer taken before is invalid afterwards: keep an
+ * auth_ref and ask auth_ref_user(). */
+int auth_reload(struct auth *a, const char *file, int *ended, char *err, size_t err_len);
+
 /* The user whose password this is, or NULL. Always runs crypt(3) once, so
  * unknown users take as long as wrong passwords. */
 const struct auth_user *auth_check_password(const struct auth *a, const char *name,
@@ -102,14 +114,19 @@ const struct auth_user *auth_check_basic(struct auth *a, const char *name, const
  * taken, the session closest to expiry ends. */
 int auth_session_new(struct auth *a, const struct auth_user *u, int64_t now,
 		     char token[AUTH_TOKEN_LEN + 1]);
-/* The session's user, or NULL (unknown or expired token). Fills `ref`
- * (may be NULL) with the session's reference. */
+/* The session's user, or NULL (unknown or expired token); the pointer is
+ * valid until the next auth_reload(). Fills `ref` (may be NULL) with the
+ * session's reference. */
 const struct auth_user *auth_session_user(struct auth *a, const char *token, int64_t now,
 					  struct auth_ref *ref);
 void auth_session_end(struct auth *a, const char *token);
 /* Is the session `ref` names still live? False once it was ended,
  * evicted, or expired by `now`. */
 bool auth_session_live(const struct auth *a, const struct auth_ref *ref, int64_t now);
+/* The user of the session `ref` names, or NULL when it is no longer live.
+ * Valid until the next auth_reload(). */
+const struct auth_user *auth_ref_user(const struct auth *a, const struct auth_ref *ref,
+				      int64_t now);
 /* True, once, when a session ended (logout, eviction) since the last
  * call, or when one has expired by `now`: time to close its sockets. */
 bool auth_sessions_ended(struct auth *a, int64_t now);

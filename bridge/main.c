@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <netdb.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,6 +27,7 @@
 #include "log.h"
 #include "mqtt.h"
 #include "otcrypto.h"
+#include "utf8.h"
 #include "ws.h"
 
 /* Bytes the MQTT thread may have queued before it waits for the lws thread. */
@@ -43,6 +45,10 @@
 /* Signal handling is the only global state: the handler needs the context. */
 static volatile sig_atomic_t stop_requested;
 static struct lws_context *volatile signal_ctx;
+/* SIGHUP: set by the handler (on any thread), taken by the 1 s tick on the
+ * lws thread, which re-reads --users and --keys. The handler does nothing
+ * else. */
+static atomic_int reload_requested;
 
 static void on_signal(int sig)
 {
@@ -50,6 +56,12 @@ static void on_signal(int sig)
 	stop_requested = 1;
 	if (signal_ctx)
 		lws_cancel_service(signal_ctx);
+}
+
+static void on_sighup(int sig)
+{
+	(void)sig;
+	atomic_store(&reload_requested, 1);
 }
 
 static const struct lws_protocol_vhost_options mime_webmanifest = {NULL, NULL, ".webmanifest",
@@ -136,10 +148,60 @@ static void emit_syslog_cb(int level, const char *line)
 		fprintf(stderr, "mytracks-bridge: %s", line);
 }
 
+/* SIGHUP: re-read --users. A file that does not parse keeps the users
+ * loaded; otherwise the sockets of sessions that ended (users gone, new
+ * passwords) are closed now. */
+static void reload_users(struct bridge *b)
+{
+	char err[1024], esc[UTF8_LOG_LEN(1024)];
+	int ended = 0;
+
+	if (!b->auth_on) {
+		if (!b->cfg->keys_file)
+			log_info("bridge", "SIGHUP: no --users or --keys file to re-read");
+		return;
+	}
+	if (auth_reload(&b->auth, b->cfg->users_file, &ended, err, sizeof(err))) {
+		b->metrics.users_reload_errors++;
+		log_err("bridge", "users file not reloaded, kept %d users: %s", b->auth.n_users,
+			utf8_log_str(esc, sizeof(esc), err));
+		return;
+	}
+	b->metrics.users_reloads++;
+	b->metrics.users = (uint64_t)b->auth.n_users;
+	log_info("bridge", "users file reloaded: %d users, %d sessions ended", b->auth.n_users,
+		 ended);
+	ws_close_ended_sessions(b);
+}
+
+/* SIGHUP: re-read --keys; a file that is refused keeps the keys loaded.
+ * Keys are looked up per request, never kept across callbacks. */
+static void reload_keys(struct bridge *b)
+{
+	char err[512];
+	struct otkeys *k;
+
+	if (!b->cfg->keys_file)
+		return;
+	k = otkeys_load(b->cfg->keys_file, err, sizeof(err));
+	if (!k) {
+		log_err("bridge", "keys file not reloaded, kept %zu keys: %s",
+			otkeys_count(b->keys), err);
+		return;
+	}
+	otkeys_free(b->keys);
+	b->keys = k;
+	log_info("bridge", "keys file reloaded: %zu keys", otkeys_count(k));
+}
+
 static void tick_cb(lws_sorted_usec_list_t *sul)
 {
 	struct bridge *b = lws_container_of(sul, struct bridge, tick);
 
+	if (atomic_exchange(&reload_requested, 0)) {
+		reload_users(b);
+		reload_keys(b);
+	}
 	http_reports_expire(b, (int64_t)lws_now_secs());
 	ws_close_ended_sessions(b);
 	lws_sul_schedule(b->lws, 0, &b->tick, tick_cb, LWS_US_PER_SEC);
@@ -302,9 +364,8 @@ static struct lws_context *create_lws(struct bridge *b)
 	return lws_create_context(&info);
 }
 
-/* --keys: the payload encryption keys, read once at start (like --users:
- * under systemd, SIGHUP restarts the bridge, which reads them again).
- * Returns 0, or -1 after logging why (never a secret). */
+/* --keys: the payload encryption keys, read at start (and on SIGHUP,
+ * reload_keys()). Returns 0, or -1 after logging why (never a secret). */
 static int load_keys(struct bridge *b, const struct bridge_config *cfg)
 {
 	char err[512];
@@ -341,6 +402,8 @@ int main(int argc, char **argv)
 		return auth_hash_password();
 	}
 	lws_set_log_level(cfg.log_level, cfg.console ? lwsl_emit_stderr : emit_syslog_cb);
+	/* from now on SIGHUP only asks for a reload, taken once running */
+	signal(SIGHUP, on_sighup);
 	if (fit_fd_limit(&cfg) || check_listen(&cfg)) {
 		config_free(&cfg);
 		return 1;
@@ -358,6 +421,7 @@ int main(int argc, char **argv)
 			goto out;
 		}
 		b.auth_on = true;
+		b.metrics.users = (uint64_t)b.auth.n_users;
 		log_info("bridge", "login required: %d users from %s", b.auth.n_users,
 			 cfg.users_file);
 	} else if (!config_is_loopback(cfg.http_host)) {

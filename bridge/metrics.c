@@ -113,6 +113,13 @@ void metrics_render(const struct metrics *m, struct jbuf *out)
 	       m->basic_cached);
 	metric(out, "mytracks_bridge_ws_session_closed_total", "counter",
 	       "WebSockets closed because their login session ended.", m->ws_session_closed);
+	metric(out, "mytracks_bridge_users", "gauge", "Users loaded from the --users file.",
+	       m->users);
+	metric(out, "mytracks_bridge_users_reloads_total", "counter",
+	       "Users file re-read on SIGHUP.", m->users_reloads);
+	metric(out, "mytracks_bridge_users_reload_errors_total", "counter",
+	       "SIGHUP reloads refused (file unreadable or invalid); the old users stay.",
+	       m->users_reload_errors);
 	for (i = 0; i < m->n_plugin; i++)
 		jbuf_printf(out, "# TYPE mytracks_plugin_%s gauge\nmytracks_plugin_%s %.17g\n",
 			    m->plugin[i].name, m->plugin[i].name, m->plugin[i].value);

@@ -34,13 +34,16 @@ struct metrics {
 	uint64_t reports_undecryptable; /* encrypted, no key or wrong key: kept as sent */
 	uint64_t api_errors;		/* 4xx/5xx answers of the history API */
 	/* request checks, sessions and logins (docs/security.md) */
-	uint64_t host_refused;	    /* 421: a Host that is not this server's */
-	uint64_t origin_refused;    /* 403: a POST from a foreign Origin */
-	uint64_t login_failed;	    /* wrong password, unknown user, bad body */
-	uint64_t login_limited;	    /* 429: too many failed logins */
-	uint64_t basic_cached;	    /* HTTP-mode credentials verified without crypt */
-	uint64_t ws_session_closed; /* WebSockets closed as their session ended */
-	int64_t refusal_logged;	    /* unix second a refusal was last logged */
+	uint64_t host_refused;	      /* 421: a Host that is not this server's */
+	uint64_t origin_refused;      /* 403: a POST from a foreign Origin */
+	uint64_t login_failed;	      /* wrong password, unknown user, bad body */
+	uint64_t login_limited;	      /* 429: too many failed logins */
+	uint64_t basic_cached;	      /* HTTP-mode credentials verified without crypt */
+	uint64_t ws_session_closed;   /* WebSockets closed as their session ended */
+	uint64_t users;		      /* gauge: users loaded from --users */
+	uint64_t users_reloads;	      /* SIGHUP: users file re-read */
+	uint64_t users_reload_errors; /* SIGHUP: file unreadable or bad, old users kept */
+	int64_t refusal_logged;	      /* unix second a refusal was last logged */
 	bool broker_up;
 	bool db_up;
 	int64_t start_time;

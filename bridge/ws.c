@@ -4,12 +4,14 @@
  */
 #include "ws.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "bridge.h"
 #include "http.h"
 #include "log.h"
+#include "ot.h"
 #include "parse.h"
 #include "recorder.h"
 
@@ -33,9 +35,13 @@
 
 struct ws_session {
 	struct relay_client rc;
-	const struct auth_user *viewer; /* with --users: whose frames it gets */
-	struct auth_ref session;	/* ...and the session it came with */
-	bool established;		/* CLOSED also comes for refused upgrades */
+	/* with --users: the session it came with (its user, looked up when
+	 * needed, says whose frames it gets: a reload may change that) and,
+	 * for the log, the user's name */
+	bool authed;
+	struct auth_ref session;
+	char name[OT_NAME_MAX + 1];
+	bool established; /* CLOSED also comes for refused upgrades */
 	bool culled;
 	bool ended; /* its login session ended: close with 1008 */
 	/* /ws/last (the Recorder's): no welcome, "LAST" is answered, relayed
@@ -113,6 +119,17 @@ bool ws_upgrade_ok(struct bridge *b, struct lws *wsi)
 	return false;
 }
 
+/* The login session of `s` ended (logout, expiry, eviction, a reload that
+ * removed its user): nothing more for it, out of the ring now; its next
+ * WRITEABLE sends the close frame. */
+static void session_gone(struct bridge *b, struct ws_session *s)
+{
+	relay_remove(&b->relay, &s->rc);
+	s->culled = s->ended = true;
+	b->metrics.ws_session_closed++;
+	log_info("ws", "closing a WebSocket of %s: the session ended", s->name);
+}
+
 void ws_close_ended_sessions(struct bridge *b)
 {
 	int64_t now = (int64_t)lws_now_secs();
@@ -124,15 +141,10 @@ void ws_close_ended_sessions(struct bridge *b)
 		struct relay_client *c = lws_container_of(d, struct relay_client, list);
 		struct ws_session *s = lws_container_of(c, struct ws_session, rc);
 
-		if (s->viewer && !s->culled && !auth_session_live(&b->auth, &s->session, now)) {
-			/* nothing more for it: out of the ring now, closed soon */
+		if (s->authed && !s->culled && !auth_session_live(&b->auth, &s->session, now)) {
 			struct lws *wsi = c->wsi;
 
-			relay_remove(&b->relay, &s->rc);
-			s->culled = s->ended = true;
-			b->metrics.ws_session_closed++;
-			log_info("ws", "closing a WebSocket of %s: the session ended",
-				 s->viewer->name);
+			session_gone(b, s);
 			/* a close frame from WRITEABLE; killed anyway if it never comes */
 			lws_set_timeout(wsi, PENDING_TIMEOUT_CLOSE_SEND, 5);
 			lws_callback_on_writable(wsi);
@@ -341,7 +353,8 @@ go:
 
 /* /ws/last: answer a "LAST" (built now, from the database) and write its
  * objects, one frame each, as the socket takes them. */
-static int write_last(struct bridge *b, struct ws_session *s, struct lws *wsi)
+static int write_last(struct bridge *b, struct ws_session *s, struct lws *wsi,
+		      const struct auth_user *viewer)
 {
 	char *data;
 	size_t len;
@@ -350,7 +363,7 @@ static int write_last(struct bridge *b, struct ws_session *s, struct lws *wsi)
 	if (s->want_last && !jbuf_len(&s->last)) {
 		s->want_last = false;
 		s->last_off = 0;
-		if (recorder_ws_last(b, s->viewer, &s->last)) {
+		if (recorder_ws_last(b, viewer, &s->last)) {
 			if (!s->last_told) /* once a socket: clients may repeat LAST */
 				log_warn("ws", "/ws/last: cannot answer LAST: %s",
 					 jbuf_failed(&s->last) ? "over 4 MiB of devices"
@@ -385,9 +398,14 @@ static int write_last(struct bridge *b, struct ws_session *s, struct lws *wsi)
 
 static int writeable(struct bridge *b, struct ws_session *s, struct lws *wsi)
 {
+	const struct auth_user *viewer = NULL;
 	struct msg *m;
 	int i;
 
+	if (s->authed && !s->culled &&
+	    !(viewer = auth_ref_user(&b->auth, &s->session, (int64_t)lws_now_secs()))) {
+		session_gone(b, s); /* since the last tick: close now */
+	}
 	if (s->ended) {
 		lws_close_reason(wsi, LWS_CLOSE_STATUS_POLICY_VIOLATION,
 				 (unsigned char *)"session ended", 13);
@@ -402,7 +420,7 @@ static int writeable(struct bridge *b, struct ws_session *s, struct lws *wsi)
 		b->metrics.ws_frames_sent++;
 	}
 	if (s->recorder && (s->want_last || jbuf_len(&s->last))) {
-		if (write_last(b, s, wsi))
+		if (write_last(b, s, wsi, viewer))
 			return -1;
 		if (jbuf_len(&s->last)) {
 			lws_callback_on_writable(wsi); /* the rest of LAST first */
@@ -416,7 +434,7 @@ static int writeable(struct bridge *b, struct ws_session *s, struct lws *wsi)
 	for (i = 0; i < WS_WRITE_BURST && (m = relay_peek(&b->relay, &s->rc)); i++) {
 		int64_t id = 0;
 
-		if ((s->viewer && !(m->user && auth_may_see(s->viewer, m->user))) ||
+		if ((viewer && !(m->user && auth_may_see(viewer, m->user))) ||
 		    (s->recorder &&
 		     (jbuf_reset(&s->conv), recorder_ws_location(b, m, &s->conv, &id)))) {
 			relay_consumed(&s->rc); /* not this user's to see, or not for /ws/last */
@@ -481,12 +499,13 @@ int ws_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, v
 				log_debug("ws", "refusing a WebSocket upgrade without a session");
 				return 1;
 			}
-			s->viewer = u;
+			s->authed = true;
+			snprintf(s->name, sizeof(s->name), "%s", u->name);
 		}
 		return 0;
 	case LWS_CALLBACK_ESTABLISHED:
 		/* the session may have ended during the upgrade */
-		if (b->auth_on && (!s->viewer || !auth_session_live(&b->auth, &s->session,
+		if (b->auth_on && (!s->authed || !auth_session_live(&b->auth, &s->session,
 								    (int64_t)lws_now_secs())))
 			return -1;
 		relay_add(&b->relay, &s->rc, wsi);

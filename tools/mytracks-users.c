@@ -59,8 +59,9 @@ static const char usage[] =
 	"\n"
 	"Passwords are read from the terminal without echo (asked twice), or as\n"
 	"the first line of stdin when stdin is not a terminal. The file keeps its\n"
-	"mode and owner; a new file is created with mode 0640. Tell a running\n"
-	"bridge to re-read the file with SIGHUP (systemctl reload mytracks-bridge).\n";
+	"mode and owner; a new file is created with mode 0640. A running bridge\n"
+	"re-reads the file on SIGHUP (systemctl reload mytracks-bridge): its users\n"
+	"keep their sessions, removed users and changed passwords lose theirs.\n";
 
 /* One line of the file: its text as read (no newline), and, when it is a
  * user line, the parsed fields (pointing into `buf`, a private copy). */
@@ -726,6 +727,9 @@ int main(int argc, char **argv)
 	if (ufile_write(&f))
 		goto out;
 	printf(PROG ": %s %s: done (%s)\n", cmd, args[1], path);
+	/* the bridge reads the file at start and on SIGHUP, never by itself */
+	printf(PROG ": to apply it to a running bridge: systemctl reload mytracks-bridge "
+		    "(or kill -HUP its PID)\n");
 	rc = 0;
 out:
 	ufile_free(&f);

@@ -202,6 +202,9 @@ describe('install and package', { skip }, () => {
         'ExecReload=/bin/kill -HUP $MAINPID']) {
         assert.ok(text.includes(k), `${n} lacks ${k}`);
       }
+      // the bridge reloads its users on SIGHUP: a reload must not restart it
+      // (that would drop every session and WebSocket)
+      if (n === 'mytracks-bridge.service') assert.doesNotMatch(text, /^RestartForceExitStatus=/m);
       const s = spawnSync('systemd-analyze', ['security', '--offline=yes', path.join(units, n)], { encoding: 'utf8' });
       const m = /Overall exposure level for \S+: ([0-9.]+)/.exec(s.stdout);
       assert.ok(m, s.stdout + s.stderr);

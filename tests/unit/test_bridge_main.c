@@ -10,7 +10,7 @@
 int main(void)
 {
 	static int (*const inits[])(void) = {init_parse_tests, init_relay_tests, init_queue_tests,
-					     init_db_tests, NULL};
+					     init_db_tests,    init_auth_tests,	 NULL};
 
 	return run_suites(inits);
 }
