@@ -73,13 +73,4 @@ static inline struct bridge *bridge_from_wsi(struct lws *wsi)
 	return lws_context_user(lws_get_context(wsi));
 }
 
-/* Handle what the MQTT thread queued (called on the lws thread when
- * lws_cancel_service() wakes it, and when clients catch up). Relayed
- * messages wait while the ring is full and a reading client still needs
- * its oldest message; clients that stopped reading are cut off then.
- * Defined in ws.c. */
-void bridge_drain(struct bridge *b);
-/* Free messages still waiting in the inbox (at shutdown). */
-void bridge_drop_inbox(struct bridge *b);
-
 #endif

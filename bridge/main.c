@@ -24,6 +24,7 @@
 #include "bridge.h"
 #include "config.h"
 #include "http.h"
+#include "inbox.h"
 #include "log.h"
 #include "mqtt.h"
 #include "otcrypto.h"
@@ -469,7 +470,7 @@ out:
 		lws_sul_cancel(&b.drain_retry);
 		lws_context_destroy(b.lws);
 	}
-	bridge_drop_inbox(&b);
+	inbox_drop(&b);
 	relay_free(&b.relay);
 	queue_free(&b.queue);
 	db_close(&b.db);

@@ -1,4 +1,5 @@
-/* ws: the /ws/locations/ WebSocket protocol and the relay's fan-out.
+/* ws: the /ws/locations/ and /ws/last WebSocket protocols: each client's
+ * writes from the relay's ring (inbox.c fills it).
  *
  * Part of mytracks. SPDX-License-Identifier: MIT
  */
@@ -10,6 +11,7 @@
 
 #include "bridge.h"
 #include "http.h"
+#include "inbox.h"
 #include "log.h"
 #include "ot.h"
 #include "parse.h"
@@ -17,15 +19,6 @@
 
 /* Frames written per WRITEABLE callback while the socket takes them. */
 #define WS_WRITE_BURST 16
-/* With the ring full, a client that still needs its oldest message and
- * wrote nothing for WS_STALL_US has stopped reading: it is cut off. Clients
- * behind in a burst keep writing and are waited for, but at most
- * WS_SLOW_US in a row: then whoever holds the ring is too slow for the
- * others and is cut off too. */
-#define WS_STALL_US (1500 * LWS_US_PER_MS)
-#define WS_SLOW_US (5 * LWS_US_PER_SEC)
-/* How often a waiting inbox is looked at again. */
-#define WS_RETRY_US (100 * LWS_US_PER_MS)
 /* /ws/last: a location is pushed once committed (polled every
  * WS_COMMIT_POLL_US), or after WS_COMMIT_WAIT_US anyway. */
 #define WS_COMMIT_POLL_US (20 * LWS_US_PER_MS)
@@ -153,162 +146,16 @@ void ws_close_ended_sessions(struct bridge *b)
 	lws_end_foreach_dll_safe(d, d1);
 }
 
-static void cut_off(struct bridge *b, struct ws_session *s)
+void ws_cut_off(struct bridge *b, struct relay_client *c)
 {
+	struct ws_session *s = lws_container_of(c, struct ws_session, rc);
+
 	relay_remove(&b->relay, &s->rc);
 	s->culled = true;
 	b->metrics.ws_cut_off++;
 	log_info("ws", "cutting off a client %llu messages behind",
 		 (unsigned long long)(b->relay.head - s->rc.next));
 	lws_set_timeout(s->rc.wsi, PENDING_TIMEOUT_LAGGING, LWS_TO_KILL_ASYNC);
-}
-
-/* The ring is full: cut off the clients holding its oldest message that
- * wrote nothing for WS_STALL_US, or all of them once messages have been
- * waiting for WS_SLOW_US. */
-static void cut_off_stalled(struct bridge *b, lws_usec_t now)
-{
-	bool too_long = now - b->blocked_since > WS_SLOW_US;
-
-	lws_start_foreach_dll_safe(struct lws_dll2 *, d, d1, lws_dll2_get_head(&b->relay.clients))
-	{
-		struct relay_client *c = lws_container_of(d, struct relay_client, list);
-
-		if (c->next <= b->relay.tail && (too_long || now - c->progress > WS_STALL_US))
-			cut_off(b, lws_container_of(c, struct ws_session, rc));
-	}
-	lws_end_foreach_dll_safe(d, d1);
-}
-
-/* Clients with nothing left to send are not stalled, however long idle. */
-static void mark_caught_up(struct bridge *b, lws_usec_t now)
-{
-	lws_start_foreach_dll(struct lws_dll2 *, d, lws_dll2_get_head(&b->relay.clients))
-	{
-		struct relay_client *c = lws_container_of(d, struct relay_client, list);
-
-		if (c->next == b->relay.head)
-			c->progress = now;
-	}
-	lws_end_foreach_dll(d);
-}
-
-static void drain_retry_cb(lws_sorted_usec_list_t *sul)
-{
-	bridge_drain(lws_container_of(sul, struct bridge, drain_retry));
-}
-
-static void wake_clients(struct bridge *b)
-{
-	lws_start_foreach_dll(struct lws_dll2 *, d, lws_dll2_get_head(&b->relay.clients))
-	{
-		struct relay_client *c = lws_container_of(d, struct relay_client, list);
-
-		lws_callback_on_writable(c->wsi);
-	}
-	lws_end_foreach_dll(d);
-}
-
-static void set_broker_up(struct bridge *b, bool up)
-{
-	if (up == b->broker_up)
-		return;
-	b->broker_up = up;
-	b->metrics.broker_up = up;
-	if (up) {
-		b->metrics.broker_connects++;
-		log_info("mqtt", "connected to %s:%d and subscribed", b->cfg->mqtt_host,
-			 b->cfg->mqtt_port);
-	} else {
-		log_warn("mqtt", "lost the broker connection; reconnecting");
-		http_reports_fail_all(b);
-	}
-}
-
-/* Handle one control message, or a relay message the MQTT thread dropped. */
-static void handle_control(struct bridge *b, struct msg *m)
-{
-	switch (m->kind) {
-	case MSG_RELAY: /* dropped by the MQTT thread: only counted */
-		b->metrics.mqtt_received++;
-		b->metrics.mqtt_dropped++;
-		break;
-	case MSG_STATS:
-		b->metrics.mqtt_received++;
-		metrics_set_plugin_stats(&b->metrics, (const char *)msg_data(m), m->len);
-		break;
-	case MSG_PUBACK:
-		http_report_acked(b, m->mid, m->reason);
-		break;
-	case MSG_UP:
-	case MSG_DOWN:
-		set_broker_up(b, m->kind == MSG_UP);
-		break;
-	}
-	free(m);
-}
-
-void bridge_drain(struct bridge *b)
-{
-	struct msg *m = queue_take_all(&b->queue);
-	lws_usec_t now = lws_now_usecs();
-	size_t released = 0;
-	bool relayed = false;
-
-	if (m) {
-		if (b->inbox_tail)
-			b->inbox_tail->next = m;
-		else
-			b->inbox = m;
-		while (m->next)
-			m = m->next;
-		b->inbox_tail = m;
-	}
-	if (b->inbox)
-		mark_caught_up(b, now);
-	while ((m = b->inbox)) {
-		bool relay = m->kind == MSG_RELAY && !m->reason;
-
-		if (relay && relay_full(&b->relay, m->len)) {
-			if (!b->blocked_since)
-				b->blocked_since = now;
-			cut_off_stalled(b, now);
-			if (relay_oldest_needed(&b->relay)) {
-				/* a client is behind: wait for its writes, or its stall */
-				lws_sul_schedule(b->lws, 0, &b->drain_retry, drain_retry_cb,
-						 WS_RETRY_US);
-				break;
-			}
-		}
-		b->inbox = m->next;
-		if (!b->inbox)
-			b->inbox_tail = NULL;
-		released += m->len;
-		if (!relay) {
-			handle_control(b, m);
-			continue;
-		}
-		b->metrics.mqtt_received++;
-		b->metrics.relayed++;
-		relay_push(&b->relay, m);
-		relayed = true;
-	}
-	if (!b->inbox)
-		b->blocked_since = 0;
-	queue_release(&b->queue, released);
-	if (relayed)
-		wake_clients(b);
-}
-
-void bridge_drop_inbox(struct bridge *b)
-{
-	struct msg *m, *next;
-
-	for (m = b->inbox; m; m = next) {
-		next = m->next;
-		free(m);
-	}
-	b->inbox = b->inbox_tail = NULL;
 }
 
 static int write_frame(struct lws *wsi, unsigned char *data, size_t len)
@@ -428,7 +275,7 @@ static int writeable(struct bridge *b, struct ws_session *s, struct lws *wsi)
 		}
 	}
 	if (relay_lagging(&b->relay, &s->rc)) {
-		cut_off(b, s);
+		ws_cut_off(b, &s->rc);
 		return 0;
 	}
 	for (i = 0; i < WS_WRITE_BURST && (m = relay_peek(&b->relay, &s->rc)); i++) {
@@ -456,7 +303,7 @@ static int writeable(struct bridge *b, struct ws_session *s, struct lws *wsi)
 	if (relay_peek(&b->relay, &s->rc))
 		lws_callback_on_writable(wsi);
 	if (b->inbox) /* room in the ring now? */
-		bridge_drain(b);
+		inbox_drain(b);
 	return 0;
 }
 
@@ -469,7 +316,7 @@ int ws_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, v
 	switch (reason) {
 	case LWS_CALLBACK_EVENT_WAIT_CANCELLED:
 		if (b)
-			bridge_drain(b);
+			inbox_drain(b);
 		return 0;
 	case LWS_CALLBACK_FILTER_PROTOCOL_CONNECTION:
 		if (!path_is_ws(wsi, &last)) {

@@ -40,4 +40,9 @@ bool ws_upgrade_ok(struct bridge *b, struct lws *wsi);
  * right after a logout or login. */
 void ws_close_ended_sessions(struct bridge *b);
 
+/* Cut off a client that stopped reading (inbox.c decides): it leaves the
+ * relay at once and its socket is closed asynchronously. */
+struct relay_client;
+void ws_cut_off(struct bridge *b, struct relay_client *c);
+
 #endif
