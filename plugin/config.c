@@ -80,7 +80,10 @@ int config_parse(struct mt_config *cfg, const struct mt_option *opts, int n, cha
 	cfg->max_devices_per_user = 100;
 	cfg->max_future = 86400;
 	cfg->stats_interval = 10;
-	if (replace(&cfg->input_prefix, "owntracks") || replace(&cfg->output_prefix, "mytracks"))
+	cfg->retention_batch = 1000;
+	cfg->retention_interval = 60;
+	if (replace(&cfg->input_prefix, "owntracks") || replace(&cfg->output_prefix, "mytracks") ||
+	    replace(&cfg->control_prefix, "mytracks-control"))
 		goto nomem;
 
 	for (i = 0; i < n; i++) {
@@ -94,11 +97,14 @@ int config_parse(struct mt_config *cfg, const struct mt_option *opts, int n, cha
 			bad = !*v;
 			if (!bad && replace(&cfg->database, v))
 				bad = -1;
-		} else if (!strcmp(k, "input_prefix") || !strcmp(k, "output_prefix")) {
+		} else if (!strcmp(k, "input_prefix") || !strcmp(k, "output_prefix") ||
+			   !strcmp(k, "control_prefix")) {
 			bad = !ot_prefix_ok(v);
 			if (!bad)
-				bad = replace(
-					k[0] == 'i' ? &cfg->input_prefix : &cfg->output_prefix, v);
+				bad = replace(k[0] == 'i'   ? &cfg->input_prefix
+					      : k[0] == 'o' ? &cfg->output_prefix
+							    : &cfg->control_prefix,
+					      v);
 		} else if (!strcmp(k, "trusted_user")) {
 			bad = !*v || replace(&cfg->trusted_user, v);
 		} else if (!strcmp(k, "keys")) {
@@ -126,6 +132,15 @@ int config_parse(struct mt_config *cfg, const struct mt_option *opts, int n, cha
 		} else if (!strcmp(k, "max_future")) {
 			bad = parse_int(v, 0, 10LL * 365 * 86400, &x);
 			cfg->max_future = x;
+		} else if (!strcmp(k, "retention_days")) {
+			bad = parse_int(v, 0, 100 * 366, &x);
+			cfg->retention_days = (int)x;
+		} else if (!strcmp(k, "retention_batch")) {
+			bad = parse_int(v, 1, 100000, &x);
+			cfg->retention_batch = (int)x;
+		} else if (!strcmp(k, "retention_interval")) {
+			bad = parse_int(v, 1, 86400, &x);
+			cfg->retention_interval = (int)x;
 		} else if (!strcmp(k, "stats_interval")) {
 			bad = parse_int(v, 0, 86400, &x);
 			cfg->stats_interval = (int)x;
@@ -161,9 +176,12 @@ int config_parse(struct mt_config *cfg, const struct mt_option *opts, int n, cha
 			 cfg->max_devices_per_user, cfg->max_devices);
 		return -1;
 	}
-	if (!strcmp(cfg->input_prefix, cfg->output_prefix)) {
+	if (!strcmp(cfg->input_prefix, cfg->output_prefix) ||
+	    !strcmp(cfg->input_prefix, cfg->control_prefix) ||
+	    !strcmp(cfg->output_prefix, cfg->control_prefix)) {
 		snprintf(err, errlen,
-			 "plugin_opt_output_prefix must differ from plugin_opt_input_prefix");
+			 "plugin_opt_input_prefix, plugin_opt_output_prefix and "
+			 "plugin_opt_control_prefix must differ");
 		return -1;
 	}
 	return 0;
@@ -177,6 +195,7 @@ void config_free(struct mt_config *cfg)
 	free(cfg->database);
 	free(cfg->input_prefix);
 	free(cfg->output_prefix);
+	free(cfg->control_prefix);
 	free(cfg->trusted_user);
 	free(cfg->keys_file);
 	memset(cfg, 0, sizeof(*cfg));

@@ -13,7 +13,9 @@ struct mt_config {
 	char *database;		/* plugin_opt_database (required) */
 	char *input_prefix;	/* plugin_opt_input_prefix, default "owntracks" */
 	char *output_prefix;	/* plugin_opt_output_prefix, default "mytracks" */
-	char *trusted_user;	/* plugin_opt_trusted_user, default none */
+	char *control_prefix;	/* plugin_opt_control_prefix, default "mytracks-control" */
+	char *trusted_user;	/* plugin_opt_trusted_user, default none; the only
+				   client whose control requests are served */
 	char *keys_file;	/* plugin_opt_keys: OwnTracks payload keys, default none */
 	size_t max_payload;	/* plugin_opt_max_payload, bytes, default 262144 */
 	int commit_window_ms;	/* plugin_opt_commit_window, ms, default 100, 0 = every message */
@@ -24,6 +26,9 @@ struct mt_config {
 	size_t max_devices_per_user; /* plugin_opt_max_devices_per_user, default 100 */
 	int64_t max_future;	     /* plugin_opt_max_future, seconds, default 86400 */
 	int stats_interval;	     /* plugin_opt_stats_interval, seconds, default 10, 0 = off */
+	int retention_days;	     /* plugin_opt_retention_days, default 0 = keep all */
+	int retention_batch;	     /* plugin_opt_retention_batch, rows, default 1000 */
+	int retention_interval;	     /* plugin_opt_retention_interval, seconds, default 60 */
 };
 
 struct mt_option {

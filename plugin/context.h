@@ -39,10 +39,13 @@ struct mt_counters {
 	uint64_t rejected;   /* sum of rejected_by */
 	uint64_t rejected_by[REJ_COUNT];
 	uint64_t publish_errors;
-	uint64_t refused;	  /* reports refused to the client (not acknowledged as stored) */
-	uint64_t bad_ip_property; /* mytracks-ip values that are not an IP address (ignored) */
-	uint64_t decrypted;	  /* encrypted reports opened with plugin_opt_keys */
-	uint64_t undecryptable;	  /* encrypted reports kept as ciphertext (no key, wrong key) */
+	uint64_t refused;	   /* reports refused to the client (not acknowledged as stored) */
+	uint64_t bad_ip_property;  /* mytracks-ip values that are not an IP address (ignored) */
+	uint64_t decrypted;	   /* encrypted reports opened with plugin_opt_keys */
+	uint64_t undecryptable;	   /* encrypted reports kept as ciphertext (no key, wrong key) */
+	uint64_t imported;	   /* historical messages stored through a control request */
+	uint64_t control_requests; /* control requests served */
+	uint64_t control_refused;  /* control requests refused (not trusted, invalid) */
 };
 
 struct mt_ctx {
@@ -51,6 +54,9 @@ struct mt_ctx {
 	struct store *store;
 	struct otkeys *keys; /* plugin_opt_keys, or NULL; replaced on reload */
 	bool cur_decrypted;  /* the message being ingested was decrypted */
+	bool importing;	     /* the message being ingested is history (ingest_import) */
+	char *import_why;    /* ...where reject() puts its reason */
+	size_t import_why_len;
 	struct devices devices;
 	struct users users;
 	int lock_fd; /* dblock on the database, -1 if none */

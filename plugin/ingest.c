@@ -56,6 +56,9 @@ static void reject(struct mt_ctx *ctx, const struct mosquitto_evt_message *ed, e
 
 	ctx->c.rejected++;
 	ctx->c.rejected_by[why]++;
+	if (ctx->import_why)
+		snprintf(ctx->import_why, ctx->import_why_len, "%s: %s", mt_reject_name(why),
+			 reason);
 	log = ratelimit_allow(&ctx->reject_rl, now_s(), REJECT_LOG_BURST, REJECT_LOG_PERIOD_S,
 			      &before);
 	if (before)
@@ -225,8 +228,8 @@ static void set_online(struct mt_ctx *ctx, struct device *dev, bool online, int6
 {
 	struct store_op *op;
 
-	if (dev->online == online)
-		return;
+	if (dev->online == online || ctx->importing)
+		return; /* an import is history, not the device's state */
 	op = store_op_new(STORE_DEVICE_STATUS, 0);
 	if (!op)
 		return;
@@ -345,7 +348,7 @@ static void touch(struct mt_ctx *ctx, struct device *dev, int64_t now, const cha
 {
 	struct store_op *op;
 
-	if (now - dev->last_touch < TOUCH_INTERVAL_S)
+	if (now - dev->last_touch < TOUCH_INTERVAL_S || ctx->importing)
 		return;
 	op = store_op_new(STORE_DEVICE_TOUCH, tid ? strlen(tid) + 1 : 0);
 	if (!op)
@@ -372,7 +375,7 @@ static bool on_location(struct mt_ctx *ctx, struct device *dev, const struct ot_
 		ctx->c.duplicates++;
 		return true;
 	}
-	ip = client_ip(ctx, ed, trusted, ipbuf, sizeof(ipbuf));
+	ip = ctx->importing ? NULL : client_ip(ctx, ed, trusted, ipbuf, sizeof(ipbuf));
 	strings = ed->payloadlen + 1;
 	strings += l->conn ? strlen(l->conn) + 1 : 0;
 	strings += l->tid ? strlen(l->tid) + 1 : 0;
@@ -398,8 +401,12 @@ static bool on_location(struct mt_ctx *ctx, struct device *dev, const struct ot_
 	}
 	if (!submit(ctx, op, dev, ed))
 		return false;
-	ctx->c.accepted++;
 	device_recent_add(dev, l->tst);
+	if (ctx->importing) {
+		ctx->c.imported++; /* stored, not news: nothing is published */
+		return true;
+	}
+	ctx->c.accepted++;
 
 	d.id = ctx->last_location_id;
 	d.device_id = dev->id;
@@ -421,13 +428,17 @@ static bool on_location(struct mt_ctx *ctx, struct device *dev, const struct ot_
 static bool on_transition(struct mt_ctx *ctx, struct device *dev, const struct ot_msg *msg,
 			  const struct mosquitto_evt_message *ed, int64_t now)
 {
-	if (msg->tst == dev->last_tr_tst) {
+	if (msg->tst == dev->last_tr_tst ||
+	    (ctx->importing &&
+	     store_event_exists(ctx->store, dev->id, msg->type_name, msg->tst) == 1)) {
 		ctx->c.duplicates++;
 		return true;
 	}
 	if (!submit(ctx, event_op(ctx, dev, msg, ed, now), dev, ed))
 		return false;
 	ctx->c.events++;
+	if (ctx->importing)
+		return true; /* history: not published */
 	dev->last_tr_tst = msg->tst;
 	jbuf_reset(&ctx->out);
 	dataobj_transition(&ctx->out, ctx->last_event_id, dev->id, dev->user, dev->device,
@@ -636,8 +647,9 @@ static int ingest_plain(struct mt_ctx *ctx, const struct mosquitto_evt_message *
 		reject(ctx, ed, REJ_FIELD, reason);
 		return MOSQ_ERR_SUCCESS;
 	}
-	if (msg.type == OT_IGNORED) {
-		ctx->c.ignored++;
+	if (msg.type == OT_IGNORED ||
+	    (ctx->importing && msg.type != OT_LOCATION && msg.type != OT_TRANSITION)) {
+		ctx->c.ignored++; /* an import keeps locations and transitions */
 		goto done;
 	}
 	if (msg.type == OT_LOCATION && topic.sub[0]) {
@@ -651,7 +663,7 @@ static int ingest_plain(struct mt_ctx *ctx, const struct mosquitto_evt_message *
 		stored = false;
 		goto done;
 	}
-	if (!trusted)
+	if (!trusted && !ctx->importing)
 		dev->client = ed->client;
 
 	switch (msg.type) {
@@ -680,6 +692,59 @@ static int ingest_plain(struct mt_ctx *ctx, const struct mosquitto_evt_message *
 done:
 	ot_msg_free(&msg);
 	return stored ? MOSQ_ERR_SUCCESS : refuse(ctx, ed);
+}
+
+enum import_outcome ingest_import(struct mt_ctx *ctx, const void *client, const char *user,
+				  const char *device, const char *payload, size_t len, char *why,
+				  size_t whylen)
+{
+	struct mosquitto_evt_message ed;
+	struct mt_counters before = ctx->c;
+	char topic[2 * OT_NAME_MAX + 160];
+	struct ot_topic t;
+	int rc;
+
+	why[0] = '\0';
+	if ((size_t)snprintf(topic, sizeof(topic), "%s/%s/%s", ctx->cfg.input_prefix, user,
+			     device) >= sizeof(topic) ||
+	    ot_topic_parse(topic, ctx->cfg.input_prefix, &t, why, whylen) != OT_OK || t.sub[0] ||
+	    strcmp(t.user, user) || strcmp(t.device, device)) {
+		if (!why[0])
+			snprintf(why, whylen, "not a valid user and device name");
+		return IMPORT_REJECTED;
+	}
+	if (len > ctx->cfg.max_payload) {
+		snprintf(why, whylen, "message of %zu bytes is over the limit of %zu", len,
+			 ctx->cfg.max_payload);
+		return IMPORT_REJECTED;
+	}
+	memset(&ed, 0, sizeof(ed));
+	ed.client = (struct mosquitto *)client;
+	ed.topic = topic;
+	ed.payload = (void *)payload;
+	ed.payloadlen = (uint32_t)len;
+	ed.qos = 1;
+	ctx->importing = true;
+	ctx->import_why = why;
+	ctx->import_why_len = whylen;
+	rc = ingest_decrypting(ctx, &ed, &t, false);
+	ctx->importing = false;
+	ctx->import_why = NULL;
+	if (ctx->c.rejected_by[REJ_BUFFER_FULL] > before.rejected_by[REJ_BUFFER_FULL] ||
+	    ctx->c.rejected_by[REJ_USER_SHARE] > before.rejected_by[REJ_USER_SHARE])
+		return IMPORT_BUSY;
+	if (ctx->c.rejected > before.rejected || rc != MOSQ_ERR_SUCCESS) {
+		if (!why[0])
+			snprintf(why, whylen, "refused");
+		return IMPORT_REJECTED;
+	}
+	if (ctx->c.imported > before.imported)
+		return IMPORT_STORED;
+	if (ctx->c.events > before.events)
+		return IMPORT_EVENT;
+	if (ctx->c.duplicates > before.duplicates)
+		return IMPORT_DUPLICATE;
+	return IMPORT_IGNORED;
 }
 
 struct disconnect_arg {

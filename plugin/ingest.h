@@ -24,6 +24,25 @@ int ingest_message(struct mt_ctx *ctx, const struct mosquitto_evt_message *ed);
  * the broker disconnect the client without acknowledging. */
 int ingest_refusal(int qos, int protocol_version);
 
+/* What ingest_import() did with one message. */
+enum import_outcome {
+	IMPORT_STORED,	  /* a location, queued for the store */
+	IMPORT_EVENT,	  /* a transition (or an undecryptable report), queued */
+	IMPORT_DUPLICATE, /* already stored */
+	IMPORT_IGNORED,	  /* valid, but not kept by an import (card, lwt, waypoints...) */
+	IMPORT_REJECTED,  /* invalid: `why` says why */
+	IMPORT_BUSY,	  /* the write buffer is full: try again later */
+};
+
+/* Ingest one historical OwnTracks message of user/device (a control
+ * request's, control.h) as if `client` had published it, but as history:
+ * no data object is published, the device's online state, last_seen and
+ * IP address are left alone, and transitions already stored are skipped.
+ * `why` (at least 1 byte) gets the reason of a rejection, else "". */
+enum import_outcome ingest_import(struct mt_ctx *ctx, const void *client, const char *user,
+				  const char *device, const char *payload, size_t len, char *why,
+				  size_t whylen);
+
 /* A client went away: devices it published for are now offline. */
 void ingest_disconnect(struct mt_ctx *ctx, const void *client);
 

@@ -8,6 +8,7 @@
  */
 #include "config.h"
 #include "context.h"
+#include "control.h"
 #include "dblock.h"
 #include "ingest.h"
 #include "otcrypto.h"
@@ -28,14 +29,19 @@
 
 static int message_cb(int event, void *event_data, void *userdata)
 {
+	struct mosquitto_evt_message *ed = event_data;
+
 	(void)event;
-	return ingest_message(userdata, event_data);
+	if (control_topic(userdata, ed->topic))
+		return control_message(userdata, ed);
+	return ingest_message(userdata, ed);
 }
 
 static int tick_cb(int event, void *event_data, void *userdata)
 {
 	(void)event;
 	(void)event_data;
+	control_tick(userdata);
 	stats_tick(userdata);
 	return MOSQ_ERR_SUCCESS;
 }
@@ -172,6 +178,8 @@ EXPORT int mosquitto_plugin_init(mosquitto_plugin_id_t *identifier, void **userd
 		ctx_free(ctx);
 		return MOSQ_ERR_UNKNOWN;
 	}
+	store_set_retention(ctx->store, ctx->cfg.retention_days, ctx->cfg.retention_batch,
+			    ctx->cfg.retention_interval);
 	if (store_load(ctx->store, load_device_cb, ctx, &ctx->last_location_id, &ctx->last_event_id,
 		       &max_dev) != 0 ||
 	    ctx->load_failed) {

@@ -15,6 +15,17 @@ void publish_out(struct mt_ctx *ctx, const char *kind, const char *user, const c
 		 bool retain)
 {
 	char topic[64 + 16 + 2 * OT_NAME_MAX + 4];
+
+	if (user)
+		snprintf(topic, sizeof(topic), "%s/%s/%s/%s", ctx->cfg.output_prefix, kind, user,
+			 device);
+	else
+		snprintf(topic, sizeof(topic), "%s/%s", ctx->cfg.output_prefix, kind);
+	publish_to(ctx, topic, retain);
+}
+
+void publish_to(struct mt_ctx *ctx, const char *topic, bool retain)
+{
 	size_t len = jbuf_len(&ctx->out);
 	void *payload;
 
@@ -22,11 +33,6 @@ void publish_out(struct mt_ctx *ctx, const char *kind, const char *user, const c
 		ctx->c.publish_errors++;
 		return;
 	}
-	if (user)
-		snprintf(topic, sizeof(topic), "%s/%s/%s/%s", ctx->cfg.output_prefix, kind, user,
-			 device);
-	else
-		snprintf(topic, sizeof(topic), "%s/%s", ctx->cfg.output_prefix, kind);
 	payload = mosquitto_malloc(len);
 	if (!payload) {
 		ctx->c.publish_errors++;

@@ -20,4 +20,7 @@
 void publish_out(struct mt_ctx *ctx, const char *kind, const char *user, const char *device,
 		 bool retain);
 
+/* The same on any topic (control replies). */
+void publish_to(struct mt_ctx *ctx, const char *topic, bool retain);
+
 #endif

@@ -62,6 +62,11 @@ void stats_format(struct mt_ctx *ctx)
 	num(b, "bad_ip_property", ctx->c.bad_ip_property, false);
 	num(b, "decrypted", ctx->c.decrypted, false);
 	num(b, "undecryptable", ctx->c.undecryptable, false);
+	num(b, "imported", ctx->c.imported, false);
+	num(b, "control_requests", ctx->c.control_requests, false);
+	num(b, "control_refused", ctx->c.control_refused, false);
+	num(b, "deleted", sc.deleted, false);
+	num(b, "purged", sc.purged, false);
 	num(b, "devices", ctx->devices.count, false);
 	num(b, "stored_locations", sc.locations_stored, false);
 	num(b, "stored_duplicates", sc.duplicates, false);

@@ -14,7 +14,7 @@
 #include <time.h>
 
 extern const char mytracks_schema_sql[]; /* generated from schema/schema.sql */
-#define SCHEMA_VERSION 2
+#define SCHEMA_VERSION 3
 #define WAKE_BATCH 2048 /* queued ops that wake a writer inside a window */
 
 enum {
@@ -24,6 +24,14 @@ enum {
 	ST_UPD_CARD,
 	ST_UPD_TOUCH,
 	ST_INS_EVENT,
+	ST_DEL_LOC_ID,
+	ST_DEL_LOC_RANGE,
+	ST_DEL_EV_RANGE,
+	ST_DEL_LOC_DEVICE,
+	ST_DEL_EV_DEVICE,
+	ST_DEL_DEVICE,
+	ST_PURGE_LOC,
+	ST_PURGE_EV,
 	ST_BEGIN,
 	ST_COMMIT,
 	ST_COUNT
@@ -45,6 +53,17 @@ static const char *const stmt_sql[ST_COUNT] = {
 			 "tid = coalesce(?3, tid) WHERE id = ?1",
 	[ST_INS_EVENT] = "INSERT OR IGNORE INTO events(id, device_id, type, tst, received_at, raw, "
 			 "decrypted) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+	[ST_DEL_LOC_ID] = "DELETE FROM locations WHERE device_id = ?1 AND id = ?2",
+	[ST_DEL_LOC_RANGE] = "DELETE FROM locations WHERE device_id = ?1 AND tst BETWEEN ?2 AND ?3",
+	[ST_DEL_EV_RANGE] = "DELETE FROM events WHERE device_id = ?1 AND tst BETWEEN ?2 AND ?3",
+	[ST_DEL_LOC_DEVICE] = "DELETE FROM locations WHERE device_id = ?1",
+	[ST_DEL_EV_DEVICE] = "DELETE FROM events WHERE device_id = ?1",
+	[ST_DEL_DEVICE] = "DELETE FROM devices WHERE id = ?1",
+	/* retention: the oldest rows first, a bounded batch (index on tst) */
+	[ST_PURGE_LOC] = "DELETE FROM locations WHERE id IN "
+			 "(SELECT id FROM locations WHERE tst < ?1 ORDER BY tst LIMIT ?2)",
+	[ST_PURGE_EV] = "DELETE FROM events WHERE id IN "
+			"(SELECT id FROM events WHERE tst < ?1 ORDER BY tst LIMIT ?2)",
 	[ST_BEGIN] = "BEGIN IMMEDIATE",
 	[ST_COMMIT] = "COMMIT",
 };
@@ -53,7 +72,8 @@ struct store {
 	sqlite3 *wdb; /* writer thread's connection */
 	sqlite3 *rdb; /* broker thread's connection (reads) */
 	sqlite3_stmt *st[ST_COUNT];
-	sqlite3_stmt *exists; /* on rdb */
+	sqlite3_stmt *exists;	    /* on rdb */
+	sqlite3_stmt *event_exists; /* on rdb */
 	int window_ms;
 	size_t buffer_max;
 
@@ -73,6 +93,14 @@ struct store {
 	atomic_uint_fast64_t pending; /* submitted and not yet committed or dropped */
 	atomic_uint_fast64_t committed_rows, locations_stored, duplicates, commits;
 	atomic_uint_fast64_t write_errors, rejected_full, rejected_share, lost;
+	atomic_uint_fast64_t deleted, purged;
+
+	/* committed STORE_ACK/STORE_DELETE ops for the broker thread, under lock */
+	struct store_op *acks, **acks_tail;
+	/* writer thread only: counters at the last STORE_MARK */
+	uint64_t mark_inserted, mark_duplicates;
+	/* retention (store_set_retention), read by the writer thread */
+	int retention_days, retention_batch, retention_interval_s;
 };
 
 struct store_op *store_op_new(enum store_op_kind kind, size_t strings)
@@ -164,6 +192,8 @@ void store_counters(struct store *s, struct store_counters *c)
 	c->rejected_share = atomic_load(&s->rejected_share);
 	c->lost = atomic_load(&s->lost);
 	c->pending = atomic_load(&s->pending);
+	c->deleted = atomic_load(&s->deleted);
+	c->purged = atomic_load(&s->purged);
 }
 
 /* ---- writer thread ---- */
@@ -184,8 +214,57 @@ static void bind_text(sqlite3_stmt *st, int i, const char *v)
 		sqlite3_bind_null(st, i);
 }
 
+/* Run statement `which` with up to three integer parameters (NULL: none
+ * past the first) and add the rows it changed to *changed. */
+static int run_delete(struct store *s, int which, int64_t a, const int64_t *b, const int64_t *c,
+		      int64_t *changed)
+{
+	sqlite3_stmt *st = s->st[which];
+	int rc;
+
+	if (sqlite3_bind_int64(st, 1, a) != SQLITE_OK ||
+	    (b && sqlite3_bind_int64(st, 2, *b) != SQLITE_OK) ||
+	    (c && sqlite3_bind_int64(st, 3, *c) != SQLITE_OK)) {
+		sqlite3_reset(st);
+		return SQLITE_MISUSE;
+	}
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_DONE)
+		*changed += sqlite3_changes(s->wdb);
+	sqlite3_reset(st);
+	return rc;
+}
+
+/* A STORE_DELETE: op->deleted is set again on every attempt (a rolled-back
+ * transaction is applied again from the start). */
+static int apply_delete(struct store *s, struct store_op *op)
+{
+	int64_t n = 0;
+	int rc;
+
+	if (op->whole_device) {
+		rc = run_delete(s, ST_DEL_LOC_DEVICE, op->device_id, NULL, NULL, &n);
+		if (rc == SQLITE_DONE)
+			rc = run_delete(s, ST_DEL_EV_DEVICE, op->device_id, NULL, NULL, &n);
+		if (rc == SQLITE_DONE) {
+			int64_t rows = 0; /* the device's own row is not counted */
+
+			rc = run_delete(s, ST_DEL_DEVICE, op->device_id, NULL, NULL, &rows);
+		}
+	} else if (op->id > 0) {
+		rc = run_delete(s, ST_DEL_LOC_ID, op->device_id, &op->id, NULL, &n);
+	} else {
+		rc = run_delete(s, ST_DEL_LOC_RANGE, op->device_id, &op->tst, &op->until, &n);
+		if (rc == SQLITE_DONE)
+			rc = run_delete(s, ST_DEL_EV_RANGE, op->device_id, &op->tst, &op->until,
+					&n);
+	}
+	op->deleted = n;
+	return rc;
+}
+
 /* Apply one op. SQLITE_DONE on success (or a row that is already there). */
-static int apply(struct store *s, const struct store_op *op)
+static int apply(struct store *s, struct store_op *op)
 {
 	const struct ot_location *l = &op->loc;
 	sqlite3_stmt *st;
@@ -252,6 +331,16 @@ static int apply(struct store *s, const struct store_op *op)
 		sqlite3_bind_text(st, 6, op->raw, (int)op->raw_len, SQLITE_STATIC);
 		sqlite3_bind_int(st, 7, op->decrypted);
 		break;
+	case STORE_MARK:
+		s->mark_inserted = atomic_load(&s->locations_stored);
+		s->mark_duplicates = atomic_load(&s->duplicates);
+		return SQLITE_DONE;
+	case STORE_ACK:
+		op->inserted = (int64_t)(atomic_load(&s->locations_stored) - s->mark_inserted);
+		op->duplicate = (int64_t)(atomic_load(&s->duplicates) - s->mark_duplicates);
+		return SQLITE_DONE;
+	case STORE_DELETE:
+		return apply_delete(s, op);
 	default:
 		return SQLITE_MISUSE;
 	}
@@ -293,6 +382,87 @@ static void free_list(struct store_op *op)
 	}
 }
 
+/* A transaction committed: STORE_ACK and STORE_DELETE ops go to the
+ * broker thread (store_take_acks), the rest are freed. */
+static void finish_committed(struct store *s, struct store_op *op)
+{
+	struct store_op *keep = NULL, **keep_tail = &keep;
+
+	while (op) {
+		struct store_op *next = op->next;
+
+		if (op->kind == STORE_ACK || op->kind == STORE_DELETE) {
+			if (op->quota)
+				atomic_fetch_sub(&op->quota->pending, 1);
+			op->quota = NULL;
+			if (op->kind == STORE_DELETE)
+				atomic_fetch_add(&s->deleted, (uint64_t)op->deleted);
+			op->next = NULL;
+			*keep_tail = op;
+			keep_tail = &op->next;
+		} else {
+			op->next = NULL;
+			free_list(op);
+		}
+		op = next;
+	}
+	if (!keep)
+		return;
+	pthread_mutex_lock(&s->lock);
+	*s->acks_tail = keep;
+	s->acks_tail = keep_tail;
+	pthread_mutex_unlock(&s->lock);
+}
+
+struct store_op *store_take_acks(struct store *s)
+{
+	struct store_op *list;
+
+	pthread_mutex_lock(&s->lock);
+	list = s->acks;
+	s->acks = NULL;
+	s->acks_tail = &s->acks;
+	pthread_mutex_unlock(&s->lock);
+	return list;
+}
+
+void store_set_retention(struct store *s, int days, int batch, int interval_s)
+{
+	pthread_mutex_lock(&s->lock);
+	s->retention_days = days;
+	s->retention_batch = batch > 0 ? batch : 1000;
+	s->retention_interval_s = interval_s > 0 ? interval_s : 60;
+	pthread_cond_signal(&s->cond);
+	pthread_mutex_unlock(&s->lock);
+}
+
+/* One retention batch in its own transaction: at most retention_batch
+ * locations and as many events older than the cut-off. Returns the rows
+ * removed, or -1 after a failure (logged through set_error; the next try
+ * is at the next interval). */
+static int64_t purge_batch(struct store *s)
+{
+	int64_t cutoff = (int64_t)time(NULL) - (int64_t)s->retention_days * 86400, n = 0;
+	int64_t limit = s->retention_batch;
+	int rc = exec_simple(s, ST_BEGIN);
+
+	if (rc == SQLITE_DONE)
+		rc = run_delete(s, ST_PURGE_LOC, cutoff, &limit, NULL, &n);
+	if (rc == SQLITE_DONE)
+		rc = run_delete(s, ST_PURGE_EV, cutoff, &limit, NULL, &n);
+	if (rc == SQLITE_DONE)
+		rc = exec_simple(s, ST_COMMIT);
+	if (rc != SQLITE_DONE) {
+		atomic_fetch_add(&s->write_errors, 1);
+		set_error(s, "retention", s->wdb);
+		if (!sqlite3_get_autocommit(s->wdb))
+			sqlite3_exec(s->wdb, "ROLLBACK", NULL, NULL, NULL);
+		return -1;
+	}
+	atomic_fetch_add(&s->purged, (uint64_t)n);
+	return n;
+}
+
 static size_t list_len(const struct store_op *op)
 {
 	size_t n = 0;
@@ -325,9 +495,12 @@ static void *writer_main(void *arg)
 {
 	struct store *s = arg;
 	struct store_op *done = NULL, **done_tail = &done; /* applied, not committed */
-	struct timespec deadline = {0}, stop_deadline = {0}, retry_at = {0};
+	struct timespec deadline = {0}, stop_deadline = {0}, retry_at = {0}, purge_at;
 	bool in_txn = false, stopping = false, have_stop_deadline = false, retrying = false;
+	bool purging = false;
 	int backoff_ms = 0;
+
+	now_ts(&purge_at); /* the first batch at start */
 
 	for (;;) {
 		struct store_op *batch;
@@ -337,6 +510,7 @@ static void *writer_main(void *arg)
 		pthread_mutex_lock(&s->lock);
 		for (;;) {
 			stopping = s->stopping;
+			purging = s->retention_days > 0;
 			if (stopping && !have_stop_deadline) {
 				now_ts(&stop_deadline);
 				ts_add_ms(&stop_deadline, s->give_up_ms);
@@ -370,10 +544,13 @@ static void *writer_main(void *arg)
 				s->sleeping = false;
 				continue;
 			}
-			if (s->head || stopping)
+			if (s->head || stopping || (purging && ts_reached(&purge_at)))
 				break;
 			s->idle = true;
-			pthread_cond_wait(&s->cond, &s->lock);
+			if (purging)
+				pthread_cond_timedwait(&s->cond, &s->lock, &purge_at);
+			else
+				pthread_cond_wait(&s->cond, &s->lock);
 			s->idle = false;
 		}
 		retrying = false;
@@ -418,10 +595,19 @@ static void *writer_main(void *arg)
 			atomic_fetch_add(&s->commits, 1);
 			atomic_fetch_add(&s->committed_rows, n);
 			atomic_fetch_sub(&s->pending, n);
-			free_list(done);
+			finish_committed(s, done);
 			done = NULL;
 			done_tail = &done;
 			backoff_ms = 0;
+		}
+		/* Retention between transactions: a full batch means more is
+		 * due, taken after the next transaction (ingestion goes first). */
+		if (purging && !in_txn && !stopping && ts_reached(&purge_at)) {
+			int64_t n = purge_batch(s);
+
+			now_ts(&purge_at);
+			if (n < (int64_t)s->retention_batch)
+				ts_add_ms(&purge_at, s->retention_interval_s * 1000);
 		}
 		if (stopping && !in_txn) {
 			pthread_mutex_lock(&s->lock);
@@ -470,7 +656,11 @@ static void *writer_main(void *arg)
 enum store_submit_result store_submit(struct store *s, struct store_op *op,
 				      struct store_quota *quota)
 {
-	if (atomic_load(&s->pending) >= s->buffer_max) {
+	/* Control ops are always taken: a request makes at most two, and
+	 * only the trusted client sends requests. */
+	bool control = op->kind == STORE_MARK || op->kind == STORE_ACK || op->kind == STORE_DELETE;
+
+	if (!control && atomic_load(&s->pending) >= s->buffer_max) {
 		atomic_fetch_add(&s->rejected_full, 1);
 		return STORE_FULL;
 	}
@@ -567,6 +757,16 @@ static int migrate(sqlite3 *db, char *err, size_t errlen)
 			    "PRAGMA user_version = 2",
 			    "migrate schema to version 2", err, errlen))
 			goto fail;
+		v = 2;
+	}
+	if (v == 2) {
+		/* 3: time ranges across devices and retention by age */
+		if (exec_or_fail(db,
+				 "CREATE INDEX IF NOT EXISTS locations_tst ON locations(tst);"
+				 "CREATE INDEX IF NOT EXISTS events_tst ON events(tst);"
+				 "PRAGMA user_version = 3",
+				 "migrate schema to version 3", err, errlen))
+			goto fail;
 	}
 	return exec_or_fail(db, "COMMIT", "commit schema", err, errlen);
 fail:
@@ -587,6 +787,7 @@ struct store *store_open(const char *path, int commit_window_ms, size_t buffer_m
 	s->window_ms = commit_window_ms;
 	s->buffer_max = buffer_max;
 	s->tail = &s->head;
+	s->acks_tail = &s->acks;
 	pthread_mutex_init(&s->lock, NULL);
 	pthread_cond_init(&s->cond, NULL);
 
@@ -609,6 +810,12 @@ struct store *store_open(const char *path, int commit_window_ms, size_t buffer_m
 		goto fail;
 	if (sqlite3_prepare_v3(s->rdb, "SELECT 1 FROM locations WHERE device_id = ?1 AND tst = ?2",
 			       -1, SQLITE_PREPARE_PERSISTENT, &s->exists, NULL) != SQLITE_OK) {
+		snprintf(err, errlen, "prepare statement: %s", sqlite3_errmsg(s->rdb));
+		goto fail;
+	}
+	if (sqlite3_prepare_v3(
+		    s->rdb, "SELECT 1 FROM events WHERE device_id = ?1 AND type = ?2 AND tst IS ?3",
+		    -1, SQLITE_PREPARE_PERSISTENT, &s->event_exists, NULL) != SQLITE_OK) {
 		snprintf(err, errlen, "prepare statement: %s", sqlite3_errmsg(s->rdb));
 		goto fail;
 	}
@@ -672,6 +879,26 @@ int store_location_exists(struct store *s, int64_t device_id, int64_t tst)
 	return rc == SQLITE_DONE ? 0 : -1;
 }
 
+int store_event_exists(struct store *s, int64_t device_id, const char *type, int64_t tst)
+{
+	sqlite3_stmt *st = s->event_exists;
+	int rc;
+
+	if (sqlite3_bind_int64(st, 1, device_id) != SQLITE_OK ||
+	    sqlite3_bind_text(st, 2, type, -1, SQLITE_STATIC) != SQLITE_OK ||
+	    (tst == OT_NONE ? sqlite3_bind_null(st, 3) : sqlite3_bind_int64(st, 3, tst)) !=
+		    SQLITE_OK) {
+		sqlite3_reset(st);
+		return -1;
+	}
+	rc = sqlite3_step(st);
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st); /* `type` is not ours to keep */
+	if (rc == SQLITE_ROW)
+		return 1;
+	return rc == SQLITE_DONE ? 0 : -1;
+}
+
 void store_close(struct store *s, int give_up_ms, struct store_counters *final)
 {
 	int i;
@@ -689,9 +916,11 @@ void store_close(struct store *s, int give_up_ms, struct store_counters *final)
 	if (final)
 		store_counters(s, final);
 	free_list(s->head);
+	free_list(s->acks);
 	for (i = 0; i < ST_COUNT; i++)
 		sqlite3_finalize(s->st[i]);
 	sqlite3_finalize(s->exists);
+	sqlite3_finalize(s->event_exists);
 	if (s->wdb) {
 		/* Fold the WAL back so the file is complete on its own. */
 		sqlite3_wal_checkpoint_v2(s->wdb, NULL, SQLITE_CHECKPOINT_TRUNCATE, NULL, NULL);

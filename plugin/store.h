@@ -28,6 +28,14 @@ enum store_op_kind {
 	STORE_DEVICE_CARD,   /* device_id, s1 = display name, s2 = tid */
 	STORE_DEVICE_TOUCH,  /* device_id, received_at = last seen, s2 = tid */
 	STORE_EVENT,	     /* id, device_id, s1 = _type, tst, raw, received_at */
+	/* Control requests (control.h): applied in order with the rest, and
+	 * handed back through store_take_acks() once committed. */
+	STORE_MARK,   /* start counting inserted/duplicate locations for the next ACK */
+	STORE_ACK,    /* nothing to write: the ops queued before it are committed;
+			 s1, s2 and tst are the submitter's */
+	STORE_DELETE, /* device_id, and: whole_device (its locations, events and
+			 row), or id > 0 (that location), or the locations and
+			 events with tst from `tst` to `until` (inclusive) */
 };
 
 /* One owner's share of the write buffer (a user's, see users.h): at most
@@ -48,6 +56,13 @@ struct store_op {
 	const char *s1, *s2, *raw;
 	size_t raw_len;
 	bool decrypted; /* raw is the plaintext of an encrypted report */
+	/* STORE_ACK and STORE_DELETE come back from store_take_acks() with
+	 * what the writer did: rows deleted, or locations inserted and found
+	 * already stored since the last STORE_MARK. */
+	int64_t until;	   /* STORE_DELETE: the range's end */
+	bool whole_device; /* STORE_DELETE: everything of the device */
+	int64_t deleted, inserted, duplicate;
+	void *ack_arg; /* the submitter's, untouched by the store */
 	size_t data_used, data_size;
 	char data[];
 };
@@ -71,6 +86,8 @@ struct store_counters {
 	uint64_t rejected_share;   /* ops refused because their owner's share was full */
 	uint64_t lost;		   /* ops given up at shutdown */
 	uint64_t pending;	   /* ops buffered, not yet committed */
+	uint64_t deleted;	   /* rows removed by STORE_DELETE */
+	uint64_t purged;	   /* rows removed by the retention policy */
 };
 
 struct store;
@@ -91,7 +108,9 @@ enum store_submit_result {
 	STORE_SHARE_FULL = -2, /* the op's quota is used up */
 };
 
-/* Hand an op to the writer, charged to `quota` (may be NULL). Takes
+/* Hand an op to the writer, charged to `quota` (may be NULL); the
+ * control kinds (STORE_MARK, STORE_ACK, STORE_DELETE) are never refused
+ * for a full buffer. Takes
  * ownership on STORE_OK: the caller must not touch the op again (the
  * writer thread may have freed it already). On a refusal the op stays
  * with the caller, who frees it. */
@@ -109,6 +128,21 @@ int store_load(struct store *s, store_device_cb cb, void *arg, int64_t *max_loca
 
 /* Is (device_id, tst) already committed? Broker thread only. -1 on error. */
 int store_location_exists(struct store *s, int64_t device_id, int64_t tst);
+
+/* Is an event of this device, type and tst already committed? Broker
+ * thread only. -1 on error. */
+int store_event_exists(struct store *s, int64_t device_id, const char *type, int64_t tst);
+
+/* Committed STORE_ACK and STORE_DELETE ops, oldest first (a list linked by
+ * `next`, owned by the caller, who frees each with free()), or NULL. Any
+ * thread; the broker thread polls it on its tick. */
+struct store_op *store_take_acks(struct store *s);
+
+/* Remove locations and events whose tst is more than `days` days old
+ * (0: keep everything), at most `batch` rows per transaction between the
+ * writer's other work, checked every `interval_s` seconds. Set once,
+ * before the first submit. */
+void store_set_retention(struct store *s, int days, int batch, int interval_s);
 
 /* A snapshot of the counters; any thread. */
 void store_counters(struct store *s, struct store_counters *out);

@@ -3,7 +3,8 @@
 -- The plugin applies this at start when user_version is 0, inside one
 -- transaction, and then the later migrations in order (plugin/store.c,
 -- migrate()): version 2 adds `decrypted INTEGER NOT NULL DEFAULT 0` to
--- locations and events (1: raw is the plaintext of an encrypted report).
+-- locations and events (1: raw is the plaintext of an encrypted report);
+-- version 3 adds the indexes locations_tst and events_tst.
 -- The bridge opens the file read-only. Journal mode is WAL, so readers
 -- never block the broker's writer.
 

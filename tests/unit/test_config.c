@@ -31,6 +31,10 @@ static void test_defaults(void)
 	CU_ASSERT_EQUAL(c.max_devices_per_user, 100);
 	CU_ASSERT_EQUAL(c.max_future, 86400);
 	CU_ASSERT_EQUAL(c.stats_interval, 10);
+	CU_ASSERT_STRING_EQUAL(c.control_prefix, "mytracks-control");
+	CU_ASSERT_EQUAL(c.retention_days, 0);
+	CU_ASSERT_EQUAL(c.retention_batch, 1000);
+	CU_ASSERT_EQUAL(c.retention_interval, 60);
 	config_free(&c);
 }
 
@@ -89,6 +93,11 @@ static void test_bad_values(void)
 		{"database", "", "plugin_opt_database"},
 		{"no_such_option", "1", "plugin_opt_no_such_option"},
 		{"max_future", "99999999999999999999", "plugin_opt_max_future"},
+		{"control_prefix", "a/#", "plugin_opt_control_prefix"},
+		{"retention_days", "-1", "plugin_opt_retention_days"},
+		{"retention_days", "36601", "plugin_opt_retention_days"},
+		{"retention_batch", "0", "plugin_opt_retention_batch"},
+		{"retention_interval", "0", "plugin_opt_retention_interval"},
 	};
 	size_t i;
 
@@ -116,6 +125,7 @@ static void test_cross_checks(void)
 		{"database", "x.db"}, {"max_devices", "5"}, {"max_devices_per_user", "6"}};
 	struct mt_option loop[] = {
 		{"database", "x.db"}, {"input_prefix", "same"}, {"output_prefix", "same"}};
+	struct mt_option ctl[] = {{"database", "x.db"}, {"control_prefix", "mytracks"}};
 	struct mt_option ok[] = {
 		{"database", "x.db"}, {"buffer_max", "10"}, {"buffer_per_user", "10"}};
 	struct mt_config c;
@@ -132,6 +142,9 @@ static void test_cross_checks(void)
 	config_free(&c);
 	CU_ASSERT_EQUAL(config_parse(&c, loop, N(loop), err, sizeof(err)), -1);
 	CU_ASSERT_PTR_NOT_NULL(strstr(err, "must differ"));
+	config_free(&c);
+	CU_ASSERT_EQUAL(config_parse(&c, ctl, N(ctl), err, sizeof(err)), -1);
+	CU_ASSERT_PTR_NOT_NULL(strstr(err, "plugin_opt_control_prefix must differ"));
 	config_free(&c);
 	CU_ASSERT_EQUAL(config_parse(&c, ok, N(ok), err, sizeof(err)), 0);
 	CU_ASSERT_EQUAL(c.buffer_per_user, 10);
