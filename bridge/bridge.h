@@ -43,6 +43,8 @@ struct bridge {
 	lws_usec_t blocked_since; /* the inbox has waited for clients since; 0: not */
 	struct db db;		  /* read-only history */
 	struct pub pub;		  /* HTTP-mode reports awaiting their PUBACK */
+	struct pub ctl;		  /* deletes awaiting the plugin's answer (by request number) */
+	int ctl_seq;		  /* the last control request's number */
 	/* unfinished request bodies (http.c) and the bytes they reserved */
 	struct lws_dll2_owner bodies;
 	size_t body_bytes;

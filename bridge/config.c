@@ -60,6 +60,8 @@ static const char usage_text[] =
 	"  --topic-prefix P          the plugin's output prefix (default mytracks)\n"
 	"  --input-prefix P          OwnTracks topic prefix for HTTP-mode reports\n"
 	"                            (default owntracks)\n"
+	"  --control-prefix P        the plugin's plugin_opt_control_prefix, for\n"
+	"                            deletes (default mytracks-control)\n"
 	"  --max-message BYTES       largest MQTT payload relayed (default 262144)\n"
 	"Storage:\n"
 	"  --database FILE           SQLite database, opened read-only\n"
@@ -123,6 +125,7 @@ enum {
 	OPT_MQTT_CLIENT_ID,
 	OPT_TOPIC_PREFIX,
 	OPT_INPUT_PREFIX,
+	OPT_CONTROL_PREFIX,
 	OPT_MAX_MESSAGE,
 	OPT_DATABASE,
 	OPT_WS_BACKLOG,
@@ -165,6 +168,7 @@ static const struct option long_options[] = {
 	{"mqtt-client-id", required_argument, NULL, OPT_MQTT_CLIENT_ID},
 	{"topic-prefix", required_argument, NULL, OPT_TOPIC_PREFIX},
 	{"input-prefix", required_argument, NULL, OPT_INPUT_PREFIX},
+	{"control-prefix", required_argument, NULL, OPT_CONTROL_PREFIX},
 	{"max-message", required_argument, NULL, OPT_MAX_MESSAGE},
 	{"database", required_argument, NULL, OPT_DATABASE},
 	{"ws-backlog", required_argument, NULL, OPT_WS_BACKLOG},
@@ -200,6 +204,7 @@ static void defaults(struct bridge_config *cfg)
 	cfg->mqtt_username = "mytracks-bridge";
 	cfg->out_prefix = "mytracks";
 	cfg->in_prefix = "owntracks";
+	cfg->control_prefix = "mytracks-control";
 	cfg->database = "data/mytracks.db";
 	cfg->web_root = MYTRACKS_DEFAULT_WEB_ROOT;
 	cfg->ws_backlog = 1024;
@@ -466,6 +471,11 @@ static int apply(struct bridge_config *cfg, int opt, const char *arg)
 		if (parse_prefix("input-prefix", arg))
 			return -1;
 		cfg->in_prefix = arg;
+		return 0;
+	case OPT_CONTROL_PREFIX:
+		if (parse_prefix("control-prefix", arg))
+			return -1;
+		cfg->control_prefix = arg;
 		return 0;
 	case OPT_MAX_MESSAGE:
 		if (parse_num("max-message", arg, 1024, 64 << 20, &v))

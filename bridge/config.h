@@ -22,6 +22,7 @@ struct bridge_config {
 	const char *mqtt_cafile;    /* enables TLS to the broker */
 	const char *mqtt_client_id; /* NULL: libmosquitto picks one */
 	const char *out_prefix;	    /* the plugin's output prefix, default mytracks */
+	const char *control_prefix; /* the plugin's control prefix, default mytracks-control */
 	const char *in_prefix;	    /* OwnTracks input prefix, default owntracks */
 	const char *database;	    /* SQLite file, opened read-only */
 	const char *web_root;	    /* static files */

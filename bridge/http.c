@@ -4,10 +4,13 @@
  */
 #include "http.h"
 
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+
+#include <cjson/cJSON.h>
 
 #include "api.h"
 #include "bridge.h"
@@ -40,9 +43,13 @@ struct http_session {
 	const char *ctype;
 	bool replying; /* a deferred answer is ready for WRITEABLE */
 	bool too_large;
-	bool in_body;			  /* between a report's headers and its body's end */
-	bool login;			  /* the body is a login (POST /login), not a report */
-	bool login_json;		  /* ...sent as JSON rather than a form */
+	bool in_body;	 /* between a report's headers and its body's end */
+	bool login;	 /* the body is a login (POST /login), not a report */
+	bool login_json; /* ...sent as JSON rather than a form */
+	bool del;	 /* the body is a delete (POST /api/delete) */
+	/* who asked for the delete (copied: a reload may free the user) */
+	char viewer[OT_NAME_MAX + 1];
+	bool viewer_admin;
 	const char *location;		  /* a redirect's target */
 	char cookie[192];		  /* a Set-Cookie value to send */
 	bool www_auth;			  /* a 401 asking for Basic credentials */
@@ -134,6 +141,7 @@ static void session_clear(struct bridge *b, struct http_session *s)
 	stream_clear(s);
 	body_release(b, s);
 	pub_forget(&b->pub, &s->pending);
+	pub_forget(&b->ctl, &s->pending);
 	jbuf_free(&s->in);
 	jbuf_free(&s->out);
 	memset(s, 0, sizeof(*s));
@@ -562,14 +570,14 @@ static int report_begin(struct bridge *b, struct http_session *s, struct lws *ws
 		xff[0] = '\0';
 	pub_client_ip(b->cfg, peer, xff[0] ? xff : NULL, s->ip, sizeof(s->ip));
 	/* refused after the body was read, so the client sees the answer */
-	if (b->auth_on && !s->login && report_auth(b, s, wsi))
+	if (b->auth_on && !s->login && !s->del && report_auth(b, s, wsi))
 		s->www_auth = true;
 	if (lws_hdr_copy(wsi, cl, sizeof(cl), WSI_TOKEN_HTTP_CONTENT_LENGTH) <= 0) {
 		b->metrics.reports_invalid++;
 		return reply_error(b, s, 411, "a Content-Length is required");
 	}
 	declared = strtoll(cl, NULL, 10);
-	if (declared == 0 && !s->login)
+	if (declared == 0 && !s->login && !s->del)
 		return report_empty(b, s);
 	if (declared <= 0) {
 		b->metrics.reports_invalid++;
@@ -735,14 +743,129 @@ static void fail_pending(struct bridge *b, bool all, int64_t now)
 	lws_end_foreach_dll_safe(d, d1);
 }
 
+static void fail_control(struct bridge *b, bool all, int64_t now);
+
 void http_reports_fail_all(struct bridge *b)
 {
 	fail_pending(b, true, 0);
+	fail_control(b, true, 0);
 }
 
 void http_reports_expire(struct bridge *b, int64_t now)
 {
 	fail_pending(b, false, now);
+	fail_control(b, false, now);
+}
+
+/* --- deletes, through the plugin's control channel (docs/control.md) ---- */
+
+/* POST /api/delete, body complete: check it, ask the plugin, wait for its
+ * answer (http_control_answered) until --pub-timeout. */
+static int delete_submit(struct bridge *b, struct http_session *s)
+{
+	struct delete_req rq;
+	char err[160], spec[2 * OT_NAME_MAX + 2];
+	struct jbuf req;
+	int64_t devid;
+	int n;
+
+	if (s->too_large || s->got < s->declared)
+		return reply_error_close(b, s, s->too_large ? 413 : 400, "bad delete body");
+	if (parse_delete(jbuf_data(&s->in), jbuf_len(&s->in), &rq, err, sizeof(err)))
+		return reply_error(b, s, 400, err);
+	jbuf_free(&s->in);
+	/* a user deletes their own devices; an admin anybody's */
+	if (b->auth_on && !s->viewer_admin && strcmp(s->viewer, rq.user))
+		return reply_error(b, s, 403, "only the device's owner or an admin may delete");
+	snprintf(spec, sizeof(spec), "%s/%s", rq.user, rq.device);
+	switch (db_device_id(&b->db, spec, NULL, &devid)) {
+	case DB_OK:
+		break;
+	case DB_NOT_FOUND:
+		return reply_error(b, s, 404, "no such device");
+	default:
+		return reply_error(b, s, 503, "database unavailable, try again later");
+	}
+	if (!b->broker_up || b->ctl.pending.count >= PUB_MAX_PENDING)
+		return reply_error(b, s, 503, "broker unavailable, try again later");
+	jbuf_init(&req, 0, 1024);
+	jbuf_puts(&req, "{\"op\":\"delete\",\"user\":");
+	jbuf_json_cstr(&req, rq.user);
+	jbuf_puts(&req, ",\"device\":");
+	jbuf_json_cstr(&req, rq.device);
+	if (rq.all)
+		jbuf_puts(&req, ",\"all\":true}");
+	else if (rq.id)
+		jbuf_printf(&req, ",\"id\":%" PRId64 "}", rq.id);
+	else
+		jbuf_printf(&req, ",\"from\":%" PRId64 ",\"to\":%" PRId64 "}", rq.from, rq.to);
+	n = ++b->ctl_seq > 0 ? b->ctl_seq : (b->ctl_seq = 1);
+	if (jbuf_failed(&req) ||
+	    mqtt_control_request(b->mqtt, n, jbuf_data(&req), jbuf_len(&req)) != MQTT_PUB_OK) {
+		jbuf_free(&req);
+		return reply_error(b, s, 503, "broker unavailable, try again later");
+	}
+	jbuf_free(&req);
+	pub_wait(&b->ctl, &s->pending, n, (int64_t)lws_now_secs() + b->cfg->pub_timeout);
+	{
+		char esc[UTF8_LOG_LEN(sizeof(spec))];
+
+		log_info("http", "%s asked to delete %s of %s (request %d)",
+			 s->viewer[0] ? s->viewer : s->ip,
+			 rq.all	 ? "everything"
+			 : rq.id ? "a fix"
+				 : "a range",
+			 utf8_log_str(esc, sizeof(esc), spec), n);
+	}
+	return 0;
+}
+
+void http_control_answered(struct bridge *b, int n, const char *answer, size_t len)
+{
+	struct pub_pending *p = pub_take(&b->ctl, n);
+	struct http_session *s;
+	cJSON *doc, *st, *del;
+
+	if (!p)
+		return; /* the client went away, or we gave up already */
+	s = lws_container_of(p, struct http_session, pending);
+	doc = cJSON_ParseWithLength(answer, len);
+	del = cJSON_GetObjectItemCaseSensitive(doc, "deleted");
+	if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(doc, "ok")) && cJSON_IsNumber(del)) {
+		b->metrics.deletes++;
+		jbuf_printf(&s->out, "{\"deleted\":%.0f}", del->valuedouble);
+		s->status = 200;
+		s->ctype = CT_JSON;
+		s->replying = true;
+		lws_callback_on_writable(s->wsi);
+	} else {
+		const char *e =
+			cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(doc, "error"));
+
+		st = cJSON_GetObjectItemCaseSensitive(doc, "status");
+		reply_later(s,
+			    cJSON_IsNumber(st) && st->valuedouble >= 400 && st->valuedouble < 600
+				    ? (unsigned)st->valuedouble
+				    : 502,
+			    e ? e : "the plugin refused the request");
+	}
+	cJSON_Delete(doc);
+}
+
+static void fail_control(struct bridge *b, bool all, int64_t now)
+{
+	lws_start_foreach_dll_safe(struct lws_dll2 *, d, d1, lws_dll2_get_head(&b->ctl.pending))
+	{
+		struct pub_pending *p = lws_container_of(d, struct pub_pending, list);
+		struct http_session *s = lws_container_of(p, struct http_session, pending);
+
+		if (all || p->deadline <= now) {
+			pub_forget(&b->ctl, p);
+			reply_later(s, 504,
+				    "the plugin did not answer; the delete may still happen");
+		}
+	}
+	lws_end_foreach_dll_safe(d, d1);
 }
 
 /* --- login (with --users) ----------------------------------------------- */
@@ -1011,7 +1134,8 @@ static int route(struct bridge *b, struct http_session *s, struct lws *wsi)
 		if (m == M_GET && (!strcmp(path, "/") || !strcmp(path, "/index.html")))
 			return viewer ? serve_page(b, wsi, "index.html")
 				      : reply_redirect(b, s, 302, "/login");
-		if (m == M_GET && !strncmp(path, "/api", 4) && !viewer)
+		if (!strncmp(path, "/api", 4) && !viewer &&
+		    (m == M_GET || path_is(path, "/api/delete")))
 			return reply_error(b, s, 401, "login required");
 		if (viewer && !viewer->admin)
 			users = viewer->sees_json;
@@ -1032,6 +1156,17 @@ static int route(struct bridge *b, struct http_session *s, struct lws *wsi)
 		if ((n = stream_begin(b, s, wsi, users)) != 1)
 			return n;
 		return reply_now(b, s, api_locations(b, wsi, users, &s->out), CT_JSON);
+	}
+	if (path_is(path, "/api/delete")) {
+		if (m != M_POST)
+			return reply_error(b, s, 405, "POST a JSON delete request here");
+		if (!is_json(wsi))
+			return reply_error(b, s, 415, "send the request as application/json");
+		s->del = true;
+		if (viewer)
+			snprintf(s->viewer, sizeof(s->viewer), "%s", viewer->name);
+		s->viewer_admin = !viewer || viewer->admin;
+		return report_begin(b, s, wsi);
 	}
 	if (path_is(path, "/pub")) {
 		if (m == M_POST)
@@ -1093,6 +1228,7 @@ int http_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user,
 		 * phone resends it and the plugin stores it once). */
 		if (pub_waiting(&s->pending)) {
 			pub_forget(&b->pub, &s->pending);
+			pub_forget(&b->ctl, &s->pending);
 			b->metrics.reports_unavailable++;
 			api_error(&s->out, "request pipelined behind a report, try again");
 			s->status = 503;
@@ -1112,6 +1248,8 @@ int http_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user,
 			return 0;
 		s->in_body = false;
 		body_release(b, s);
+		if (s->del)
+			return delete_submit(b, s);
 		return s->login ? login_submit(b, s) : report_submit(b, s);
 	case LWS_CALLBACK_HTTP_WRITEABLE:
 		if (s->stream)

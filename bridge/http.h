@@ -48,7 +48,11 @@ int http_confirm_upgrade(struct bridge *b, struct lws *wsi, void *in);
 
 /* The broker acknowledged `mid` (reason code `reason`): answer its report. */
 void http_report_acked(struct bridge *b, int mid, int reason);
-/* The broker went away: answer every waiting report with 503. */
+/* The plugin answered control request `n` (a delete): pass it on to
+ * the waiting client (200 {"deleted":N}, or the plugin's status). */
+void http_control_answered(struct bridge *b, int n, const char *answer, size_t len);
+/* The broker went away: answer every waiting report with 503 (and every
+ * waiting delete with 504). */
 void http_reports_fail_all(struct bridge *b);
 /* Answer 503 to reports waiting since before `now` - --pub-timeout. */
 void http_reports_expire(struct bridge *b, int64_t now);

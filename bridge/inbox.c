@@ -4,7 +4,8 @@
  *
  * Relayed messages go into the fan-out ring (relay.c) for the WebSocket
  * clients (ws.c); control messages are handled here: PUBACKs of HTTP-mode
- * reports, the broker going up or down, the plugin's stats.
+ * reports, the plugin's answers to deletes, the broker going up or down,
+ * the plugin's stats.
  */
 #include "inbox.h"
 
@@ -101,6 +102,9 @@ static void handle_control(struct bridge *b, struct msg *m)
 		break;
 	case MSG_PUBACK:
 		http_report_acked(b, m->mid, m->reason);
+		break;
+	case MSG_REPLY:
+		http_control_answered(b, m->mid, (const char *)msg_data(m), m->len);
 		break;
 	case MSG_UP:
 	case MSG_DOWN:

@@ -85,6 +85,8 @@ void metrics_render(const struct metrics *m, struct jbuf *out)
 	metric(out, "mytracks_bridge_http_shed_total", "counter",
 	       "Requests refused because unfinished bodies held --max-body-memory (503).",
 	       m->http_shed);
+	metric(out, "mytracks_bridge_deletes_total", "counter",
+	       "Deletes the plugin committed for POST /api/delete.", m->deletes);
 	jbuf_puts(out, "# HELP mytracks_bridge_http_reports_total OwnTracks HTTP-mode reports by "
 		       "result.\n# TYPE mytracks_bridge_http_reports_total counter\n");
 	jbuf_printf(out, "mytracks_bridge_http_reports_total{result=\"accepted\"} %llu\n",

@@ -28,6 +28,7 @@ struct metrics {
 	uint64_t http_timeouts;		/* 408: a body not complete within --request-timeout */
 	uint64_t http_shed;		/* 503: --max-body-memory spent by unfinished bodies */
 	uint64_t reports_accepted;	/* HTTP-mode reports acknowledged by the broker */
+	uint64_t deletes;		/* deletes the plugin committed (POST /api/delete) */
 	uint64_t reports_invalid;	/* 400/413: bad body or missing user/device */
 	uint64_t reports_unavailable;	/* 503: broker down, timeout, refused */
 	uint64_t reports_decrypted;	/* encrypted reports opened with a --keys key */

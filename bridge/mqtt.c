@@ -27,6 +27,10 @@ struct mqtt_link {
 	size_t prefix_len;
 	int sub_mid; /* the pending SUBSCRIBE, or SUB_MID_NONE */
 	bool lib_init;
+	/* control requests (docs/control.md): ours go out on <req>N and are
+	 * answered on <reply>N; <token> tells this bridge from the others */
+	char req[160], reply[160], reply_filter[162];
+	size_t reply_len;
 };
 
 /* What a topic under the prefix is relayed as. */
@@ -34,10 +38,8 @@ static const struct {
 	const char *sub; /* topic level after the prefix, with its '/' */
 	const char *type;
 } kinds[] = {
-	{"locations/", "location"},
-	{"status/", "device_status"},
-	{"transitions/", "transition"},
-	{"cards/", "card"},
+	{"locations/", "location"}, {"status/", "device_status"}, {"transitions/", "transition"},
+	{"cards/", "card"},	    {"deleted/", "deleted"},
 };
 
 static void push_control(struct mqtt_link *m, enum msg_kind kind, int mid, int reason)
@@ -57,6 +59,7 @@ static void on_connect_cb(struct mosquitto *mosq, void *obj, int rc, int flags,
 			  const mosquitto_property *props)
 {
 	struct mqtt_link *m = obj;
+	char *const filters[2] = {m->filter, m->reply_filter};
 	int mid;
 
 	(void)flags;
@@ -65,9 +68,10 @@ static void on_connect_cb(struct mosquitto *mosq, void *obj, int rc, int flags,
 		log_warn("mqtt", "broker refused the connection: %s", mosquitto_reason_string(rc));
 		return;
 	}
-	rc = mosquitto_subscribe_v5(mosq, &mid, m->filter, 1, 0, NULL);
+	rc = mosquitto_subscribe_multiple(mosq, &mid, 2, filters, 1, 0, NULL);
 	if (rc != MOSQ_ERR_SUCCESS) {
-		log_err("mqtt", "cannot subscribe to %s: %s", m->filter, mosquitto_strerror(rc));
+		log_err("mqtt", "cannot subscribe to %s and %s: %s", m->filter, m->reply_filter,
+			mosquitto_strerror(rc));
 		return;
 	}
 	m->sub_mid = mid;
@@ -89,6 +93,10 @@ static void on_subscribe_cb(struct mosquitto *mosq, void *obj, int mid, int qos_
 			qos_count ? granted[0] : -1);
 		return;
 	}
+	/* without it the live map works, deletes do not: say so */
+	if (qos_count < 2 || granted[1] > 2)
+		log_warn("mqtt", "subscription to %s refused (reason %d): deletes will time out",
+			 m->reply_filter, qos_count > 1 ? granted[1] : -1);
 	push_control(m, MSG_UP, 0, 0);
 }
 
@@ -137,6 +145,21 @@ static void on_message_cb(struct mosquitto *mosq, void *obj, const struct mosqui
 
 	(void)mosq;
 	(void)props;
+	if (!strncmp(msg->topic, m->reply, m->reply_len)) {
+		char *end;
+		long n = strtol(msg->topic + m->reply_len, &end, 10);
+
+		if (*end || n <= 0 || n > INT32_MAX || len > cfg->max_message)
+			return;
+		out = msg_new(MSG_REPLY, len);
+		if (!out)
+			return;
+		out->mid = (int)n;
+		memcpy(msg_data(out), msg->payload, len);
+		out->len = len;
+		queue_push(&m->b->queue, out);
+		return;
+	}
 	if (strncmp(msg->topic, m->prefix, m->prefix_len))
 		return;
 	rest = msg->topic + m->prefix_len;
@@ -253,6 +276,24 @@ struct mqtt_link *mqtt_start(struct bridge *b)
 	snprintf(m->filter, sizeof(m->filter), "%s/#", cfg->out_prefix);
 	snprintf(m->prefix, sizeof(m->prefix), "%s/", cfg->out_prefix);
 	m->prefix_len = strlen(m->prefix);
+	{
+		unsigned char rnd[8];
+		char token[17];
+		int i;
+
+		if (lws_get_random(b->lws, rnd, sizeof(rnd)) != sizeof(rnd)) {
+			log_err("mqtt", "no random bytes for the control topic");
+			free(m);
+			return NULL;
+		}
+		for (i = 0; i < 8; i++)
+			snprintf(token + 2 * i, 3, "%02x", rnd[i]);
+		snprintf(m->req, sizeof(m->req), "%s/req/bridge-%s/", cfg->control_prefix, token);
+		snprintf(m->reply, sizeof(m->reply), "%s/reply/bridge-%s/", cfg->control_prefix,
+			 token);
+		snprintf(m->reply_filter, sizeof(m->reply_filter), "%s#", m->reply);
+		m->reply_len = strlen(m->reply);
+	}
 	mosquitto_lib_init();
 	m->lib_init = true;
 	m->mosq = mosquitto_new(cfg->mqtt_client_id, true, m);
@@ -303,6 +344,22 @@ void mqtt_stop(struct mqtt_link *m)
 	if (m->lib_init)
 		mosquitto_lib_cleanup();
 	free(m);
+}
+
+enum mqtt_pub_result mqtt_control_request(struct mqtt_link *m, int n, const void *body, size_t len)
+{
+	char topic[sizeof(m->req) + 16];
+	int rc;
+
+	snprintf(topic, sizeof(topic), "%s%d", m->req, n);
+	rc = mosquitto_publish_v5(m->mosq, NULL, topic, (int)len, body, 1, false, NULL);
+	if (rc == MOSQ_ERR_NO_CONN)
+		return MQTT_PUB_NO_CONN;
+	if (rc) {
+		log_warn("mqtt", "publish to %s failed: %s", topic, mosquitto_strerror(rc));
+		return MQTT_PUB_ERROR;
+	}
+	return MQTT_PUB_OK;
 }
 
 enum mqtt_pub_result mqtt_publish_report(struct mqtt_link *m, const char *topic, const void *body,

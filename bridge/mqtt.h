@@ -2,8 +2,8 @@
  *
  * Part of mytracks. SPDX-License-Identifier: MIT
  *
- * The libmosquitto thread subscribes to <prefix>/# at QoS 1 on every
- * (re)connection, frames each relayable message once as
+ * The libmosquitto thread subscribes to <prefix>/# (and to the answers to
+ * its control requests) at QoS 1 on every (re)connection, frames each relayable message once as
  *   {"type":"<type>","data":<payload>}
  * and hands it to the lws thread through the bridge's queue, as it does
  * with PUBACKs and connection changes. Reconnection uses exponential
@@ -35,5 +35,9 @@ enum mqtt_pub_result {
  * that will arrive as a MSG_PUBACK queue message. */
 enum mqtt_pub_result mqtt_publish_report(struct mqtt_link *m, const char *topic, const void *body,
 					 size_t len, const char *ip, int *mid);
+
+/* Publish control request number `n` (docs/control.md) at QoS 1; its
+ * answer arrives as a MSG_REPLY queue message with mid = n. Thread-safe. */
+enum mqtt_pub_result mqtt_control_request(struct mqtt_link *m, int n, const void *body, size_t len);
 
 #endif

@@ -616,3 +616,62 @@ int parse_users_line(char *line, struct users_line *out, const char **err)
 	}
 	return 0;
 }
+
+/* A whole number in [0, 2^40] (unix seconds or a row id). */
+static int json_count(const cJSON *it, int64_t *out)
+{
+	double v;
+
+	if (!cJSON_IsNumber(it))
+		return -1;
+	v = it->valuedouble;
+	if (!(v >= 0 && v <= 1099511627776.0) || v != (double)(int64_t)v)
+		return -1;
+	*out = (int64_t)v;
+	return 0;
+}
+
+int parse_delete(const char *body, size_t len, struct delete_req *out, char *err, size_t errlen)
+{
+	const cJSON *dev, *id, *from, *to, *all;
+	const char *slash;
+	cJSON *doc;
+	int forms, rc = -1;
+
+	memset(out, 0, sizeof(*out));
+	doc = utf8_valid(body, len) ? cJSON_ParseWithLength(body, len) : NULL;
+	if (!cJSON_IsObject(doc)) {
+		snprintf(err, errlen, "body is not a JSON object");
+		goto out;
+	}
+	dev = cJSON_GetObjectItemCaseSensitive(doc, "device");
+	slash = cJSON_IsString(dev) ? strchr(dev->valuestring, '/') : NULL;
+	if (!slash || !parse_name_ok(dev->valuestring, (size_t)(slash - dev->valuestring)) ||
+	    !parse_name_ok(slash + 1, strlen(slash + 1))) {
+		snprintf(err, errlen, "\"device\" must be \"user/device\"");
+		goto out;
+	}
+	id = cJSON_GetObjectItemCaseSensitive(doc, "id");
+	from = cJSON_GetObjectItemCaseSensitive(doc, "from");
+	to = cJSON_GetObjectItemCaseSensitive(doc, "to");
+	all = cJSON_GetObjectItemCaseSensitive(doc, "all");
+	forms = (id != NULL) + (from || to) + (all != NULL);
+	if (forms != 1 || (all && !cJSON_IsTrue(all)) ||
+	    (id && (json_count(id, &out->id) || !out->id)) ||
+	    ((from || to) &&
+	     (json_count(from, &out->from) || json_count(to, &out->to) || out->from > out->to))) {
+		snprintf(err, errlen,
+			 "give one of \"id\", \"from\" and \"to\" (unix seconds, from <= to), or "
+			 "\"all\": true");
+		goto out;
+	}
+	out->all = all != NULL;
+	memcpy(out->user, dev->valuestring, (size_t)(slash - dev->valuestring));
+	memcpy(out->device, slash + 1, strlen(slash + 1) + 1);
+	rc = 0;
+out:
+	if (rc)
+		memset(out, 0, sizeof(*out));
+	cJSON_Delete(doc);
+	return rc;
+}

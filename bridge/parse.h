@@ -151,4 +151,14 @@ int parse_users_line(char *line, struct users_line *out, const char **err);
 /* True for a user name the bridge accepts (the MQTT topic-level rules). */
 bool parse_name_ok(const char *s, size_t n);
 
+/* A delete asked of POST /api/delete: {"device":"user/device"} with one of
+ * "id":N, "from":T1,"to":T2 (unix seconds, T1 <= T2) or "all":true. */
+struct delete_req {
+	char user[OT_NAME_MAX + 1], device[OT_NAME_MAX + 1];
+	int64_t id, from, to;
+	bool all;
+};
+/* Parse a delete body. 0, or -1 with `err` set and `out` zeroed. */
+int parse_delete(const char *body, size_t len, struct delete_req *out, char *err, size_t errlen);
+
 #endif

@@ -23,6 +23,7 @@ enum msg_kind {
 	MSG_PUBACK, /* `mid` was acknowledged with `reason` */
 	MSG_UP,	    /* connected and subscribed */
 	MSG_DOWN,   /* connection lost */
+	MSG_REPLY,  /* the answer to control request `mid` (buf + LWS_PRE, `len` bytes, NUL) */
 };
 
 /* One allocation: the header, then LWS_PRE bytes of headroom, then `len`

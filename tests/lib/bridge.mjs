@@ -58,11 +58,12 @@ export async function metric(bridge, name) {
 
 /**
  * Connect a WebSocket client and keep every text frame as a string.
+ * `options` go to the ws client (e.g. { headers: { cookie } }).
  * Resolves once open: { ws, frames, closed (promise), waitFrames(n), waitFor(pred) }.
  */
-export function wsConnect(url) {
+export function wsConnect(url, options = undefined) {
   return new Promise((resolve, reject) => {
-    const ws = new WebSocket(url);
+    const ws = new WebSocket(url, options);
     const frames = [];
     const client = { ws, frames, isClosed: false };
     client.closed = new Promise((r) => ws.on('close', (code) => { client.isClosed = true; r(code); }));
