@@ -15,7 +15,7 @@ import path from 'node:path';
 import { spawnSync } from 'node:child_process';
 import {
   Proc, buildDir, sourceDir, freePort, tmpDir, waitFor, sanitizerEnv, sanitizerFindings,
-  location, sql, stopAll,
+  location, sql, stopAll, startBroker,
 } from '../lib/harness.mjs';
 
 const script = path.join(sourceDir, 'my-tracks-server');
@@ -201,5 +201,49 @@ describe('generate_load option errors', () => {
       assert.equal(r.status, 2, `${args.join(' ')}: ${r.stderr}`);
       assert.equal(r.stderr, `generate_load: ${msg} (see --help)\n`, args.join(' '));
     }
+  });
+});
+
+describe('mytracks-backup', () => {
+  after(stopAll);
+  const backupTool = path.join(buildDir, 'tools', 'mytracks-backup');
+  const count = (db) => sql(db, 'SELECT count(*) AS n FROM locations')[0].n;
+
+  it('copies the live database while the plugin writes: intact, with every row committed before it', async () => {
+    const broker = await startBroker();
+    // a publisher that keeps the plugin committing (every 20 ms) throughout
+    const load = new Proc('generate_load', generateLoad, ['-p', String(broker.port), '-d', '4', '-r', '100',
+      '-t', '60', '--quiet', '-u', 'bk'], { env: sanitizerEnv(false) });
+    await waitFor(() => count(broker.db) > 200, { timeout: 20000, what: 'rows being stored' });
+    const dir = tmpDir();
+    const copy = path.join(dir, 'backup.db');
+    let last = 0;
+    for (let i = 0; i < 3; i++) {
+      const before = count(broker.db);
+      const r = spawnSync(backupTool, [broker.db, copy], { encoding: 'utf8', env: sanitizerEnv(false) });
+      const after = count(broker.db);
+      assert.equal(r.status, 0, r.stderr);
+      assert.ok(load.running, `the publisher stopped: ${load.output}`);
+      assert.deepEqual(sql(copy, 'PRAGMA integrity_check'), [{ integrity_check: 'ok' }]);
+      const n = count(copy);
+      assert.ok(n >= before && n <= after, `copy has ${n} rows, the live database ${before}..${after}`);
+      assert.match(r.stdout, new RegExp(`integrity ok, ${n} locations`));
+      // a snapshot: ids without gaps, as the plugin hands them out
+      assert.deepEqual(sql(copy, 'SELECT count(*) = max(id) - min(id) + 1 AS dense FROM locations'), [{ dense: 1 }]);
+      assert.ok(n > last, 'each backup is newer than the one it replaced');
+      last = n;
+      // one self-contained file, readable by its owner only, nothing left beside it
+      assert.deepEqual(fs.readdirSync(dir), ['backup.db']);
+      assert.equal(fs.statSync(copy).mode & 0o777, 0o600);
+      await waitFor(() => count(broker.db) > after + 50, { what: 'more rows' });
+    }
+    await load.stop({ signal: 'SIGINT' });
+    await broker.stop();
+    // the live database holds everything, the copy a prefix of it
+    assert.ok(count(broker.db) > last);
+    // it refuses to overwrite the database itself
+    const self = spawnSync(backupTool, [broker.db, broker.db], { encoding: 'utf8' });
+    assert.equal(self.status, 2);
+    assert.match(self.stderr, /is the database itself/);
   });
 });
