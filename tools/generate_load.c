@@ -165,6 +165,54 @@ static void usage(FILE *f)
 		"acknowledged and no error happened, 1 otherwise, 2 for bad options.\n");
 }
 
+/* Option `c` as the user may spell it: "-d/--devices", or "--total-rate"
+ * for one without a short form. */
+static void opt_name(int c, const struct option *longopts, char *buf, size_t n)
+{
+	const struct option *l;
+
+	for (l = longopts; l->name; l++) {
+		if (l->val != c)
+			continue;
+		if (c < 256)
+			snprintf(buf, n, "-%c/--%s", c, l->name);
+		else
+			snprintf(buf, n, "--%s", l->name);
+		return;
+	}
+	snprintf(buf, n, "-%c", c);
+}
+
+/* optarg as an integer from lo to hi for option `c` into `out`. Returns 0,
+ * or -1 after naming the option, what it takes and what it got. */
+static int opt_u64(int c, const struct option *longopts, uint64_t lo, uint64_t hi, uint64_t *out)
+{
+	char name[64];
+
+	if (!tu_parse_u64(optarg, lo, hi, out))
+		return 0;
+	opt_name(c, longopts, name, sizeof(name));
+	fprintf(stderr,
+		"generate_load: %s: expected an integer from %" PRIu64 " to %" PRIu64
+		", got '%s' (see --help)\n",
+		name, lo, hi, optarg);
+	return -1;
+}
+
+/* optarg as a number from lo to hi for option `c`, like opt_u64(). */
+static int opt_double(int c, const struct option *longopts, double lo, double hi, double *out)
+{
+	char name[64];
+
+	if (!tu_parse_double(optarg, lo, hi, out))
+		return 0;
+	opt_name(c, longopts, name, sizeof(name));
+	fprintf(stderr,
+		"generate_load: %s: expected a number from %.15g to %.15g, got '%s' (see --help)\n",
+		name, lo, hi, optarg);
+	return -1;
+}
+
 static int parse_options(int argc, char **argv, struct options *o)
 {
 	enum {
@@ -231,27 +279,32 @@ static int parse_options(int argc, char **argv, struct options *o)
 	while ((c = getopt_long(argc, argv, "d:r:t:n:u:H:p:q:U:P:i:h", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'd':
-			if (tu_parse_u64(optarg, 1, 100000, &u))
-				goto bad;
+			if (opt_u64(c, longopts, 1, 100000, &u))
+				return -1;
 			o->devices = (unsigned)u;
 			break;
 		case 'r':
 			if (!strcmp(optarg, "max"))
 				o->rate = 0;
-			else if (tu_parse_double(optarg, 0, 1e7, &o->rate))
-				goto bad;
+			else if (tu_parse_double(optarg, 0, 1e7, &o->rate)) {
+				fprintf(stderr,
+					"generate_load: -r/--rate: expected a number from 0 to "
+					"10000000 or 'max', got '%s' (see --help)\n",
+					optarg);
+				return -1;
+			}
 			break;
 		case OPT_TOTAL_RATE:
-			if (tu_parse_double(optarg, 0.001, 1e8, &o->total_rate))
-				goto bad;
+			if (opt_double(c, longopts, 0.001, 1e8, &o->total_rate))
+				return -1;
 			break;
 		case 't':
-			if (tu_parse_double(optarg, 0.001, 1e9, &o->duration))
-				goto bad;
+			if (opt_double(c, longopts, 0.001, 1e9, &o->duration))
+				return -1;
 			break;
 		case 'n':
-			if (tu_parse_u64(optarg, 1, UINT64_MAX / 2, &o->count))
-				goto bad;
+			if (opt_u64(c, longopts, 1, UINT64_MAX / 2, &o->count))
+				return -1;
 			break;
 		case 'u':
 			o->user = optarg;
@@ -263,33 +316,33 @@ static int parse_options(int argc, char **argv, struct options *o)
 			o->topic_prefix = optarg;
 			break;
 		case OPT_LAT:
-			if (tu_parse_double(optarg, -85, 85, &o->lat))
-				goto bad;
+			if (opt_double(c, longopts, -85, 85, &o->lat))
+				return -1;
 			break;
 		case OPT_LON:
-			if (tu_parse_double(optarg, -180, 180, &o->lon))
-				goto bad;
+			if (opt_double(c, longopts, -180, 180, &o->lon))
+				return -1;
 			break;
 		case OPT_SEED:
-			if (tu_parse_u64(optarg, 0, UINT64_MAX, &o->seed))
-				goto bad;
+			if (opt_u64(c, longopts, 0, UINT64_MAX, &o->seed))
+				return -1;
 			break;
 		case OPT_TST:
-			if (tu_parse_u64(optarg, 1, 1ULL << 40, &u))
-				goto bad;
+			if (opt_u64(c, longopts, 1, 1ULL << 40, &u))
+				return -1;
 			o->tst_start = (int64_t)u;
 			break;
 		case 'H':
 			o->host = optarg;
 			break;
 		case 'p':
-			if (tu_parse_u64(optarg, 1, 65535, &u))
-				goto bad;
+			if (opt_u64(c, longopts, 1, 65535, &u))
+				return -1;
 			o->port = (int)u;
 			break;
 		case 'q':
-			if (tu_parse_u64(optarg, 0, 1, &u))
-				goto bad;
+			if (opt_u64(c, longopts, 0, 1, &u))
+				return -1;
 			o->qos = (int)u;
 			break;
 		case OPT_RETAIN:
@@ -302,13 +355,13 @@ static int parse_options(int argc, char **argv, struct options *o)
 			o->password = optarg;
 			break;
 		case 'i':
-			if (tu_parse_u64(optarg, 1, SEND_RING, &u))
-				goto bad;
+			if (opt_u64(c, longopts, 1, SEND_RING, &u))
+				return -1;
 			o->max_inflight = (unsigned)u;
 			break;
 		case OPT_KEEPALIVE:
-			if (tu_parse_u64(optarg, 5, 65535, &u))
-				goto bad;
+			if (opt_u64(c, longopts, 5, 65535, &u))
+				return -1;
 			o->keepalive = (int)u;
 			break;
 		case OPT_HTTP:
@@ -328,8 +381,8 @@ static int parse_options(int argc, char **argv, struct options *o)
 			o->quiet = true;
 			break;
 		case OPT_DRAIN:
-			if (tu_parse_double(optarg, 0, 3600, &o->drain_timeout))
-				goto bad;
+			if (opt_double(c, longopts, 0, 3600, &o->drain_timeout))
+				return -1;
 			break;
 		case 'h':
 			usage(stdout);
@@ -353,10 +406,6 @@ static int parse_options(int argc, char **argv, struct options *o)
 	}
 	o->progress = !o->quiet && isatty(STDERR_FILENO);
 	return 0;
-bad:
-	fprintf(stderr, "generate_load: bad value '%s' for option %s (see --help)\n", optarg,
-		argv[optind - 1]);
-	return -1;
 }
 
 /* Messages per second over all devices; 0 = as fast as possible. */
