@@ -41,7 +41,7 @@ struct acl_user {
 
 struct acl_opts {
 	const char *users_file, *acl_file;
-	const char *bridge_user, *in_prefix, *out_prefix;
+	const char *bridge_user, *in_prefix, *out_prefix, *control_prefix;
 };
 
 struct acl_users {
@@ -61,7 +61,8 @@ static void usage(FILE *f)
 		"  - a user reads <input-prefix>/<owner>/+ (locations), .../+/event\n"
 		"    and .../+/info (cards) of every owner whose line says share=<user>;\n"
 		"  - an admin reads those topics of every user;\n"
-		"  - the bridge's user writes <input-prefix>/# and reads <output-prefix>/#.\n"
+		"  - the bridge's user writes <input-prefix>/#, reads <output-prefix>/# and\n"
+		"    reads and writes <control-prefix>/#.\n"
 		"The file is replaced atomically; then reload the broker (SIGHUP, or\n"
 		"'systemctl reload mosquitto'). MQTT user names must be the users-file names.\n"
 		"\n"
@@ -69,6 +70,7 @@ static void usage(FILE *f)
 		"  --bridge-user NAME    MQTT user of mytracks-bridge (default mytracks-bridge)\n"
 		"  --input-prefix P      the plugin's input_prefix (default owntracks)\n"
 		"  --output-prefix P     the plugin's output_prefix (default mytracks)\n"
+		"  --control-prefix P    the plugin's control_prefix (default mytracks-control)\n"
 		"  -h, --help            show this text\n");
 }
 
@@ -280,8 +282,10 @@ static void format_acl(const struct acl_opts *o, const struct acl_users *u, cons
 	}
 	jbuf_printf(jb,
 		    "\n# the bridge: HTTP-mode reports for every user, the plugin's output\n"
-		    "user %s\ntopic write %s/#\ntopic read %s/#\n",
-		    o->bridge_user, o->in_prefix, o->out_prefix);
+		    "user %s\ntopic write %s/#\ntopic read %s/#\n"
+		    "# ...and deletes: requests to the plugin, its answers (docs/control.md)\n"
+		    "topic readwrite %s/#\n",
+		    o->bridge_user, o->in_prefix, o->out_prefix, o->control_prefix);
 }
 
 /* Write `data` to `path` through a temporary file in the same directory
@@ -353,6 +357,7 @@ static int parse_args(int argc, char **argv, struct acl_opts *o)
 		{"bridge-user", required_argument, NULL, 'b'},
 		{"input-prefix", required_argument, NULL, 'i'},
 		{"output-prefix", required_argument, NULL, 'o'},
+		{"control-prefix", required_argument, NULL, 'c'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
@@ -361,6 +366,7 @@ static int parse_args(int argc, char **argv, struct acl_opts *o)
 	o->bridge_user = "mytracks-bridge";
 	o->in_prefix = "owntracks";
 	o->out_prefix = "mytracks";
+	o->control_prefix = "mytracks-control";
 	while ((c = getopt_long(argc, argv, "h", longs, NULL)) != -1) {
 		switch (c) {
 		case 'b':
@@ -371,6 +377,9 @@ static int parse_args(int argc, char **argv, struct acl_opts *o)
 			break;
 		case 'o':
 			o->out_prefix = optarg;
+			break;
+		case 'c':
+			o->control_prefix = optarg;
 			break;
 		case 'h':
 			usage(stdout);
@@ -391,9 +400,11 @@ static int parse_args(int argc, char **argv, struct acl_opts *o)
 		return -1;
 	}
 	if (!acl_prefix_ok(o->in_prefix) || !acl_prefix_ok(o->out_prefix) ||
-	    !strcmp(o->in_prefix, o->out_prefix)) {
-		fprintf(stderr, PROG ": --input-prefix/--output-prefix: expected two different "
-				     "topic prefixes without + # or control characters\n");
+	    !acl_prefix_ok(o->control_prefix) || !strcmp(o->in_prefix, o->out_prefix) ||
+	    !strcmp(o->in_prefix, o->control_prefix) || !strcmp(o->out_prefix, o->control_prefix)) {
+		fprintf(stderr, PROG ": --input-prefix/--output-prefix/--control-prefix: expected "
+				     "three different topic prefixes without + # or control "
+				     "characters\n");
 		return -1;
 	}
 	return 0;

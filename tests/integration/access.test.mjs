@@ -245,7 +245,7 @@ describe('tools/mytracks-acl', () => {
       'pattern write ot/x/%u/#', 'pattern read ot/x/%u/#',
       'user root', 'topic read ot/x/+/+', 'topic read ot/x/+/+/event', 'topic read ot/x/+/+/info',
       'user ann', 'topic read ot/x/al ice/+', 'topic read ot/x/al ice/+/event', 'topic read ot/x/al ice/+/info',
-      'user web', 'topic write ot/x/#', 'topic read mt/#',
+      'user web', 'topic write ot/x/#', 'topic read mt/#', 'topic readwrite mytracks-control/#',
     ]);
   });
 

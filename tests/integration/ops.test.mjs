@@ -87,6 +87,13 @@ describe('my-tracks-server operations', () => {
     const db = path.join(dir, 'mytracks.db');
     await waitFor(() => sql(db, 'SELECT count(*) AS n FROM locations')[0].n === 1,
       { what: 'the HTTP-mode report stored' });
+    // ...and lets the bridge ask the plugin for a delete, and hear the answer
+    const del = await fetch(`http://127.0.0.1:${httpPort}/api/delete`, {
+      method: 'POST', body: JSON.stringify({ device: 'olga/http', all: true }),
+      headers: { 'Content-Type': 'application/json' },
+    });
+    assert.deepEqual([del.status, await del.json()], [200, { deleted: 1 }]);
+    assert.equal(sql(db, 'SELECT count(*) AS n FROM locations')[0].n, 0);
 
     const r = await server.stop();
     assert.equal(r.code, 0, server.output);
