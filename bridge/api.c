@@ -408,7 +408,13 @@ void api_stream_free(struct api_stream *st)
 
 unsigned api_config(struct bridge *b, struct jbuf *out)
 {
-	jbuf_printf(out, "{\"hide_accuracy_over\":%d,\"hide_speed_over\":%d,\"max_points\":%d}",
+	jbuf_printf(out, "{\"hide_accuracy_over\":%d,\"hide_speed_over\":%d,\"max_points\":%d",
 		    b->cfg->hide_accuracy_over, b->cfg->hide_speed_over, API_TRACK_MAX_POINTS);
+	/* the map's tiles (--tile-url, --tile-attribution) */
+	jbuf_puts(out, ",\"tile_url\":");
+	jbuf_json_cstr(out, b->cfg->tile_url);
+	jbuf_puts(out, ",\"tile_attribution\":");
+	jbuf_json_cstr(out, b->cfg->tile_attribution);
+	jbuf_putc(out, '}');
 	return jbuf_failed(out) ? fail(b, out, 500, "response too large") : 200;
 }

@@ -101,6 +101,13 @@ static const char usage_text[] =
 	"History (the page's \"hide bad fixes\" default; 0: off):\n"
 	"  --hide-accuracy-over M    hide fixes less accurate than M metres (default 0)\n"
 	"  --hide-speed-over K       hide jumps faster than K km/h (default 0)\n"
+	"Map tiles (the Content-Security-Policy allows the URL's origin):\n"
+	"  --tile-url URL            Leaflet tile URL template with {z} {x} {y}\n"
+	"                            (optional {s} {r} {-y}; default\n"
+	"                            " TILES_DEFAULT_URL ")\n"
+	"  --tile-attribution TEXT   the map's credit line: text, with links as\n"
+	"                            <a href=\"https://...\">name</a> (default the\n"
+	"                            OpenStreetMap credit)\n"
 	"Logging:\n"
 	"  --log-level LEVEL         debug, info, warning or error (default info)\n"
 	"  --console                 log to stderr instead of syslog\n"
@@ -148,6 +155,8 @@ enum {
 	OPT_KEYS,
 	OPT_HIDE_ACCURACY_OVER,
 	OPT_HIDE_SPEED_OVER,
+	OPT_TILE_URL,
+	OPT_TILE_ATTRIBUTION,
 };
 
 static const struct option long_options[] = {
@@ -191,6 +200,8 @@ static const struct option long_options[] = {
 	{"keys", required_argument, NULL, OPT_KEYS},
 	{"hide-accuracy-over", required_argument, NULL, OPT_HIDE_ACCURACY_OVER},
 	{"hide-speed-over", required_argument, NULL, OPT_HIDE_SPEED_OVER},
+	{"tile-url", required_argument, NULL, OPT_TILE_URL},
+	{"tile-attribution", required_argument, NULL, OPT_TILE_ATTRIBUTION},
 	{NULL, 0, NULL, 0},
 };
 
@@ -220,6 +231,8 @@ static void defaults(struct bridge_config *cfg)
 	cfg->session_ttl = 7 * 24 * 3600;
 	cfg->max_user_sessions = 16;
 	cfg->login_limit = 10;
+	cfg->tile_url = TILES_DEFAULT_URL;
+	cfg->tile_attribution = TILES_DEFAULT_ATTRIBUTION;
 }
 
 bool config_is_loopback(const char *addr)
@@ -366,7 +379,27 @@ static int apply_websec(struct bridge_config *cfg, int opt, const char *arg)
 	return -1;
 }
 
-/* History options (issue 13); others go on to apply_websec(). */
+/* Map tile options (issue 16); others go on to apply_websec(). */
+static int apply_tiles(struct bridge_config *cfg, int opt, const char *arg)
+{
+	char err[160];
+
+	switch (opt) {
+	case OPT_TILE_URL:
+		if (tiles_url_check(arg, err, sizeof(err)))
+			return bad("tile-url", "%s (e.g. " TILES_DEFAULT_URL ")", err);
+		cfg->tile_url = arg;
+		return 0;
+	case OPT_TILE_ATTRIBUTION:
+		if (tiles_attribution_check(arg, err, sizeof(err)))
+			return bad("tile-attribution", "%s", err);
+		cfg->tile_attribution = arg;
+		return 0;
+	}
+	return apply_websec(cfg, opt, arg);
+}
+
+/* History options (issue 13); others go on to apply_tiles(). */
 static int apply_history(struct bridge_config *cfg, int opt, const char *arg)
 {
 	long long v;
@@ -383,7 +416,7 @@ static int apply_history(struct bridge_config *cfg, int opt, const char *arg)
 		cfg->hide_speed_over = (int)v;
 		return 0;
 	}
-	return apply_websec(cfg, opt, arg);
+	return apply_tiles(cfg, opt, arg);
 }
 
 static int apply(struct bridge_config *cfg, int opt, const char *arg)
@@ -610,6 +643,14 @@ enum config_result config_parse(struct bridge_config *cfg, int argc, char **argv
 			cfg->http_host);
 		return CONFIG_ERROR;
 	}
+	if (tiles_csp_source(cfg->tile_url, cfg->tile_csp_source, sizeof(cfg->tile_csp_source)) <
+	    0) {
+		fprintf(stderr, PROG ": --tile-url: no origin for the Content-Security-Policy\n");
+		return CONFIG_ERROR;
+	}
+	if (cfg->tls_cert && !strncmp(cfg->tile_url, "http://", 7))
+		fprintf(stderr, PROG ": warning: --tile-url is http:// but the page is served over "
+				     "HTTPS: browsers block or upgrade such images\n");
 	if (stat(cfg->web_root, &st) || !S_ISDIR(st.st_mode))
 		fprintf(stderr,
 			PROG ": warning: --web-root '%s' is not a directory; static files "

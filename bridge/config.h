@@ -8,6 +8,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "tiles.h"
+
 #define CONFIG_MAX_PROXIES 16
 #define CONFIG_MAX_ORIGINS 16
 #define CONFIG_MAX_NAMES 16
@@ -55,6 +57,10 @@ struct bridge_config {
 	/* history (issue 13): the page's default bad-fix filter; 0: off */
 	int hide_accuracy_over; /* metres */
 	int hide_speed_over;	/* km/h */
+	/* the map's tiles (issue 16): a Leaflet URL template and its credit */
+	const char *tile_url;			/* default TILES_DEFAULT_URL */
+	const char *tile_attribution;		/* default TILES_DEFAULT_ATTRIBUTION */
+	char tile_csp_source[TILES_ORIGIN_MAX]; /* tile_url's origin, for img-src */
 };
 
 /* True when `addr` (a numeric IP address) is a loopback address. */

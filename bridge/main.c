@@ -28,6 +28,7 @@
 #include "log.h"
 #include "mqtt.h"
 #include "otcrypto.h"
+#include "tiles.h"
 #include "utf8.h"
 #include "ws.h"
 
@@ -76,16 +77,10 @@ static const struct lws_protocol_vhost_options mime_json = {&mime_mjs, NULL, ".j
 static const struct lws_protocol_vhost_options mime_webp = {&mime_json, NULL, ".webp",
 							    "image/webp"};
 
-/* Added to every HTTP response. The Content-Security-Policy allows the
- * page's own files, the OpenStreetMap tiles, and WebSocket/fetch back to
- * this server; web/index.html carries the same policy in a meta tag. */
-#define CSP                                                                                        \
-	"default-src 'self'; script-src 'self'; style-src 'self'; "                                \
-	"img-src 'self' data: https://tile.openstreetmap.org; connect-src 'self'; "                \
-	"object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
-static const struct lws_protocol_vhost_options hdr_csp = {NULL, NULL,
-							  "content-security-policy:", CSP};
-static const struct lws_protocol_vhost_options hdr_referrer = {&hdr_csp, NULL,
+/* Added to every HTTP response, after the Content-Security-Policy that
+ * main() builds from --tile-url (tiles_csp(): the page's own files, the
+ * tile server's origin, and WebSocket/fetch back to this server). */
+static const struct lws_protocol_vhost_options hdr_referrer = {NULL, NULL,
 							       "referrer-policy:", "no-referrer"};
 static const struct lws_protocol_vhost_options hdr_frame = {&hdr_referrer, NULL,
 							    "x-frame-options:", "DENY"};
@@ -304,7 +299,10 @@ static int bridge_init(struct bridge *b, const struct bridge_config *cfg)
 	return 0;
 }
 
-static struct lws_context *create_lws(struct bridge *b)
+/* `hdrs`: the headers every response carries; they must outlive the
+ * context. */
+static struct lws_context *create_lws(struct bridge *b,
+				      const struct lws_protocol_vhost_options *hdrs)
 {
 	const struct bridge_config *cfg = b->cfg;
 	struct lws_context_creation_info info;
@@ -354,7 +352,7 @@ static struct lws_context *create_lws(struct bridge *b)
 	info.timeout_secs = (unsigned)cfg->request_timeout;
 	info.timeout_secs_ah_idle = (unsigned)cfg->request_timeout;
 	info.fd_limit_per_thread = (unsigned)cfg->max_connections + LWS_OWN_FDS;
-	info.headers = &headers;
+	info.headers = hdrs;
 	info.user = b;
 	info.retry_and_idle_policy = &b->retry;
 	info.options |= LWS_SERVER_OPTION_VALIDATE_UTF8;
@@ -387,6 +385,9 @@ int main(int argc, char **argv)
 {
 	struct bridge_config cfg;
 	struct bridge b;
+	char csp[TILES_CSP_MAX];
+	struct lws_protocol_vhost_options hdr_csp = {&headers, NULL,
+						     "content-security-policy:", csp};
 	int rc = 1;
 
 	switch (config_parse(&cfg, argc, argv)) {
@@ -437,7 +438,11 @@ int main(int argc, char **argv)
 	}
 	signal(SIGPIPE, SIG_IGN);
 
-	b.lws = create_lws(&b);
+	if (tiles_csp(cfg.tile_csp_source, csp, sizeof(csp)) < 0) {
+		log_err("bridge", "--tile-url: the Content-Security-Policy does not fit");
+		goto out;
+	}
+	b.lws = create_lws(&b, &hdr_csp);
 	if (!b.lws) {
 		log_err("bridge", "cannot start the HTTP server on %s:%d", cfg.http_host,
 			cfg.http_port);

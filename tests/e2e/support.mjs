@@ -69,9 +69,10 @@ export async function launchBrowser() {
 /**
  * A page with map tiles unreachable (as on a machine without internet),
  * recording page errors, dialogs and console errors that are not tile loads.
+ * `contextOptions` go to browser.newContext() (a phone's viewport, say).
  */
-export async function newPage(browser) {
-  const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+export async function newPage(browser, contextOptions = {}) {
+  const context = await browser.newContext({ viewport: { width: 1280, height: 800 }, ...contextOptions });
   const page = await context.newPage();
   const problems = { pageErrors: [], dialogs: [], console: [] };
   page.on('pageerror', (e) => problems.pageErrors.push(e.message));

@@ -9,8 +9,13 @@
 
 int main(void)
 {
-	static int (*const inits[])(void) = {init_parse_tests, init_relay_tests, init_queue_tests,
-					     init_db_tests,    init_auth_tests,	 NULL};
+	static int (*const inits[])(void) = {init_parse_tests,
+					     init_relay_tests,
+					     init_queue_tests,
+					     init_db_tests,
+					     init_auth_tests,
+					     init_tiles_tests,
+					     NULL};
 
 	return run_suites(inits);
 }

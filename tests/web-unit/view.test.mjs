@@ -6,7 +6,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Store } from '../../web/js/store.js';
 import {
-  RenderPlan, activityFields, deviceMeta, deviceState, popupPairs, sortDevices, transitionText,
+  RenderPlan, activityFields, deviceMeta, deviceState, needsFit, popupPairs, sortDevices, transitionText,
+  viewAction,
 } from '../../web/js/view.js';
 import { dataObject } from './fakes.mjs';
 
@@ -112,4 +113,43 @@ test('render plan: reset and device events redraw everything; reset re-fits only
   plan.apply('reset', {}, store, { following: false });
   assert.equal(plan.fitted, true, 'panned away: leave the view alone');
   assert.equal(plan.apply('welcome', {}, store), false);
+});
+
+test('needsFit: a device near or past the edge of the map needs a fit', () => {
+  const size = { x: 800, y: 600 };
+  assert.equal(needsFit([], size), false);
+  assert.equal(needsFit([{ x: 400, y: 300 }, { x: 20, y: 580 }], size), false, 'on the margin is in view');
+  assert.equal(needsFit([{ x: 400, y: 300 }, { x: 19, y: 300 }], size), true);
+  assert.equal(needsFit([{ x: 400, y: 581 }], size), true);
+  assert.equal(needsFit([{ x: -5000, y: 300 }], size), true, 'far off the map');
+  assert.equal(needsFit([{ x: 795, y: 5 }], size, 0), false, 'margin 0');
+  assert.equal(needsFit([{ x: NaN, y: 300 }], size), true, 'no position on screen');
+});
+
+test('viewAction: fit every device until the user moves the map', () => {
+  const size = { x: 800, y: 600 };
+  const inside = [{ x: 100, y: 100 }, { x: 700, y: 500 }];
+  const outside = [{ x: 100, y: 100 }, { x: 900, y: 500 }];
+  const base = { follow: true, fitted: true, changed: true, size };
+  // first sight: fit, whether or not all is in view already
+  assert.equal(viewAction({ ...base, fitted: false, points: inside }), 'fit');
+  assert.equal(viewAction({ ...base, fitted: false, points: [] }), null, 'nothing to fit yet');
+  // then: fit again only when a device leaves the view
+  assert.equal(viewAction({ ...base, points: inside }), null);
+  assert.equal(viewAction({ ...base, points: outside }), 'fit');
+  assert.equal(viewAction({ ...base, changed: false, points: outside }), null, 'nothing moved');
+  // the user moved the map: never, not even on first sight
+  assert.equal(viewAction({ ...base, follow: false, points: outside }), null);
+  assert.equal(viewAction({ ...base, follow: false, fitted: false, points: outside }), null);
+});
+
+test('viewAction: a followed device is panned to, others leave the map alone', () => {
+  const size = { x: 800, y: 600 };
+  const points = [{ x: 100, y: 100 }, { x: 900, y: 500 }];
+  const base = { follow: true, fitted: true, changed: true, size, points, focused: 7 };
+  assert.equal(viewAction({ ...base, newest: { device: 7 } }), 'pan');
+  assert.equal(viewAction({ ...base, newest: { device: 8 } }), null);
+  assert.equal(viewAction({ ...base, newest: null }), null);
+  assert.equal(viewAction({ ...base, fitted: false, newest: null }), null);
+  assert.equal(viewAction({ ...base, follow: false, newest: { device: 7 } }), null);
 });

@@ -4,8 +4,9 @@
 //
 // The logic lives in modules without DOM that the Node tests import:
 // config.js, format.js, store.js (de-duplication, bounded lists),
-// client.js (the connection state machine) and view.js (what to show and
-// what to redraw); this module draws their state. Importing it does
+// client.js (the connection state machine), view.js (what to show, what
+// to redraw, when to fit the map) and tiles.js (the server's tile layer);
+// this module draws their state. Importing it does
 // nothing: main.js calls start(). Every string that came from a
 // phone (device names, display names, tracker ids, region names) goes into
 // the page through textContent or DOM nodes handed to Leaflet, never as HTML.
@@ -17,9 +18,10 @@ import {
 } from './history.js';
 import { deviceColor, deviceLabel, formatConnection, formatTime } from './format.js';
 import { Store } from './store.js';
+import { tileSettings } from './tiles.js';
 import { LiveClient } from './client.js';
 import {
-  RenderPlan, activityFields, deviceMeta, deviceState, popupPairs, sortDevices, transitionText,
+  RenderPlan, activityFields, deviceMeta, deviceState, popupPairs, sortDevices, transitionText, viewAction,
 } from './view.js';
 
 // set by start(): the page's window, Leaflet, settings, state and elements
@@ -46,7 +48,7 @@ let historyGroup = null; // the history track (on the map in history mode only)
 let canvas = null;       // renders the history's many points
 let mode = 'live';
 const layers = new Map(); // device id → { marker, track, tid, offline }
-let follow = true;          // keep new positions in view
+let follow = true;          // keep new positions in view (until the user moves the map)
 let focusedDevice = null;   // follow this device only, when set
 const plan = new RenderPlan(); // what the next render redraws
 
@@ -57,23 +59,65 @@ function initMap() {
     return;
   }
   map = L.map('map', { worldCopyJump: true, zoomControl: true }).setView([20, 0], 2);
-  const tiles = L.tileLayer('https://tile.openstreetmap.org/{z}/{x}/{y}.png', {
-    maxZoom: 19,
-    attribution: '&copy; <a href="https://www.openstreetmap.org/copyright">OpenStreetMap</a> contributors',
-  }).addTo(map);
-  let noted = false;
-  tiles.on('tileerror', () => {
-    if (noted) return;
-    noted = true;
-    const note = L.control({ position: 'bottomleft' });
-    note.onAdd = () => el('div', 'tile-note', 'Map tiles unavailable — positions still update');
-    note.addTo(map);
-  });
   liveGroup = L.layerGroup().addTo(map);
   historyGroup = L.layerGroup();
   canvas = L.canvas({ padding: 0.5 });
-  // the user dragged the map: stop following until they ask again
-  map.on('dragstart', () => setFollow(false));
+  addFitControl();
+  watchUserMoves();
+}
+
+let tileNoted = false;
+/** Say once that the map has no tiles (unreachable, or none configured). */
+function noteNoTiles() {
+  if (tileNoted || !map) return;
+  tileNoted = true;
+  const note = L.control({ position: 'bottomleft' });
+  note.onAdd = () => el('div', 'tile-note', 'Map tiles unavailable — positions still update');
+  note.addTo(map);
+}
+
+/** The tile layer the server names (GET /api/config: --tile-url, --tile-attribution). */
+function addTiles(config) {
+  if (!map) return;
+  const t = tileSettings(config);
+  if (!t) { noteNoTiles(); return; }
+  const tiles = L.tileLayer(t.url, { maxZoom: 19, attribution: t.attribution }).addTo(map);
+  tiles.on('tileerror', noteNoTiles);
+}
+
+/** A "Fit all" button on the map: show every device and keep them in view again. */
+function addFitControl() {
+  const ctl = L.control({ position: 'topleft' });
+  ctl.onAdd = () => {
+    const box = el('div', 'leaflet-bar fit-all');
+    const b = el('button', 'fit-all-button', 'Fit all');
+    b.type = 'button';
+    b.id = 'fit-all';
+    b.title = 'Show all devices and keep them in view';
+    b.addEventListener('click', () => { setFollow(true); fitAll(); });
+    box.append(b);
+    L.DomEvent.disableClickPropagation(box);
+    return box;
+  };
+  ctl.addTo(map);
+}
+
+/**
+ * The user moved the map (drag, wheel, pinch, double click, box zoom, the
+ * keyboard or the zoom buttons): stop following until they ask again. Our
+ * own fits and pans come through none of these.
+ */
+function watchUserMoves() {
+  const moved = () => { if (follow) setFollow(false); };
+  const box = map.getContainer();
+  map.on('dragstart boxzoomstart', moved);
+  box.addEventListener('wheel', moved, { passive: true });
+  box.addEventListener('dblclick', moved);
+  box.addEventListener('touchstart', (ev) => { if (ev.touches.length > 1) moved(); }, { passive: true });
+  box.addEventListener('keydown', (ev) => {
+    if (ev.target === box && /^(Arrow|[-+=_])/.test(ev.key)) moved();
+  });
+  box.addEventListener('click', (ev) => { if (ev.target.closest('.leaflet-control-zoom')) moved(); }, true);
 }
 
 function setFollow(on, deviceId = null) {
@@ -90,11 +134,17 @@ function onFollowClick() {
   fitAll();
 }
 
-function fitAll() {
+/** The latest position of every device, [lat, lon]. */
+function devicePositions() {
+  return [...store.devices.values()].filter((d) => d.last).map((d) => [d.last.lat, d.last.lon]);
+}
+
+/** Show every device; `animate` false for the automatic fits (no half-done view to measure). */
+function fitAll(animate = true) {
   if (!map) return;
-  const pts = [...store.devices.values()].filter((d) => d.last).map((d) => [d.last.lat, d.last.lon]);
-  if (pts.length === 1) map.setView(pts[0], Math.max(map.getZoom(), 14));
-  else if (pts.length > 1) map.fitBounds(pts, { padding: [40, 40], maxZoom: 15 });
+  const pts = devicePositions();
+  if (pts.length === 1) map.setView(pts[0], Math.max(map.getZoom(), 14), { animate });
+  else if (pts.length > 1) map.fitBounds(pts, { padding: [40, 40], maxZoom: 15, animate });
 }
 
 function pinElement(dev) {
@@ -158,13 +208,17 @@ function clearMap() {
   layers.clear();
 }
 
-/** Keep the newest position in view, unless the user has panned away. */
-function followTo(loc) {
-  if (!map || !follow) return;
-  if (focusedDevice !== null && loc.device !== focusedDevice) return;
-  const ll = L.latLng(loc.lat, loc.lon);
-  if (focusedDevice !== null) { map.panTo(ll); return; }
-  if (!map.getBounds().pad(-0.15).contains(ll)) map.panTo(ll);
+/** Keep every device (or the followed one) in view, unless the user has moved the map. */
+function autoView() {
+  if (!map) return;
+  const points = devicePositions().map((p) => map.latLngToContainerPoint(p));
+  const action = viewAction({
+    follow, focused: focusedDevice, fitted: plan.fitted, changed: plan.dirty.size > 0,
+    newest: plan.follow, points, size: map.getSize(),
+  });
+  if (points.length) plan.fitted = true;
+  if (action === 'fit') fitAll(false);
+  else if (action === 'pan') map.panTo([plan.follow.lat, plan.follow.lon]);
 }
 
 // ---------------------------------------------------------------- lists
@@ -186,14 +240,8 @@ function render() {
     const dev = store.devices.get(id);
     if (dev) drawDevice(dev);
   }
-  if (mode !== 'live') {
-    // history on screen: the live layers update off the map
-  } else if (!plan.fitted && store.devices.size && map) {
-    plan.fitted = true;
-    fitAll();
-  } else if (plan.follow) {
-    followTo(plan.follow);
-  }
+  // in history mode the live layers update off the map
+  if (mode === 'live') autoView();
   // "last seen" texts change with every location: rebuild for those once a second
   if (plan.devicesChanged || performance.now() - lastDevicesRender > 1000) renderDevices();
   renderActivity();
@@ -493,10 +541,17 @@ function initHistory() {
   ui.histDevice.addEventListener('change', () => loadHistory(chosenRange()));
   ui.histSlider.addEventListener('input', onSlider);
   setExportLinks(false);
+}
+
+/** GET /api/config: the tile layer and the history defaults; retried until it answers. */
+function loadServerConfig(win, delayMs = 2000) {
   fetchJson('/api/config').then((c) => {
+    addTiles(c);
     hist.filter = filterDefaults(c);
     ui.histHideBad.checked = hist.filter.hideBad;
-  }).catch(() => {});
+  }).catch(() => {
+    win.setTimeout(() => loadServerConfig(win, Math.min(delayMs * 2, 30000)), delayMs);
+  });
 }
 
 // ---------------------------------------------------------------- wiring
@@ -535,6 +590,8 @@ function debugView() {
     get status() { return client.status; },
     get highestId() { return store.highestId; },
     get follow() { return follow; },
+    /** Whether the map shows the position lat, lon (inside its edges). */
+    inView(lat, lon) { return !!map && map.getBounds().contains([lat, lon]); },
     config: Object.freeze({ ...cfg }),
     view() {
       if (!map) return null;
@@ -609,5 +666,6 @@ export function start(win) {
   Object.defineProperty(win, 'mytracks', { value: debugView(), enumerable: true });
   initMap();
   initHistory();
+  loadServerConfig(win);
   client.start();
 }

@@ -139,3 +139,33 @@ export class RenderPlan {
     this.devicesChanged = false;
   }
 }
+
+/** Pixels from the map's edge inside which a device counts as out of view. */
+export const FIT_MARGIN = 20;
+
+/**
+ * Whether some of `points` (map container pixels, {x, y}) lie within
+ * `margin` of the edge of a map `size` ({x, y}) pixels large, or beyond.
+ */
+export function needsFit(points, size, margin = FIT_MARGIN) {
+  return points.some((p) => !(p.x >= margin && p.y >= margin && p.x <= size.x - margin && p.y <= size.y - margin));
+}
+
+/**
+ * What the live map does after a render, as data:
+ *  - 'fit': fit every device (the first sight, or a device near or past
+ *    the edge while the map follows all devices),
+ *  - 'pan': bring the followed device (`focused`) to the middle,
+ *  - null: leave the map alone (the user moved it, or all is in view).
+ * `follow`: the map follows new positions (the user has not moved it
+ * since they last asked); `fitted`: fitted once since the last reset;
+ * `changed`: device positions changed in this render; `newest`: the
+ * newest live position ({device}) or null; `points`/`size`: the devices'
+ * positions and the map's size in container pixels.
+ */
+export function viewAction({ follow, focused = null, fitted, changed, newest = null, points, size, margin = FIT_MARGIN }) {
+  if (!follow || !points.length) return null;
+  if (focused !== null) return newest && newest.device === focused ? 'pan' : null;
+  if (!fitted) return 'fit';
+  return changed && needsFit(points, size, margin) ? 'fit' : null;
+}
