@@ -40,7 +40,9 @@ export async function startStack({ bridgeArgs = [] } = {}) {
     if (!fs.existsSync(f)) throw new Error(`${f} is missing: build the project (and install chromium) first`);
   }
   const dir = tmpDir('mytracks-e2e-');
-  const broker = await startBroker({ dir });
+  // the bridge's MQTT user is the plugin's trusted user, as in production:
+  // its deletes go through the control channel
+  const broker = await startBroker({ dir, options: { trusted_user: 'mytracks-bridge' } });
   const bridge = await startWebBridge(broker, bridgeArgs);
   const mqtt = await mqttConnect(broker.port, { clientId: `e2e-${process.pid}-${Date.now()}` });
   return { dir, broker, bridge, mqtt };

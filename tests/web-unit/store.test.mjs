@@ -108,3 +108,27 @@ test('the seen-id set is bounded; forgotten old ids still count as seen', () => 
   assert.equal(s.addLocation(dataObject({ id: 999 })).added, false);
   assert.equal(s.addLocation(dataObject({ id: 1001 })).added, true);
 });
+
+test('deleted events drop a fix, a time range or a whole device', () => {
+  const s = new Store();
+  for (let i = 1; i <= 6; i++) s.addLocation(dataObject({ id: i, timestamp_unix: 1000 + i * 10 }));
+  s.addLocation(dataObject({ id: 7, device: 2, device_name: 'bob/phone', timestamp_unix: 1030 }));
+  const dev = s.devices.get(1);
+  // the newest fix: the marker goes back to the one before
+  assert.equal(s.applyDeleted({ device: 1, id: 6, deleted: 1 }), 1);
+  assert.equal(dev.last.id, 5);
+  assert.equal(s.activity.some((l) => l.id === 6), false);
+  // a range, inclusive at both ends; bob's fix at the same time stays
+  s.applyDeleted({ device: 1, from: 1020, to: 1040, deleted: 3 });
+  assert.deepEqual(dev.track.map((l) => l.id), [1, 5]);
+  assert.deepEqual(s.activity.map((l) => l.id).sort(), [1, 5, 7]);
+  // the whole device
+  assert.equal(s.applyDeleted({ device: 1, all: true, deleted: 2 }), 1);
+  assert.equal(s.devices.has(1), false);
+  assert.deepEqual(s.activity.map((l) => l.id), [7]);
+  // nonsense changes nothing
+  for (const bad of [null, {}, { device: 2 }, { device: 2, from: 'a', to: 2 }, { device: 'x', all: true }]) {
+    assert.equal(s.applyDeleted(bad), null);
+  }
+  assert.equal(s.devices.get(2).track.length, 1);
+});

@@ -167,11 +167,56 @@ function detailList(pairs) {
   return dl;
 }
 
+// ---------------------------------------------------------------- deletes
+
+let me = null; // GET /api/me: { user, admin, login }, once known
+
+/** Whether the viewer may delete the fixes of device "user/device". */
+function mayDelete(name) {
+  if (!me || typeof name !== 'string') return false;
+  return me.admin === true || name.split('/')[0] === me.user;
+}
+
+/** POST /api/delete; every page then hears {"type":"deleted"}. */
+async function requestDelete(body) {
+  const r = await fetch('/api/delete', {
+    method: 'POST', headers: { 'Content-Type': 'application/json', Accept: 'application/json' },
+    body: JSON.stringify(body), cache: 'no-store', credentials: 'same-origin',
+  });
+  let answer = null;
+  try { answer = await r.json(); } catch { /* not JSON */ }
+  if (!r.ok) throw new Error((answer && answer.error) || `HTTP ${r.status}`);
+  return answer;
+}
+
+function deleteFixButton(dev, loc) {
+  const box = el('div', 'mt-delete');
+  const b = el('button', 'danger', 'Delete this fix');
+  b.type = 'button';
+  b.dataset.action = 'delete-fix';
+  const note = el('span', 'note');
+  b.addEventListener('click', async () => {
+    if (!globalThis.confirm(`Delete the fix of ${deviceLabel(dev)} at ${formatTime(loc.ts)}? This cannot be undone.`)) return;
+    b.disabled = true;
+    try {
+      await requestDelete({ device: dev.name, id: loc.id });
+      note.textContent = 'Deleted.';
+      if (map) map.closePopup();
+    } catch (e) {
+      note.textContent = `Not deleted: ${e.message}`;
+      b.disabled = false;
+    }
+  });
+  box.append(b, note);
+  return box;
+}
+
 /** Popup content for a location: DOM nodes, text only. */
 function locationPopup(dev, loc) {
   const box = el('div', 'mt-popup');
   box.append(el('div', 'title', deviceLabel(dev)));
   box.append(detailList(popupPairs(dev, loc)));
+  if (mayDelete(dev.name) && Number.isSafeInteger(loc.id)) box.append(deleteFixButton(dev, loc));
   return box;
 }
 
@@ -208,6 +253,15 @@ function clearMap() {
   layers.clear();
 }
 
+/** A device deleted, or left without fixes: off the live map. */
+function dropDevice(id) {
+  const layer = layers.get(id);
+  if (!layer) return;
+  layer.marker.remove();
+  layer.track.remove();
+  layers.delete(id);
+}
+
 /** Keep every device (or the followed one) in view, unless the user has moved the map. */
 function autoView() {
   if (!map) return;
@@ -238,7 +292,8 @@ function render() {
   renderTimer = null;
   for (const id of plan.dirty) {
     const dev = store.devices.get(id);
-    if (dev) drawDevice(dev);
+    if (dev && dev.last) drawDevice(dev);
+    else dropDevice(id);
   }
   // in history mode the live layers update off the map
   if (mode === 'live') autoView();
@@ -430,6 +485,29 @@ function historyOptions() {
   };
 }
 
+/** The range delete: one device the viewer may delete, a track shown. */
+function setDeleteRange() {
+  if (!ui.histDelete) return;
+  const dev = hist.device === null ? null : store.devices.get(hist.device);
+  ui.histDelete.hidden = !(dev && mayDelete(dev.name) && hist.range);
+}
+
+async function deleteRange() {
+  const dev = hist.device === null ? null : store.devices.get(hist.device);
+  if (!dev || !hist.range) return;
+  const { start, end } = hist.range;
+  if (!globalThis.confirm(`Delete every fix of ${deviceLabel(dev)} from ${formatTime(start)} to ${formatTime(end)}? This cannot be undone.`)) return;
+  ui.histDelete.disabled = true;
+  try {
+    const r = await requestDelete({ device: dev.name, from: start, to: end });
+    ui.histSummary.textContent = `Deleted ${r.deleted} ${r.deleted === 1 ? 'entry' : 'entries'}.`;
+  } catch (e) {
+    ui.histSummary.textContent = `Not deleted: ${e.message}`;
+  } finally {
+    ui.histDelete.disabled = false;
+  }
+}
+
 function setExportLinks(on) {
   for (const [f, a] of [['gpx', ui.exportGpx], ['geojson', ui.exportGeojson], ['csv', ui.exportCsv]]) {
     if (on) { a.href = exportUrl(f, historyOptions()); a.removeAttribute('aria-disabled'); } else { a.href = '#'; a.setAttribute('aria-disabled', 'true'); }
@@ -450,6 +528,7 @@ async function loadHistory(range) {
     if (seq !== hist.seq) return;
     hist.track = parseTrack(body);
     drawHistory();
+    setDeleteRange();
   } catch (e) {
     if (seq !== hist.seq) return;
     ui.histSummary.textContent = `Could not load the history: ${e.message}`;
@@ -526,6 +605,7 @@ function initHistory() {
   ui.modeHistory.addEventListener('click', () => setMode('history'));
   const byDates = () => { hist.last24 = false; loadHistory(chosenRange()); };
   ui.histForm.addEventListener('submit', (ev) => { ev.preventDefault(); byDates(); });
+  if (ui.histDelete) ui.histDelete.addEventListener('click', deleteRange);
   ui.histFrom.addEventListener('change', byDates);
   ui.histTo.addEventListener('change', byDates);
   ui.histPrev.addEventListener('click', () => stepRange(-1));
@@ -575,6 +655,11 @@ async function fetchJson(url, timeoutMs = 10000) {
 
 function onClientEvent(kind, detail) {
   if (kind === 'status') { showStatus(detail); return; }
+  if (kind === 'deleted') {
+    plan.dirty.add(detail.device);
+    // a shown track that had the device: fetch it again
+    if (hist.track && (hist.device === null || hist.device === detail.device)) loadHistory(hist.range);
+  }
   if (kind === 'reset') {
     clearMap();
     for (const li of rows.values()) li.remove();
@@ -648,6 +733,7 @@ export function start(win) {
     hist24h: $('history-24h'), histHideBad: $('history-hide-bad'), histDistance: $('history-distance'),
     histSummary: $('history-summary'), histSlider: $('history-slider'), histTime: $('history-time'),
     exportGpx: $('export-gpx'), exportGeojson: $('export-geojson'), exportCsv: $('export-csv'),
+    histDelete: $('history-delete'),
   };
   ui.follow.addEventListener('click', onFollowClick);
   onActivate(ui.devices, '.device', (li) => focusDevice(Number(li.dataset.deviceId)));
@@ -667,5 +753,6 @@ export function start(win) {
   initMap();
   initHistory();
   loadServerConfig(win);
+  fetchJson('/api/me').then((m) => { me = m; setDeleteRange(); }).catch(() => {});
   client.start();
 }

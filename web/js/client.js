@@ -338,6 +338,11 @@ export class LiveClient {
       case 'transition':
         if (this.store.applyTransition(d)) this.onEvent('transition', d);
         return 'transition';
+      case 'deleted': {
+        const id = this.store.applyDeleted(d);
+        if (id !== null || (d && Number.isSafeInteger(d.device))) this.onEvent('deleted', d);
+        return 'deleted';
+      }
       default:
         return null; // unknown types are ignored
     }

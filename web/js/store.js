@@ -179,6 +179,30 @@ export class Store {
     return dev;
   }
 
+  /**
+   * A deleted event ({"type":"deleted"}): drop the fix with that id, the
+   * fixes with from <= ts <= to, or (all) the whole device. Returns the
+   * device id it changed, or null.
+   */
+  applyDeleted(d) {
+    if (!d || !Number.isSafeInteger(d.device)) return null;
+    const dev = this.devices.get(d.device);
+    let gone;
+    if (d.all === true) gone = () => true;
+    else if (Number.isSafeInteger(d.id)) gone = (l) => l.id === d.id;
+    else if (Number.isFinite(d.from) && Number.isFinite(d.to)) gone = (l) => l.ts >= d.from && l.ts <= d.to;
+    else return null;
+    this.activity = this.activity.filter((l) => l.device !== d.device || !gone(l));
+    if (!dev) return null;
+    if (d.all === true) {
+      this.devices.delete(d.device);
+      return d.device;
+    }
+    dev.track = dev.track.filter((l) => !gone(l));
+    if (dev.last && gone(dev.last)) dev.last = dev.track.length ? dev.track[dev.track.length - 1] : null;
+    return d.device;
+  }
+
   /** A transition event: remembered as the device's latest region event. */
   applyTransition(d) {
     if (!d || !Number.isSafeInteger(d.device)) return null;

@@ -119,6 +119,7 @@ export class RenderPlan {
       }
       case 'devices':
       case 'transition':
+      case 'deleted':
         this._allDirty(store);
         return true;
       default:
