@@ -453,6 +453,13 @@ static bool on_card(struct mt_ctx *ctx, struct device *dev, const struct ot_msg 
 	const struct ot_card *c = &msg->u.card;
 	struct store_op *op;
 
+	/* an imported card (the Recorder's cards/) that is already the name */
+	if (ctx->importing &&
+	    ((!c->name && !dev->display_name) ||
+	     (c->name && dev->display_name && !strcmp(c->name, dev->display_name)))) {
+		ctx->c.duplicates++;
+		return true;
+	}
 	op = store_op_new(STORE_DEVICE_CARD,
 			  (c->name ? strlen(c->name) + 1 : 0) + (c->tid ? strlen(c->tid) + 1 : 0));
 	if (op) {
@@ -466,6 +473,8 @@ static bool on_card(struct mt_ctx *ctx, struct device *dev, const struct ot_msg 
 		return false;
 	ctx->c.events++;
 	device_set_display_name(dev, c->name);
+	if (ctx->importing)
+		return true;
 	jbuf_reset(&ctx->out);
 	jbuf_printf(&ctx->out, "{\"device\":%" PRId64 ",\"device_name\":", dev->id);
 	dataobj_device_name(&ctx->out, dev->user, dev->device);
@@ -647,9 +656,9 @@ static int ingest_plain(struct mt_ctx *ctx, const struct mosquitto_evt_message *
 		reject(ctx, ed, REJ_FIELD, reason);
 		return MOSQ_ERR_SUCCESS;
 	}
-	if (msg.type == OT_IGNORED ||
-	    (ctx->importing && msg.type != OT_LOCATION && msg.type != OT_TRANSITION)) {
-		ctx->c.ignored++; /* an import keeps locations and transitions */
+	if (msg.type == OT_IGNORED || (ctx->importing && msg.type != OT_LOCATION &&
+				       msg.type != OT_TRANSITION && msg.type != OT_CARD)) {
+		ctx->c.ignored++; /* an import keeps locations, transitions and cards */
 		goto done;
 	}
 	if (msg.type == OT_LOCATION && topic.sub[0]) {

@@ -38,6 +38,7 @@ enum import_outcome {
  * request's, control.h) as if `client` had published it, but as history:
  * no data object is published, the device's online state, last_seen and
  * IP address are left alone, and transitions already stored are skipped.
+ * A card sets the device's name (skipped when it is the name already).
  * `why` (at least 1 byte) gets the reason of a rejection, else "". */
 enum import_outcome ingest_import(struct mt_ctx *ctx, const void *client, const char *user,
 				  const char *device, const char *payload, size_t len, char *why,

@@ -168,7 +168,7 @@ describe('control: import', () => {
     const a = await ctl.request({ op: 'import', user: 'frank', device: 'old', messages });
     assert.equal(a.ok, true, JSON.stringify(a));
     assert.deepEqual([a.stored, a.duplicates, a.events, a.ignored, a.done, a.busy, a.rejected_count],
-      [2, 1, 1, 1, 6, false, 1]);
+      [2, 1, 2, 0, 6, false, 1]);
     assert.equal(a.rejected[0].index, 2);
     assert.match(a.rejected[0].error, /bad_field|invalid/);
     // committed when answered
@@ -179,11 +179,14 @@ describe('control: import', () => {
     const phone = await mqttConnect(broker.port);
     const before = await untilSentinel(phone, live);
     assert.deepEqual(before.filter((m) => !m.topic.endsWith('/stats')).map((m) => m.topic), []);
-    assert.equal(sql(broker.db, "SELECT online, display_name FROM devices WHERE user = 'frank'")[0].online, 0);
+    assert.deepEqual(sql(broker.db, "SELECT online, display_name FROM devices WHERE user = 'frank'"),
+      [{ online: 0, display_name: 'Old name' }]);
+    const lwt = await ctl.request({ op: 'import', user: 'frank', device: 'old', messages: ['{"_type":"lwt","tst":1600000000}'] });
+    assert.deepEqual([lwt.ignored, lwt.events, lwt.stored], [1, 0, 0]);
 
     // again: nothing new
     const b = await ctl.request({ op: 'import', user: 'frank', device: 'old', messages });
-    assert.deepEqual([b.stored, b.duplicates, b.events], [0, 4, 0]);
+    assert.deepEqual([b.stored, b.duplicates, b.events], [0, 5, 0]);
     assert.equal(count(broker.db, "device_id = (SELECT id FROM devices WHERE user = 'frank')"), 2);
     const bad = await ctl.request({ op: 'import', user: 'frank', device: 'old', messages: 'no' });
     assert.equal(bad.status, 400);
