@@ -24,15 +24,15 @@ const SIZES = {
   // memory: messages per broker.
   smoke: { ingest: 2000, rounds: 1, latSecs: 1, latRates: [100], latClients: [1, 5],
     fanout: [20], fanSecs: 1, histRows: 20000, histReqs: 20, memory: 2000, warmup: 0.3, httpSecs: 1,
-    exportRows: 20000, trackRows: 20000, trackReqs: 2 },
+    exportRows: 20000, trackRows: 20000, trackReqs: 2, purgeRows: 20000 },
   quick: { ingest: 50000, rounds: 2, latSecs: 3, latRates: [100, 1000], latClients: [1, 100],
     fanout: [1000, 2000], fanSecs: 3, histRows: 200000, histReqs: 100, memory: 100000, warmup: 1, httpSecs: 3,
-    exportRows: 200000, trackRows: 100000, trackReqs: 3 },
+    exportRows: 200000, trackRows: 100000, trackReqs: 3, purgeRows: 200000 },
   full: { ingest: 200000, rounds: 3, latSecs: 10, latRates: [100, 1000], latClients: [1, 100],
     fanout: [1000, 10000], fanSecs: 10, histRows: 1000000, histReqs: 500, memory: 1000000, warmup: 2, httpSecs: 10,
-    exportRows: 1000000, trackRows: 500000, trackReqs: 5 },
+    exportRows: 1000000, trackRows: 500000, trackReqs: 5, purgeRows: 1000000 },
 };
-const ALL = ['ingest', 'latency', 'fanout', 'history', 'memory', 'http', 'export'];
+const ALL = ['ingest', 'latency', 'fanout', 'history', 'memory', 'http', 'export', 'retention'];
 
 function usage() {
   return `Usage: bench/run [--smoke | --quick] [--only LIST] [--fanout-frames F] [--max-clients N] [--json FILE] [--keep] [--no-build]
@@ -129,7 +129,7 @@ async function tool(name, args) {
 }
 
 /** mosquitto on a free port; with the plugin when `db` is given. */
-async function broker({ db, nodelay = true } = {}) {
+async function broker({ db, nodelay = true, options = [] } = {}) {
   const dir = fs.mkdtempSync(path.join(work, 'broker-'));
   const port = await freePort();
   const conf = path.join(dir, 'mosquitto.conf');
@@ -143,6 +143,7 @@ async function broker({ db, nodelay = true } = {}) {
   if (process.getuid?.() === 0) lines.push('user root');
   // the bridge publishes HTTP-mode reports for other users under its own name
   if (db) lines.push(`plugin ${pluginPath}`, `plugin_opt_database ${db}`, 'plugin_opt_trusted_user mytracks-bridge');
+  if (db) for (const o of options) lines.push(`plugin_opt_${o}`);
   fs.writeFileSync(conf, lines.join('\n') + '\n');
   const proc = new Proc('mosquitto', 'mosquitto', ['-c', conf], { env: H.sanitizerEnv(true), logFile: path.join(dir, 'mosquitto.log') });
   await waitFor(async () => {
@@ -514,6 +515,40 @@ async function exportBench() {
   raw.results.export = out;
 }
 
+// ---- 8. retention (issue 13) ----
+/** Ingest at full speed into a database holding `rows` fixes of which the
+ * older half is past plugin_opt_retention_days, against the same load into
+ * an empty database: the purge must not slow ingestion down. */
+async function retention() {
+  const rows = S.purgeRows;
+  const days = Math.max(1, Math.floor((rows * 60) / 86400 / 2));
+  const cutoff = Math.floor(Date.now() / 1000) - days * 86400;
+  const load = (port, user) => tool('generate_load', ['--port', String(port), '--devices', '10', '--rate', 'max',
+    '--count', String(S.ingest), '--qos', '1', '--max-inflight', '20', '--json', '--user', user]);
+  const empty = path.join(work, 'retention-empty.db');
+  const b0 = await broker({ db: empty });
+  const base = await load(b0.port, 'ret0');
+  await b0.stop();
+  const db = path.join(work, 'retention.db');
+  trackDb(db, rows);
+  const due = sql(db, `SELECT count(*) AS n FROM locations WHERE tst < ${cutoff}`)[0].n;
+  const t0 = performance.now();
+  const b = await broker({ db, options: [`retention_days ${days}`, 'retention_interval 1'] });
+  const during = await load(b.port, 'ret1');
+  await waitFor(() => sql(db, `SELECT count(*) AS n FROM locations WHERE tst < ${cutoff}`)[0].n === 0,
+    { timeout: 600000, interval: 200, what: 'the old rows purged' });
+  const secs = (performance.now() - t0) / 1000;
+  await b.stop();
+  const left = sql(db, 'SELECT count(*) AS n FROM locations')[0].n;
+  const ok = left === rows - due + S.ingest && base.acked === S.ingest && during.acked === S.ingest;
+  raw.results.retention = { rows, days, due, secs, base: base.rate, during: during.rate, left };
+  row(`Retention: ${fmt(due)} of ${fmt(rows)} rows past ${days} days, purged 1,000 per transaction while ingesting`,
+    `${ms(secs)} s (${fmt(due / secs)} rows/s); ${fmt(left)} rows kept`, 'all old rows gone, the rest kept', ok);
+  row('Ingest during the purge / into an empty database', `${fmt(during.rate)} / ${fmt(base.rate)} msg/s = ${fmt(during.rate / base.rate, 2)}`,
+    '≥ 0.80', during.rate / base.rate >= 0.8, true);
+  if (!ok) raw.undelivered = true;
+}
+
 function table() {
   const m = raw.machine;
   const lines = [
@@ -531,7 +566,7 @@ function table() {
 let failed = false;
 try {
   build();
-  const steps = { ingest, latency, fanout, history, memory, http, export: exportBench };
+  const steps = { ingest, latency, fanout, history, memory, http, export: exportBench, retention };
   for (const name of only) {
     log(`running ${name}`);
     try {
