@@ -6,11 +6,16 @@
 
 #include <crypt.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
 
+#include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 
@@ -222,7 +227,13 @@ static void session_drop(struct auth *a, struct auth_session *s)
 {
 	explicit_bzero(s->token, sizeof(s->token));
 	s->user = -1;
+	s->revoked = false;
 	a->ended = true;
+}
+
+static int64_t wall_now(void)
+{
+	return (int64_t)time(NULL);
 }
 
 int auth_load(struct auth *a, const char *file, int ttl, int max_per_user, int limit)
@@ -235,6 +246,7 @@ int auth_load(struct auth *a, const char *file, int ttl, int max_per_user, int l
 	a->max_per_user = max_per_user;
 	a->limit = limit;
 	a->next_serial = 1;
+	a->wall = wall_now;
 	a->sessions = calloc(AUTH_MAX_SESSIONS, sizeof(*a->sessions));
 	a->limits = calloc(AUTH_LIMIT_SLOTS, sizeof(*a->limits));
 	if (!a->sessions || !a->limits ||
@@ -411,6 +423,257 @@ int auth_session_new(struct auth *a, const struct auth_user *u, int64_t now,
 	return 0;
 }
 
+/* --- signed tokens (--session-secret-file) ------------------------------ */
+
+int auth_secret_load(struct auth *a, const char *file, char *err, size_t err_len)
+{
+	unsigned char buf[AUTH_SECRET_MAX + 2];
+	struct stat st;
+	size_t got = 0;
+	ssize_t r;
+	int fd, rc = -1;
+
+	fd = open(file, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		snprintf(err, err_len, "%s: cannot read: %s", file, strerror(errno));
+		return -1;
+	}
+	if (fstat(fd, &st) || !S_ISREG(st.st_mode)) {
+		snprintf(err, err_len, "%s is not a regular file", file);
+		goto out;
+	}
+	if (st.st_mode & (S_IRWXG | S_IRWXO)) {
+		snprintf(err, err_len,
+			 "%s has mode %04o: group or others may read or write it; chmod 600 "
+			 "it (whoever reads it can log in as anyone)",
+			 file, (unsigned)(st.st_mode & 07777));
+		goto out;
+	}
+	while (got < sizeof(buf)) {
+		r = read(fd, buf + got, sizeof(buf) - got);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0) {
+			snprintf(err, err_len, "%s: read error: %s", file, strerror(errno));
+			goto out;
+		}
+		if (!r)
+			break;
+		got += (size_t)r;
+	}
+	/* one trailing newline (an editor's, or echo's) is not secret */
+	if (got && buf[got - 1] == '\n')
+		got--;
+	if (got && buf[got - 1] == '\r')
+		got--;
+	if (got > AUTH_SECRET_MAX) {
+		snprintf(err, err_len, "%s is longer than %d bytes", file, AUTH_SECRET_MAX);
+		goto out;
+	}
+	if (got < AUTH_SECRET_MIN) {
+		snprintf(err, err_len,
+			 "%s holds %zu bytes, at least %d are needed (e.g. `openssl rand -hex "
+			 "32 > FILE`)",
+			 file, got, AUTH_SECRET_MIN);
+		goto out;
+	}
+	memcpy(a->secret, buf, got);
+	a->secret_len = got;
+	rc = 0;
+out:
+	explicit_bzero(buf, sizeof(buf));
+	close(fd);
+	return rc;
+}
+
+static const char hexdig[] = "0123456789abcdef";
+
+static void hex_put(char *out, const unsigned char *in, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		out[2 * i] = hexdig[in[i] >> 4];
+		out[2 * i + 1] = hexdig[in[i] & 15];
+	}
+}
+
+/* Lower-case hex digit value, or -1. */
+static int hex_val(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	return -1;
+}
+
+/* Decode exactly `n` hex characters of `in` (n even) into `out`. */
+static int hex_get(unsigned char *out, const char *in, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i += 2) {
+		int h = hex_val(in[i]), l = hex_val(in[i + 1]);
+
+		if (h < 0 || l < 0)
+			return -1;
+		out[i / 2] = (unsigned char)(h << 4 | l);
+	}
+	return 0;
+}
+
+/* The token's MAC: HMAC-SHA256(secret, body NUL user_hash). */
+static int token_mac(const unsigned char *secret, size_t secret_len, const char *body,
+		     size_t body_len, const char *user_hash, unsigned char mac[32])
+{
+	size_t hl = strlen(user_hash), n = body_len + 1 + hl;
+	unsigned char *msg = malloc(n);
+	unsigned int got = 0;
+	bool ok;
+
+	if (!msg)
+		return -1;
+	memcpy(msg, body, body_len);
+	msg[body_len] = '\0';
+	memcpy(msg + body_len + 1, user_hash, hl);
+	ok = HMAC(EVP_sha256(), secret, (int)secret_len, msg, n, mac, &got) && got == 32;
+	explicit_bzero(msg, n);
+	free(msg);
+	return ok ? 0 : -1;
+}
+
+int auth_token_make(const unsigned char *secret, size_t secret_len, const char *user,
+		    const char *user_hash, int64_t issued, int64_t expires,
+		    const unsigned char rnd[AUTH_TOKEN_RANDOM], char out[AUTH_SIGNED_MAX + 1])
+{
+	size_t ul = strlen(user), n;
+	unsigned char mac[32];
+	int w;
+
+	if (!ul || ul > OT_NAME_MAX || issued < 0 || expires <= issued || !secret_len)
+		return -1;
+	memcpy(out, "v1.", 3);
+	hex_put(out + 3, (const unsigned char *)user, ul);
+	n = 3 + 2 * ul;
+	w = snprintf(out + n, AUTH_SIGNED_MAX + 1 - n, ".%lld.%lld.", (long long)issued,
+		     (long long)expires);
+	if (w < 0 || (size_t)w >= AUTH_SIGNED_MAX + 1 - n)
+		return -1;
+	n += (size_t)w;
+	hex_put(out + n, rnd, AUTH_TOKEN_RANDOM);
+	n += 2 * AUTH_TOKEN_RANDOM;
+	if (token_mac(secret, secret_len, out, n, user_hash, mac))
+		return -1;
+	out[n++] = '.';
+	hex_put(out + n, mac, sizeof(mac));
+	n += 2 * sizeof(mac);
+	out[n] = '\0';
+	explicit_bzero(mac, sizeof(mac));
+	return (int)n;
+}
+
+/* A decimal field of 1 to 18 digits, no sign, no leading zero. */
+static int dec_field(const char *p, size_t n, int64_t *out)
+{
+	int64_t v = 0;
+	size_t i;
+
+	if (!n || n > 18 || (n > 1 && p[0] == '0'))
+		return -1;
+	for (i = 0; i < n; i++) {
+		if (p[i] < '0' || p[i] > '9')
+			return -1;
+		v = v * 10 + (p[i] - '0');
+	}
+	*out = v;
+	return 0;
+}
+
+/* Split a token into its six '.'-separated fields. */
+static int token_fields(const char *token, const char *f[6], size_t fl[6])
+{
+	size_t len = strnlen(token, AUTH_SIGNED_MAX + 1);
+	const char *p = token;
+	int k;
+
+	if (len > AUTH_SIGNED_MAX)
+		return -1;
+	for (k = 0; k < 6; k++) {
+		const char *dot = memchr(p, '.', (size_t)(token + len - p));
+
+		f[k] = p;
+		if (k < 5 && !dot)
+			return -1;
+		if (k == 5 && dot)
+			return -1;
+		fl[k] = k < 5 ? (size_t)(dot - p) : (size_t)(token + len - p);
+		p += fl[k] + 1;
+	}
+	return 0;
+}
+
+int auth_token_parse(const char *token, struct auth_token *t)
+{
+	unsigned char skip[64];
+	const char *f[6];
+	size_t fl[6];
+
+	if (token_fields(token, f, fl) || fl[0] != 2 || memcmp(f[0], "v1", 2))
+		return -1;
+	if (!fl[1] || fl[1] % 2 || fl[1] > 2 * OT_NAME_MAX ||
+	    hex_get((unsigned char *)t->user, f[1], fl[1]))
+		return -1;
+	t->user[fl[1] / 2] = '\0';
+	if (strlen(t->user) != fl[1] / 2) /* a NUL inside */
+		return -1;
+	if (dec_field(f[2], fl[2], &t->issued) || dec_field(f[3], fl[3], &t->expires))
+		return -1;
+	if (fl[4] != 2 * AUTH_TOKEN_RANDOM || hex_get(skip, f[4], fl[4]))
+		return -1;
+	if (fl[5] != 64 || hex_get(skip, f[5], fl[5]))
+		return -1;
+	return 0;
+}
+
+enum auth_token_result auth_token_check(const unsigned char *secret, size_t secret_len,
+					const char *token, const char *user_hash, int64_t now,
+					int max_ttl)
+{
+	unsigned char mac[32], got[32];
+	struct auth_token t;
+	size_t body;
+	int ok;
+
+	if (!secret_len || !user_hash || auth_token_parse(token, &t))
+		return AUTH_TOKEN_BAD;
+	body = strlen(token) - 65; /* the MAC and its '.' */
+	if (token_mac(secret, secret_len, token, body, user_hash, mac) ||
+	    hex_get(got, token + body + 1, 64))
+		return AUTH_TOKEN_BAD;
+	ok = !CRYPTO_memcmp(mac, got, sizeof(mac));
+	explicit_bzero(mac, sizeof(mac));
+	if (!ok || t.expires <= t.issued)
+		return AUTH_TOKEN_BAD;
+	if (now >= t.expires || (max_ttl > 0 && now >= t.issued + max_ttl))
+		return AUTH_TOKEN_EXPIRED;
+	return AUTH_TOKEN_OK;
+}
+
+/* The key a signed token is cached under: a hex HMAC of it under the
+ * per-process key (the slot then holds no usable token). */
+static int token_key(const struct auth *a, const char *token, char key[AUTH_TOKEN_LEN + 1])
+{
+	unsigned char mac[32];
+
+	if (password_mac(a, token, mac))
+		return -1;
+	hex_put(key, mac, sizeof(mac));
+	key[AUTH_TOKEN_LEN] = '\0';
+	explicit_bzero(mac, sizeof(mac));
+	return 0;
+}
+
 static struct auth_session *find_session(struct auth *a, const char *token)
 {
 	int i;
@@ -423,16 +686,112 @@ static struct auth_session *find_session(struct auth *a, const char *token)
 	return NULL;
 }
 
+/* A slot for a newly seen signed token: a free one, else the live one
+ * closest to expiry (it is verified again when next shown, though its
+ * sockets close), else the revoked one closest to expiry. */
+static struct auth_session *cache_slot(struct auth *a, int64_t now)
+{
+	struct auth_session *live = NULL, *revoked = NULL;
+	int i;
+
+	for (i = 0; i < AUTH_MAX_SESSIONS; i++) {
+		struct auth_session *s = &a->sessions[i];
+
+		if (s->user >= 0 && s->expires <= now)
+			session_drop(a, s);
+		if (s->user < 0)
+			return s;
+		if (!s->revoked && (!live || s->expires < live->expires))
+			live = s;
+		if (s->revoked && (!revoked || s->expires < revoked->expires))
+			revoked = s;
+	}
+	live = live ? live : revoked;
+	session_drop(a, live);
+	return live;
+}
+
+/* The slot of the signed `token`: the cached one, or a new one when the
+ * token verifies now (for its user's present hash). NULL: not genuine,
+ * expired, or unknown user. */
+static struct auth_session *signed_slot(struct auth *a, const char *token, int64_t now)
+{
+	char key[AUTH_TOKEN_LEN + 1];
+	struct auth_session *s;
+	struct auth_token t;
+	int64_t wall, until;
+	int i;
+
+	if (token_key(a, token, key))
+		return NULL;
+	s = find_session(a, key);
+	explicit_bzero(key, sizeof(key));
+	if (s && s->expires <= now) {
+		session_drop(a, s);
+		return NULL;
+	}
+	if (s)
+		return s;
+	if (auth_token_parse(token, &t) || (i = find_user(a, t.user)) < 0)
+		return NULL;
+	wall = a->wall();
+	if (auth_token_check(a->secret, a->secret_len, token, a->users[i].hash, wall, a->ttl) !=
+	    AUTH_TOKEN_OK)
+		return NULL;
+	until = t.expires < t.issued + a->ttl ? t.expires : t.issued + a->ttl;
+	s = cache_slot(a, now);
+	if (token_key(a, token, s->token))
+		return NULL;
+	s->user = i;
+	s->expires = now + (until - wall); /* in the caller's (monotonic) clock */
+	s->serial = a->next_serial++;
+	s->revoked = false;
+	return s;
+}
+
+int auth_session_start(struct auth *a, const struct auth_user *u, int64_t now, char *out,
+		       size_t out_len)
+{
+	unsigned char rnd[AUTH_TOKEN_RANDOM];
+	char tok[AUTH_SIGNED_MAX + 1];
+	int64_t wall;
+	int n;
+
+	if (!a->secret_len) {
+		if (out_len < AUTH_TOKEN_LEN + 1)
+			return -1;
+		return auth_session_new(a, u, now, out);
+	}
+	if (getrandom(rnd, sizeof(rnd), 0) != (ssize_t)sizeof(rnd))
+		return -1;
+	wall = a->wall();
+	n = auth_token_make(a->secret, a->secret_len, u->name, u->hash, wall, wall + a->ttl, rnd,
+			    tok);
+	explicit_bzero(rnd, sizeof(rnd));
+	if (n < 0 || (size_t)n >= out_len)
+		return -1;
+	memcpy(out, tok, (size_t)n + 1);
+	explicit_bzero(tok, sizeof(tok));
+	return 0;
+}
+
 const struct auth_user *auth_session_user(struct auth *a, const char *token, int64_t now,
 					  struct auth_ref *ref)
 {
-	struct auth_session *s = find_session(a, token);
+	struct auth_session *s;
 
-	if (!s)
-		return NULL;
-	if (s->expires <= now) {
-		session_drop(a, s);
-		return NULL;
+	if (a->secret_len) {
+		s = signed_slot(a, token, now);
+		if (!s || s->revoked)
+			return NULL;
+	} else {
+		s = find_session(a, token);
+		if (!s)
+			return NULL;
+		if (s->expires <= now) {
+			session_drop(a, s);
+			return NULL;
+		}
 	}
 	if (ref) {
 		ref->slot = (int)(s - a->sessions);
@@ -441,12 +800,21 @@ const struct auth_user *auth_session_user(struct auth *a, const char *token, int
 	return &a->users[s->user];
 }
 
-void auth_session_end(struct auth *a, const char *token)
+void auth_session_end(struct auth *a, const char *token, int64_t now)
 {
-	struct auth_session *s = find_session(a, token);
+	struct auth_session *s;
 
-	if (s)
-		session_drop(a, s);
+	if (!a->secret_len) {
+		if ((s = find_session(a, token)))
+			session_drop(a, s);
+		return;
+	}
+	/* kept, revoked, until it expires: shown again here, it is refused */
+	s = signed_slot(a, token, now);
+	if (s && !s->revoked) {
+		s->revoked = true;
+		a->ended = true;
+	}
 }
 
 bool auth_session_live(const struct auth *a, const struct auth_ref *ref, int64_t now)
@@ -456,7 +824,7 @@ bool auth_session_live(const struct auth *a, const struct auth_ref *ref, int64_t
 	if (ref->slot < 0 || ref->slot >= AUTH_MAX_SESSIONS)
 		return false;
 	s = &a->sessions[ref->slot];
-	return s->user >= 0 && s->serial == ref->serial && s->expires > now;
+	return s->user >= 0 && !s->revoked && s->serial == ref->serial && s->expires > now;
 }
 
 const struct auth_user *auth_ref_user(const struct auth *a, const struct auth_ref *ref, int64_t now)

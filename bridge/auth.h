@@ -7,6 +7,19 @@
  * devices of users whose line shares with them (share=...), or, as an
  * admin, everything. Sessions are random 256-bit tokens held in memory
  * (lost on restart) with an expiry; lws thread only, no locking.
+ *
+ * With a session secret (--session-secret-file, auth_secret_load()) the
+ * cookie is instead a signed token any bridge with the same secret
+ * accepts (several bridges behind nginx):
+ *   v1.<user, hex>.<issued>.<expires>.<16 random bytes, hex>.<mac, hex>
+ * times in Unix seconds, mac = HMAC-SHA256(secret, everything before the
+ * last '.', a NUL, the user's crypt hash). The hash is in the MAC but not
+ * in the token: a new password or a removed user ends the user's sessions
+ * on every bridge once each has re-read the users file. The session slots
+ * then cache the tokens seen (by a keyed hash of the token), so WebSockets
+ * still name their session with an auth_ref, and keep the tokens logged
+ * out here (revoked, until they expire); other bridges accept a logged-out
+ * token until it expires (docs/security.md).
  */
 #ifndef MYTRACKS_BRIDGE_AUTH_H
 #define MYTRACKS_BRIDGE_AUTH_H
@@ -14,6 +27,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+
+#include "ot.h"
 
 #define AUTH_TOKEN_LEN 64 /* hex characters */
 #define AUTH_MAX_SESSIONS 4096
@@ -27,6 +42,18 @@
 /* Seconds a verified HTTP-mode password is taken without crypt(3). */
 #define AUTH_BASIC_CACHE_TTL 300
 #define AUTH_LIMIT_KEY (2 + 128 + 1) /* "u:" + a user name + NUL */
+/* A session secret: at least this many bytes, at most AUTH_SECRET_MAX. */
+#define AUTH_SECRET_MIN 32
+#define AUTH_SECRET_MAX 1024
+/* Random bytes in a signed token. */
+#define AUTH_TOKEN_RANDOM 16
+/* The longest signed token: "v1." user(hex) "." 19 digits "." 19 digits
+ * "." random(hex) "." mac(hex). */
+#define AUTH_SIGNED_MAX (3 + 2 * OT_NAME_MAX + 1 + 19 + 1 + 19 + 1 + 2 * AUTH_TOKEN_RANDOM + 1 + 64)
+/* The longest session cookie value of either kind. */
+#define AUTH_COOKIE_VALUE_MAX AUTH_SIGNED_MAX
+/* A whole Set-Cookie value: the cookie and its attributes. */
+#define AUTH_SETCOOKIE_MAX (AUTH_COOKIE_VALUE_MAX + 128)
 
 struct auth_user {
 	char *name, *hash;
@@ -44,6 +71,7 @@ struct auth_session {
 	int user; /* index in auth.users; -1: free slot */
 	int64_t expires;
 	uint64_t serial; /* tells this session from a later one in the slot */
+	bool revoked;	 /* signed: logged out here; kept until it expires */
 };
 
 /* Names one session without its token (a WebSocket keeps one to be
@@ -74,6 +102,22 @@ struct auth {
 	struct auth_limit *limits;   /* AUTH_LIMIT_SLOTS */
 	unsigned char cache_key[32]; /* random: keys the verified-password hashes */
 	char dummy[128];	     /* a hash checked for unknown users */
+	/* signed sessions: the secret (secret_len 0: in-memory sessions) */
+	unsigned char secret[AUTH_SECRET_MAX];
+	size_t secret_len;
+	int64_t (*wall)(void); /* Unix seconds (time()); a test may replace it */
+};
+
+/* A signed token's fields (auth_token_parse()). */
+struct auth_token {
+	char user[OT_NAME_MAX + 1];
+	int64_t issued, expires;
+};
+
+enum auth_token_result {
+	AUTH_TOKEN_OK = 0,
+	AUTH_TOKEN_BAD,	    /* malformed, tampered, wrong secret or user hash */
+	AUTH_TOKEN_EXPIRED, /* genuine, but past its expiry or `max_ttl` */
 };
 
 /* Read the users file. `ttl` is the session lifetime (s), `max_per_user`
@@ -108,18 +152,54 @@ const struct auth_user *auth_check_password(const struct auth *a, const char *na
 const struct auth_user *auth_check_basic(struct auth *a, const char *name, const char *password,
 					 int64_t now, bool *cached);
 
-/* Start a session for `u`: writes its token (NUL-terminated) and returns
+/* Read the session secret (--session-secret-file): a regular file that
+ * group and others cannot read or write, of AUTH_SECRET_MIN to
+ * AUTH_SECRET_MAX bytes (a trailing newline is not part of it). From then
+ * on sessions are signed tokens. Returns 0, or -1 with the reason in
+ * `err`. Call after auth_load(). */
+int auth_secret_load(struct auth *a, const char *file, char *err, size_t err_len);
+
+/* Signed tokens, pure functions (no state, no clock, no randomness).
+ * auth_token_make() writes the token of `user` (whose crypt hash is
+ * `user_hash`) into `out` and returns its length, or -1 (a name that
+ * cannot be one, a time out of range). */
+int auth_token_make(const unsigned char *secret, size_t secret_len, const char *user,
+		    const char *user_hash, int64_t issued, int64_t expires,
+		    const unsigned char rnd[AUTH_TOKEN_RANDOM], char out[AUTH_SIGNED_MAX + 1]);
+/* The fields of `token` if it is well-formed (not yet verified: check it
+ * with auth_token_check()); 0, or -1. */
+int auth_token_parse(const char *token, struct auth_token *t);
+/* Is `token` genuine (signed with `secret` for the user whose crypt hash
+ * is now `user_hash`) and live at `now` (Unix seconds): before its expiry
+ * and, when `max_ttl` > 0, within `max_ttl` seconds of its issue? The MAC
+ * is compared in constant time before anything else is believed. */
+enum auth_token_result auth_token_check(const unsigned char *secret, size_t secret_len,
+					const char *token, const char *user_hash, int64_t now,
+					int max_ttl);
+
+/* Start a session for `u` in either mode and write the cookie value (NUL-
+ * terminated) into `out` (at least AUTH_COOKIE_VALUE_MAX + 1 bytes for a
+ * signed one). Returns 0, or -1 (no random bytes, `out` too short). */
+int auth_session_start(struct auth *a, const struct auth_user *u, int64_t now, char *out,
+		       size_t out_len);
+
+/* The in-memory kind of auth_session_start(): writes its token (NUL-terminated) and returns
  * 0, or -1 when no random bytes could be had. When `u` already holds
  * max_per_user sessions, their oldest ends; else, when all slots are
  * taken, the session closest to expiry ends. */
 int auth_session_new(struct auth *a, const struct auth_user *u, int64_t now,
 		     char token[AUTH_TOKEN_LEN + 1]);
-/* The session's user, or NULL (unknown or expired token); the pointer is
- * valid until the next auth_reload(). Fills `ref` (may be NULL) with the
- * session's reference. */
+/* The session's user, or NULL (unknown or expired token; signed: also
+ * forged, logged out here, or of a user whose hash changed); the pointer
+ * is valid until the next auth_reload(). Fills `ref` (may be NULL) with
+ * the session's reference. `now` is lws_now_secs() time, as everywhere
+ * here; signed tokens are checked against a->wall(). */
 const struct auth_user *auth_session_user(struct auth *a, const char *token, int64_t now,
 					  struct auth_ref *ref);
-void auth_session_end(struct auth *a, const char *token);
+/* Log out: the session ends (its sockets close at the next
+ * auth_sessions_ended()). A signed token is kept as revoked until it
+ * expires; only this bridge knows. */
+void auth_session_end(struct auth *a, const char *token, int64_t now);
 /* Is the session `ref` names still live? False once it was ended,
  * evicted, or expired by `now`. */
 bool auth_session_live(const struct auth *a, const struct auth_ref *ref, int64_t now);

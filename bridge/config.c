@@ -78,6 +78,11 @@ static const char usage_text[] =
 	"                            or `" PROG " --hash-password`; re-read on\n"
 	"                            SIGHUP (systemctl reload)\n"
 	"  --session-ttl SECONDS     how long a login lasts (default 604800)\n"
+	"  --session-secret-file FILE\n"
+	"                            sign session cookies with this secret (32 bytes\n"
+	"                            or more, mode 0600): every bridge given the same\n"
+	"                            file accepts them (several bridges behind a\n"
+	"                            proxy); default: sessions kept in this process\n"
 	"  --allowed-origin ORIGIN   also accept WebSocket upgrades from this Origin\n"
 	"                            (e.g. https://map.example.org; repeatable)\n"
 	"  --insecure-no-auth        allow a non-loopback --http-host without --users\n"
@@ -157,6 +162,7 @@ enum {
 	OPT_HIDE_SPEED_OVER,
 	OPT_TILE_URL,
 	OPT_TILE_ATTRIBUTION,
+	OPT_SESSION_SECRET_FILE,
 };
 
 static const struct option long_options[] = {
@@ -202,6 +208,7 @@ static const struct option long_options[] = {
 	{"hide-speed-over", required_argument, NULL, OPT_HIDE_SPEED_OVER},
 	{"tile-url", required_argument, NULL, OPT_TILE_URL},
 	{"tile-attribution", required_argument, NULL, OPT_TILE_ATTRIBUTION},
+	{"session-secret-file", required_argument, NULL, OPT_SESSION_SECRET_FILE},
 	{NULL, 0, NULL, 0},
 };
 
@@ -369,6 +376,11 @@ static int apply_websec(struct bridge_config *cfg, int opt, const char *arg)
 		if (parse_num("login-limit", arg, 0, 1000000, &v))
 			return -1;
 		cfg->login_limit = (int)v;
+		return 0;
+	case OPT_SESSION_SECRET_FILE: /* its mode and length are checked as it loads */
+		if (check_readable_file("session-secret-file", arg))
+			return -1;
+		cfg->session_secret_file = arg;
 		return 0;
 	case OPT_KEYS: /* payload encryption; its mode is checked as it loads */
 		if (check_readable_file("keys", arg))
@@ -633,6 +645,10 @@ enum config_result config_parse(struct bridge_config *cfg, int argc, char **argv
 	}
 	if (!cfg->tls_cert != !cfg->tls_key) {
 		fprintf(stderr, PROG ": --tls-cert and --tls-key go together\n");
+		return CONFIG_ERROR;
+	}
+	if (cfg->session_secret_file && !cfg->users_file) {
+		fprintf(stderr, PROG ": --session-secret-file needs --users (it signs logins)\n");
 		return CONFIG_ERROR;
 	}
 	if (!cfg->users_file && !cfg->insecure_no_auth && !config_is_loopback(cfg->http_host)) {

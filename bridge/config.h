@@ -46,8 +46,9 @@ struct bridge_config {
 	bool insecure_no_auth;	/* allow a non-loopback --http-host without login */
 	const char *allowed_origins[CONFIG_MAX_ORIGINS]; /* besides the Host's own */
 	int n_allowed_origins;
-	const char *tls_cert, *tls_key; /* serve HTTPS/WSS */
-	int session_ttl;		/* seconds a login lasts */
+	const char *tls_cert, *tls_key;	 /* serve HTTPS/WSS */
+	int session_ttl;		 /* seconds a login lasts */
+	const char *session_secret_file; /* signed sessions for several bridges; NULL: in memory */
 	/* request checks, sessions and logins (issue 9, docs/security.md) */
 	const char *server_names[CONFIG_MAX_NAMES]; /* Host names besides loopback */
 	int n_server_names;

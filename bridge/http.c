@@ -51,7 +51,7 @@ struct http_session {
 	char viewer[OT_NAME_MAX + 1];
 	bool viewer_admin;
 	const char *location;		  /* a redirect's target */
-	char cookie[192];		  /* a Set-Cookie value to send */
+	char cookie[AUTH_SETCOOKIE_MAX];  /* a Set-Cookie value to send */
 	bool www_auth;			  /* a 401 asking for Basic credentials */
 	char basic_user[OT_NAME_MAX + 1]; /* HTTP mode: who sent the report */
 	size_t declared, got;		  /* Content-Length, and body bytes seen */
@@ -872,7 +872,7 @@ static void fail_control(struct bridge *b, bool all, int64_t now)
 
 const struct auth_user *http_session_user(struct bridge *b, struct lws *wsi, struct auth_ref *ref)
 {
-	char hdr[4096], tok[AUTH_TOKEN_LEN + 1];
+	char hdr[4096], tok[AUTH_COOKIE_VALUE_MAX + 1];
 	int n = lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_COOKIE);
 
 	if (!b->auth_on || n <= 0 || n >= (int)sizeof(hdr) ||
@@ -906,7 +906,7 @@ static int serve_page(struct bridge *b, struct lws *wsi, const char *name)
 
 static int login_submit(struct bridge *b, struct http_session *s)
 {
-	char user[OT_NAME_MAX + 1], pass[AUTH_PASSWORD_MAX + 1], tok[AUTH_TOKEN_LEN + 1];
+	char user[OT_NAME_MAX + 1], pass[AUTH_PASSWORD_MAX + 1], tok[AUTH_COOKIE_VALUE_MAX + 1];
 	char esc[UTF8_LOG_LEN(OT_NAME_MAX)];
 	const struct auth_user *u = NULL;
 	int64_t now = (int64_t)lws_now_secs();
@@ -949,7 +949,7 @@ static int login_submit(struct bridge *b, struct http_session *s)
 			return reply_error(b, s, 401, "wrong user name or password");
 		return reply_redirect(b, s, 303, "/login?failed=1");
 	}
-	if (auth_session_new(&b->auth, u, now, tok))
+	if (auth_session_start(&b->auth, u, now, tok, sizeof(tok)))
 		return reply_error(b, s, 503, "no random bytes for a session, try again");
 	ws_close_ended_sessions(b); /* the one it may have evicted */
 	snprintf(s->cookie, sizeof(s->cookie),
@@ -968,13 +968,13 @@ static int login_submit(struct bridge *b, struct http_session *s)
 
 static int logout(struct bridge *b, struct http_session *s, struct lws *wsi)
 {
-	char hdr[4096], tok[AUTH_TOKEN_LEN + 1];
+	char hdr[4096], tok[AUTH_COOKIE_VALUE_MAX + 1];
 	int n = lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_COOKIE);
 
 	if (n > 0 && n < (int)sizeof(hdr) &&
 	    lws_hdr_copy(wsi, hdr, sizeof(hdr), WSI_TOKEN_HTTP_COOKIE) > 0 &&
 	    parse_cookie(hdr, AUTH_COOKIE, tok, sizeof(tok))) {
-		auth_session_end(&b->auth, tok);
+		auth_session_end(&b->auth, tok, (int64_t)lws_now_secs());
 		ws_close_ended_sessions(b); /* its WebSockets stop now */
 	}
 	snprintf(s->cookie, sizeof(s->cookie),

@@ -385,7 +385,7 @@ int main(int argc, char **argv)
 {
 	struct bridge_config cfg;
 	struct bridge b;
-	char csp[TILES_CSP_MAX];
+	char csp[TILES_CSP_MAX], err[1024];
 	struct lws_protocol_vhost_options hdr_csp = {&headers, NULL,
 						     "content-security-policy:", csp};
 	int rc = 1;
@@ -422,6 +422,18 @@ int main(int argc, char **argv)
 			rc = 2;
 			goto out;
 		}
+		if (cfg.session_secret_file &&
+		    auth_secret_load(&b.auth, cfg.session_secret_file, err, sizeof(err))) {
+			fprintf(stderr, "mytracks-bridge: --session-secret-file %s\n", err);
+			auth_free(&b.auth);
+			rc = 2;
+			goto out;
+		}
+		if (cfg.session_secret_file)
+			log_info("bridge",
+				 "sessions: signed cookies, valid on every bridge with the secret "
+				 "of %s",
+				 cfg.session_secret_file);
 		b.auth_on = true;
 		b.metrics.users = (uint64_t)b.auth.n_users;
 		log_info("bridge", "login required: %d users from %s", b.auth.n_users,

@@ -9,13 +9,9 @@
 
 int main(void)
 {
-	static int (*const inits[])(void) = {init_parse_tests,
-					     init_relay_tests,
-					     init_queue_tests,
-					     init_db_tests,
-					     init_auth_tests,
-					     init_tiles_tests,
-					     NULL};
+	static int (*const inits[])(void) = {
+		init_parse_tests, init_relay_tests,	init_queue_tests, init_db_tests,
+		init_auth_tests,  init_authtoken_tests, init_tiles_tests, NULL};
 
 	return run_suites(inits);
 }
