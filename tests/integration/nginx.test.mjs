@@ -165,6 +165,18 @@ describe('two bridges behind nginx', () => {
     assert.notEqual(nginxTest(dir, conf).status, 0);
   });
 
+  it('a bridge refuses a secret file others may read, or a short one', async () => {
+    const loose = path.join(dir, 'loose-secret');
+    fs.writeFileSync(loose, `${crypto.randomBytes(32).toString('hex')}\n`, { mode: 0o644 });
+    fs.chmodSync(loose, 0o644);
+    await assert.rejects(startBridge(broker, { args: ['--users', file, '--session-secret-file', loose], name: 'loose' }),
+      /has mode 0644: group or others may read/);
+    const short = path.join(dir, 'short-secret');
+    fs.writeFileSync(short, 'only 31 bytes of secret here...\n', { mode: 0o600 });
+    await assert.rejects(startBridge(broker, { args: ['--users', file, '--session-secret-file', short], name: 'short' }),
+      /holds 31 bytes, at least 32/);
+  });
+
   it('a login made on one bridge works on the other and through nginx', async () => {
     const s = await login(a.url, 'bob', PW.bob);
     assert.equal(s.status, 200);
