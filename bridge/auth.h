@@ -82,6 +82,8 @@ struct auth {
  * after printing to stderr which line is wrong. Free with auth_free()
  * either way. */
 int auth_load(struct auth *a, const char *file, int ttl, int max_per_user, int limit);
+/* Free the users and the sessions (wiped); `a` is zeroed and may be
+ * loaded again. Cannot fail. */
 void auth_free(struct auth *a);
 
 /* Read the users file again (SIGHUP). A file that cannot be read or does
@@ -119,6 +121,9 @@ int auth_session_new(struct auth *a, const struct auth_user *u, int64_t now,
  * session's reference. */
 const struct auth_user *auth_session_user(struct auth *a, const char *token, int64_t now,
 					  struct auth_ref *ref);
+/* Log out: forget the session of `token` (nothing happens for an unknown
+ * or malformed token). Its WebSockets are closed by the caller
+ * (ws_close_ended_sessions). Cannot fail. */
 void auth_session_end(struct auth *a, const char *token);
 /* Is the session `ref` names still live? False once it was ended,
  * evicted, or expired by `now`. */

@@ -146,6 +146,10 @@ struct users_line {
 	char *name, *hash, *share;
 	bool admin;
 };
+/* Split one line of the users file in place (`name:hash[:admin][:share=a,b]`;
+ * NUL bytes are written into `line`, which `out` then points into). 0 for a
+ * user, 1 for a blank or comment line, -1 with `*err` (a static text) for a
+ * line that does not parse. */
 int parse_users_line(char *line, struct users_line *out, const char **err);
 
 /* True for a user name the bridge accepts (the MQTT topic-level rules). */
