@@ -145,8 +145,9 @@ static int topic_levels(const char *t, const char **u, size_t *ul, const char **
 	return 0;
 }
 
-int pub_topic(const struct bridge_config *cfg, const char *body, size_t len, const char *hdr_user,
-	      const char *hdr_device, char *topic, size_t topic_len, char *err, size_t err_len)
+int parse_report_topic(const struct bridge_config *cfg, const char *body, size_t len,
+		       const char *hdr_user, const char *hdr_device, char *topic, size_t topic_len,
+		       char *err, size_t err_len)
 {
 	const char *u = hdr_user, *d = hdr_device;
 	size_t ul = u ? strlen(u) : 0, dl = d ? strlen(d) : 0;
@@ -226,8 +227,8 @@ static bool trusted(const struct bridge_config *cfg, const char *addr, size_t n)
 	return false;
 }
 
-void pub_client_ip(const struct bridge_config *cfg, const char *peer, const char *xff, char *out,
-		   size_t out_len)
+void parse_client_ip(const struct bridge_config *cfg, const char *peer, const char *xff, char *out,
+		     size_t out_len)
 {
 	const char *end;
 
