@@ -3,6 +3,7 @@
  * Part of mytracks. SPDX-License-Identifier: MIT
  */
 #include "config.h"
+#include "num.h"
 #include "ot.h"
 
 #include <errno.h>
@@ -262,14 +263,9 @@ static int bad(const char *opt, const char *fmt, const char *value)
 /* A decimal integer in [min, max], nothing else. */
 static int parse_num(const char *opt, const char *s, long long min, long long max, long long *out)
 {
-	char *end;
-	long long v;
+	int64_t v;
 
-	errno = 0;
-	if (!*s || *s == ' ' || *s == '+')
-		goto fail;
-	v = strtoll(s, &end, 10);
-	if (errno || *end || v < min || v > max)
+	if (num_parse(s, min, max, &v))
 		goto fail;
 	*out = v;
 	return 0;

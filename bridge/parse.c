@@ -14,22 +14,13 @@
 #include <cjson/cJSON.h>
 
 #include "isotime.h"
+#include "num.h"
 #include "ot.h"
 #include "utf8.h"
 
 int parse_uint(const char *s, int64_t max, int64_t *out)
 {
-	char *end;
-	long long v;
-
-	if (!*s || *s < '0' || *s > '9')
-		return -1;
-	errno = 0;
-	v = strtoll(s, &end, 10);
-	if (errno || *end || v < 0 || v > max)
-		return -1;
-	*out = v;
-	return 0;
+	return num_parse(s, 0, max, out);
 }
 
 int parse_hist_args(query_get_fn get, void *ctx, struct hist_args *a, char *err, size_t errlen)

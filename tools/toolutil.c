@@ -3,6 +3,7 @@
  * Part of mytracks. SPDX-License-Identifier: MIT
  */
 #include "toolutil.h"
+#include "num.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -184,16 +185,13 @@ int tu_parse_double(const char *s, double lo, double hi, double *out)
 
 int tu_parse_u64(const char *s, uint64_t lo, uint64_t hi, uint64_t *out)
 {
-	char *end;
-	unsigned long long v;
+	int64_t v;
 
-	if (*s == '-')
+	/* the tools' numbers are far below INT64_MAX */
+	if (lo > INT64_MAX ||
+	    num_parse(s, (int64_t)lo, hi > INT64_MAX ? INT64_MAX : (int64_t)hi, &v))
 		return -1;
-	errno = 0;
-	v = strtoull(s, &end, 10);
-	if (errno || end == s || *end || v < lo || v > hi)
-		return -1;
-	*out = v;
+	*out = (uint64_t)v;
 	return 0;
 }
 

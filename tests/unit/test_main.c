@@ -11,7 +11,8 @@ int main(void)
 		init_ot_tests,	    init_dataobj_tests,
 		init_export_tests,  init_track_tests,
 		init_isotime_tests, init_otcrypto_tests,
-		init_recobj_tests,  NULL,
+		init_recobj_tests,  init_num_tests,
+		NULL,
 	};
 
 	return run_suites(inits);
