@@ -101,6 +101,7 @@ int imp_batch_add(struct imp_batch *b, const char *user, const char *device, con
 struct imp_conn {
 	struct mosquitto *mosq;
 	char prefix[128];
+	char username[160];
 	char base[64];	/* request ids are <base>/<n> */
 	char want[320]; /* the answer topic awaited */
 	unsigned long seq;
@@ -206,6 +207,7 @@ struct imp_conn *imp_conn_open(const struct imp_conn_opts *o, char *err, size_t 
 	}
 	mosquitto_lib_init();
 	snprintf(c->prefix, sizeof(c->prefix), "%s", o->prefix);
+	snprintf(c->username, sizeof(c->username), "%s", o->username ? o->username : "");
 	c->timeout_s = o->timeout_s;
 	jbuf_init(&c->req, 0, IMP_MAX_REQUEST);
 	random_base(c->base, sizeof(c->base));
@@ -370,7 +372,10 @@ static int request(struct imp_conn *c, const struct imp_batch *b, size_t from, s
 	}
 	rc = pump(c, &c->got, (int64_t)(c->timeout_s * 1000));
 	if (rc == -2) {
-		snprintf(err, errlen, "the connection to the broker was lost");
+		snprintf(err, errlen,
+			 "the broker closed the connection after the request: may '%s' publish on "
+			 "%s/req/# and read %s/reply/# (its ACL)?",
+			 c->username, c->prefix, c->prefix);
 		return -1;
 	}
 	if (rc == -1) {
