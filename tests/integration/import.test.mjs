@@ -179,6 +179,32 @@ describe('mytracks-import', () => {
     await broker.stop();
   });
 
+  it('names the plugin\'s first 20 rejections of a request, counts the rest, and caps errors with --max-errors', async () => {
+    const broker = await startBroker({ options: { trusted_user: TRUSTED } });
+    const file = path.join(tmpDir(), 'bad.rec');
+    const lines = [];
+    for (let i = 0; i < 30; i++) {
+      lines.push(`2020-09-13T12:00:00Z\t*                 \t{"_type":"location","lat":"x${i}","lon":8,"tst":${1600000000 + i}}`);
+    }
+    lines.push('2020-09-13T12:00:00Z\t*                 \t{"_type":"location","lat":50,"lon":8,"tst":1600000100}');
+    fs.writeFileSync(file, lines.join('\n') + '\n');
+    const args = ['--port', String(broker.port), '--user', 'hal', '--device', 'phone', file];
+    const r = await runImport(args);
+    assert.equal(r.code, 0, r.stderr);
+    const named = r.stderr.match(/^.*bad\.rec:\d+: rejected by the plugin: bad_field.*$/gm);
+    assert.equal(named.length, 20, r.stderr);
+    assert.match(named[19], /bad\.rec:20: /);
+    assert.match(r.stderr, new RegExp(`^${file}:21: 10 more messages rejected by the plugin up to ${file}:31`, 'm'));
+    assert.deepEqual(summary(r.stdout, ['stored', 'rejected']), { stored: 1, rejected: 30 });
+    // smaller requests name them all; --max-errors shows a few
+    const all = await runImport([...args, '--batch', '10']);
+    assert.equal(all.stderr.match(/rejected by the plugin/g).length, 30);
+    const few = await runImport([...args, '--max-errors', '3']);
+    assert.equal(few.stderr.match(/rejected by the plugin: /g).length, 3);
+    assert.match(few.stdout, /^17 more errors not shown \(--max-errors\)$/m);
+    await broker.stop();
+  });
+
   it('--dry-run reads and counts without a broker and stores nothing', async () => {
     const broker = await startBroker({ options: { trusted_user: TRUSTED } });
     const r = await runImport(['--dry-run', '--port', String(broker.port), '--user', 'erin', '--device', 'phone',
