@@ -182,7 +182,8 @@ static int send_batch(struct ctx *x)
 	return 0;
 }
 
-/* Dry run: what the plugin will likely make of it. */
+/* Dry run: what the plugin will likely make of it (transitions and cards
+ * are events). */
 static void dry_classify(struct ctx *x, const char *json, size_t len, long line)
 {
 	cJSON *o = cJSON_ParseWithLength(json, len);
@@ -193,7 +194,7 @@ static void dry_classify(struct ctx *x, const char *json, size_t len, long line)
 		file_error(x, x->cur, line, true, "not a JSON object with a \"_type\"");
 	} else if (!strcmp(type->valuestring, "location")) {
 		x->dry_locations++;
-	} else if (!strcmp(type->valuestring, "transition")) {
+	} else if (!strcmp(type->valuestring, "transition") || !strcmp(type->valuestring, "card")) {
 		x->dry_events++;
 	} else {
 		x->dry_other++;
@@ -797,8 +798,7 @@ static void summary(struct ctx *x)
 		printf("messages        %" PRId64 "\n", x->messages);
 		printf("locations       %" PRId64 "\n", x->dry_locations);
 		printf("events          %" PRId64 "\n", x->dry_events);
-		printf("other           %" PRId64 " (cards, waypoints, lwt ...: ignored)\n",
-		       x->dry_other);
+		printf("other           %" PRId64 " (waypoints, lwt ...: ignored)\n", x->dry_other);
 	} else {
 		printf("sent            %" PRId64 "\n", x->t.sent);
 		printf("stored          %" PRId64 "\n", x->t.stored);

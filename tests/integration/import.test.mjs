@@ -76,26 +76,28 @@ describe('mytracks-import', () => {
     assert.match(r.stderr, new RegExp(`^${file}:6: rejected by the plugin: bad_field: .*lat`, 'm'));
     assert.equal(r.stderr.trim().split('\n').length, 3, r.stderr);
     assert.deepEqual(summary(r.stdout, ['lines read', 'stored', 'duplicates', 'events', 'ignored', 'rejected']),
-      { 'lines read': 8, stored: 3, duplicates: 0, events: 1, ignored: 1, rejected: 3 });
+      { 'lines read': 8, stored: 3, duplicates: 0, events: 2, ignored: 0, rejected: 3 });
     assert.match(r.stdout, /all input read; 3 messages were rejected/);
     // every good line stored with its JSON byte for byte as raw
     const want = recJson(file);
     assert.deepEqual(rows(broker.db, 'alice', 'phone'),
       Object.keys(want).map(Number).sort().map((tst) => ({ tst, raw: want[tst] })));
-    assert.deepEqual(sql(broker.db, 'SELECT type, tst FROM events'), [{ type: 'transition', tst: 1682928360 }]);
+    assert.deepEqual(sql(broker.db, "SELECT type, tst FROM events WHERE type = 'transition'"), [{ type: 'transition', tst: 1682928360 }]);
     // history is not news: nothing on the live topics, the device stays offline
     const phone = await mqttConnect(broker.port);
     const before = await untilSentinel(phone, live);
     assert.deepEqual(before.filter((m) => !m.topic.endsWith('/stats')).map((m) => m.topic), []);
-    assert.equal(sql(broker.db, "SELECT online FROM devices WHERE user = 'alice'")[0].online, 0);
+    // the card named the device, as the Recorder's cards/ would
+    assert.deepEqual(sql(broker.db, "SELECT online, display_name FROM devices WHERE user = 'alice'"),
+      [{ online: 0, display_name: 'Alice' }]);
 
-    // again: everything is a duplicate (three fixes and the transition)
+    // again: everything is a duplicate (three fixes, the transition, the card)
     const again = await runImport(['--port', String(broker.port), '--user', 'alice', '--device', 'phone', file]);
     assert.equal(again.code, 0, again.stderr);
     assert.deepEqual(summary(again.stdout, ['stored', 'duplicates', 'events', 'rejected']),
-      { stored: 0, duplicates: 4, events: 0, rejected: 3 });
+      { stored: 0, duplicates: 5, events: 0, rejected: 3 });
     assert.equal(rows(broker.db, 'alice', 'phone').length, 3);
-    assert.equal(sql(broker.db, 'SELECT count(*) AS n FROM events')[0].n, 1);
+    assert.equal(sql(broker.db, "SELECT count(*) AS n FROM events WHERE type = 'transition'")[0].n, 1);
     await phone.endAsync();
     await live.close();
     await broker.stop();
@@ -211,7 +213,7 @@ describe('mytracks-import', () => {
       fx('alice-phone.rec'), fx('track.gpx')]);
     assert.equal(r.code, 0, r.stderr);
     assert.deepEqual(summary(r.stdout, ['lines read', 'points read', 'messages', 'locations', 'events', 'other', 'rejected']),
-      { 'lines read': 8, 'points read': 5, messages: 10, locations: 8, events: 1, other: 1, rejected: 2 });
+      { 'lines read': 8, 'points read': 5, messages: 10, locations: 8, events: 2, other: 0, rejected: 2 });
     assert.match(r.stdout, /dry run/);
     assert.equal(sql(broker.db, 'SELECT count(*) AS n FROM devices')[0].n, 0);
     assert.equal(sql(broker.db, 'SELECT count(*) AS n FROM locations')[0].n, 0);
