@@ -39,7 +39,7 @@
 #define EXIT_USAGE 2
 #define PROGRESS_NS 100000000 /* at most ten progress lines a second */
 
-enum kind { K_REC, K_GPX, K_TAKEOUT };
+enum kind { K_REC, K_GPX, K_TAKEOUT, K_CARD };
 
 struct job {
 	char *path;
@@ -338,16 +338,41 @@ static int walk_device(struct ctx *x, const char *ddir, const char *user, const 
 	return rc;
 }
 
-/* A Recorder store: DIR/rec/<user>/<device>/YYYY-MM.rec, or DIR is "rec". */
+/* The Recorder's card for a device of its store, if it has one: the
+ * device's own (cards/<user>/<device>/<user>-<device>.json) or the user's
+ * (cards/<user>/<user>.json). Imported before the device's history, so the
+ * device gets its name. */
+static int add_card(struct ctx *x, const char *store, const char *user, const char *device)
+{
+	char path[PATH_MAX];
+	struct stat st;
+
+	if ((size_t)snprintf(path, sizeof(path), "%s/cards/%s/%s/%s-%s.json", store, user, device,
+			     user, device) < sizeof(path) &&
+	    !stat(path, &st) && S_ISREG(st.st_mode))
+		return add_job(x, path, K_CARD, user, device);
+	if ((size_t)snprintf(path, sizeof(path), "%s/cards/%s/%s.json", store, user, user) <
+		    sizeof(path) &&
+	    !stat(path, &st) && S_ISREG(st.st_mode))
+		return add_job(x, path, K_CARD, user, device);
+	return 0;
+}
+
+/* A Recorder store: DIR/rec/<user>/<device>/YYYY-MM.rec, or DIR is "rec"
+ * (then DIR/../cards holds the cards). */
 static int walk_store(struct ctx *x, const char *dir)
 {
-	char root[PATH_MAX], udir[PATH_MAX], ddir[PATH_MAX];
+	char root[PATH_MAX], udir[PATH_MAX], ddir[PATH_MAX], store[PATH_MAX];
 	struct dirent **users;
 	size_t found = 0;
 	int nu, rc = 0;
 
-	if ((size_t)snprintf(root, sizeof(root), "%s/rec", dir) >= sizeof(root) || !is_dir(root))
+	if ((size_t)snprintf(root, sizeof(root), "%s/rec", dir) >= sizeof(root) || !is_dir(root)) {
 		snprintf(root, sizeof(root), "%s", dir);
+		snprintf(store, sizeof(store), "%s/..", dir);
+	} else {
+		snprintf(store, sizeof(store), "%s", dir);
+	}
 	nu = list_dir(root, &users);
 	if (nu < 0) {
 		error(x, "--rec-dir %s: cannot read the directory: %s", dir, strerror(errno));
@@ -390,7 +415,9 @@ static int walk_store(struct ctx *x, const char *dir)
 				x->failed_input = true;
 				continue;
 			}
-			rc = walk_device(x, ddir, user, device, &found);
+			rc = add_card(x, store, user, device);
+			if (!rc)
+				rc = walk_device(x, ddir, user, device, &found);
 		}
 		free_list(devs, nd);
 	}
@@ -492,7 +519,14 @@ static void read_job(struct ctx *x, size_t i)
 		}
 		madvise(map, (size_t)st.st_size, MADV_SEQUENTIAL);
 	}
-	if (j->kind == K_REC)
+	if (j->kind == K_CARD) {
+		/* one JSON object, the card as the phone sent it */
+		size_t len = map ? (size_t)st.st_size : 0;
+
+		while (len && strchr(" \t\r\n", ((const char *)map)[len - 1]))
+			len--;
+		n = message_cb(x, map ? map : "", len, 1) ? -1 : 0;
+	} else if (j->kind == K_REC)
 		n = imp_rec_read(map ? map : "", map ? (size_t)st.st_size : 0, &sink);
 	else if (j->kind == K_GPX)
 		n = imp_gpx_read(map ? map : "", map ? (size_t)st.st_size : 0, j->device, &sink);
@@ -529,7 +563,9 @@ static void usage(FILE *f)
 	      "Inputs (any mix, read in the order given):\n"
 	      "  --rec-dir DIR         an OwnTracks Recorder store: DIR/rec/<user>/<device>/*.rec\n"
 	      "                        (DIR may also be the rec directory itself); user and\n"
-	      "                        device come from the path. Repeatable.\n"
+	      "                        device come from the path; the Recorder's card of\n"
+	      "                        each device (DIR/cards/<user>/<user>.json, or\n"
+	      "                        .../<device>/<user>-<device>.json) names it. Repeatable.\n"
 	      "  FILE.rec              one Recorder file (lines: TIME TAB * TAB JSON): needs\n"
 	      "                        --user and --device, unless its path is\n"
 	      "                        .../rec/<user>/<device>/YYYY-MM.rec\n"

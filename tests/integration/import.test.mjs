@@ -109,22 +109,26 @@ describe('mytracks-import', () => {
     const r = await runImport(['--port', port, '--rec-dir', fx('store'), '--batch', '2']);
     assert.equal(r.code, 0, r.stderr);
     assert.equal(r.stderr, '');
-    assert.deepEqual(summary(r.stdout, ['files read', 'lines read', 'stored', 'ignored', 'rejected']),
-      { 'files read': 3, 'lines read': 5, stored: 4, ignored: 1, rejected: 0 });
+    assert.deepEqual(summary(r.stdout, ['files read', 'lines read', 'stored', 'events', 'ignored', 'rejected']),
+      { 'files read': 5, 'lines read': 5, stored: 4, events: 2, ignored: 1, rejected: 0 });
+    // the Recorder's cards name the devices: the device's own card, else the user's
+    assert.deepEqual(sql(broker.db, "SELECT device, display_name FROM devices WHERE user = 'bob' ORDER BY device"),
+      [{ device: 'phone', display_name: 'Bob Builder' }, { device: 'watch', display_name: 'Bob on the wrist' }]);
+    assert.equal(sql(broker.db, "SELECT count(*) AS n FROM events WHERE type = 'card'")[0].n, 2);
     const phone = { ...recJson(fx('store/rec/bob/phone/2019-10.rec')), ...recJson(fx('store/rec/bob/phone/2019-11.rec')) };
     assert.deepEqual(rows(broker.db, 'bob', 'phone'),
       Object.keys(phone).map(Number).sort().map((tst) => ({ tst, raw: phone[tst] })));
     assert.deepEqual(rows(broker.db, 'bob', 'watch').map((x) => x.tst), [1570356000]);
     // the rec directory itself, and one file whose path names its device
     const again = await runImport(['--port', port, '--rec-dir', fx('store', 'rec')]);
-    assert.deepEqual(summary(again.stdout, ['stored', 'duplicates']), { stored: 0, duplicates: 4 });
+    assert.deepEqual(summary(again.stdout, ['stored', 'duplicates']), { stored: 0, duplicates: 6 });
     assert.match(again.stdout, /nothing new/);
     const one = await runImport(['--port', port, fx('store/rec/bob/phone/2019-10.rec')]);
     assert.equal(one.code, 0, one.stderr);
     assert.deepEqual(summary(one.stdout, ['stored', 'duplicates']), { stored: 0, duplicates: 2 });
     // only one device of the store
     const filtered = await runImport(['--port', port, '--rec-dir', fx('store'), '--device', 'watch', '--dry-run']);
-    assert.deepEqual(summary(filtered.stdout, ['files read', 'locations']), { 'files read': 1, locations: 1 });
+    assert.deepEqual(summary(filtered.stdout, ['files read', 'locations']), { 'files read': 2, locations: 1 });
     await broker.stop();
   });
 
