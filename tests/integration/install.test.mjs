@@ -337,6 +337,28 @@ describe('install and package', { skip }, () => {
       ['/etc/default/mytracks-bridge', '/etc/mytracks/mosquitto.acl', '/etc/mytracks/mosquitto.conf',
         '/etc/mytracks/users']);
     for (const s of ['postinst', 'postrm']) run('sh', ['-n', path.join(control, s)]);
+    // the maintainer scripts against stubs that log their calls (the real
+    // ones would change this machine): the files the services read get
+    // root:mytracks 0640 by dpkg-statoverride, unless an override exists
+    const stubs = path.join(dir, 'stubs');
+    const calls = path.join(dir, 'calls');
+    fs.mkdirSync(stubs);
+    for (const [name, body] of [['systemd-sysusers', ''],
+      ['dpkg-statoverride', '[ "$1" = --list ] && [ "$2" = "$HAS_OVERRIDE" ] && exit 0; [ "$1" != --list ] || exit 1'],
+      ['systemctl', '']]) {
+      fs.writeFileSync(path.join(stubs, name), `#!/bin/sh\necho "${name} $*" >>"${calls}"\n${body}\n`, { mode: 0o755 });
+    }
+    const stubEnv = { ...process.env, PATH: `${stubs}:/usr/bin:/bin`, HAS_OVERRIDE: '/etc/mytracks/users' };
+    run('sh', [path.join(control, 'postinst'), 'configure', ''], { env: stubEnv });
+    run('sh', [path.join(control, 'postrm'), 'purge'], { env: stubEnv });
+    assert.deepEqual(fs.readFileSync(calls, 'utf8').split('\n').filter((l) => !l.startsWith('systemctl ')), [
+      'systemd-sysusers /usr/lib/sysusers.d/mytracks.conf',
+      'dpkg-statoverride --list /etc/mytracks/users',
+      'dpkg-statoverride --list /etc/mytracks/mosquitto.acl',
+      'dpkg-statoverride --update --add root mytracks 0640 /etc/mytracks/mosquitto.acl',
+      'dpkg-statoverride --list /etc/mytracks/users',
+      'dpkg-statoverride --remove /etc/mytracks/users',
+      'dpkg-statoverride --list /etc/mytracks/mosquitto.acl', '']);
     // the package holds exactly what cmake --install installs
     const listed = run('dpkg-deb', ['-c', deb]).stdout.split('\n').filter((l) => l && !l.startsWith('d'))
       .map((l) => l.split(/\s+/).slice(5).join(' ').replace(/^\./, '')).sort();
