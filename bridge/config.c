@@ -309,8 +309,11 @@ static int read_password(struct bridge_config *cfg, const char *file)
 	size_t n;
 
 	if (!f) {
-		fprintf(stderr, PROG ": --mqtt-password-file: cannot read '%s': %s\n", file,
-			strerror(errno));
+		fprintf(stderr, PROG ": --mqtt-password-file: cannot read '%s': %s%s\n", file,
+			strerror(errno),
+			errno == ENOENT ? " (the broker's side writes it: start the broker first, "
+					  "e.g. mytracks-mosquitto.service or ./my-tracks-server)"
+					: "");
 		return -1;
 	}
 	if (!fgets(line, sizeof(line), f))

@@ -187,7 +187,7 @@ describe('install and package', { skip }, () => {
     const early = spawnSync(bridge, ['--mqtt-password-file', path.join(dir, 'nosuch', 'bridge.secret'),
       '--database', path.join(dir, 'none.db'), '--http-port', '1'], { encoding: 'utf8', timeout: 10000 });
     assert.ok(early.status > 0, `status ${early.status}`);
-    assert.match(early.stderr, /--mqtt-password-file: cannot read '[^']*\/nosuch\/bridge\.secret': No such file/);
+    assert.match(early.stderr, /--mqtt-password-file: cannot read '[^']*\/nosuch\/bridge\.secret': No such file.*start the broker first/);
 
     // the shipped mosquitto.conf, with its paths moved into the temp root
     const mport = await freePort();
