@@ -85,6 +85,8 @@ const char *api_stream_content_type(const struct api_stream *st);
  * more follows, 0 when the body is complete, -1 when the database failed
  * (the response must be cut off: it cannot be completed). */
 int api_stream_next(struct bridge *b, struct api_stream *st, struct jbuf *out);
+/* Release what api_stream_open() allocated in `st` (the visible users);
+ * `st` itself is the caller's. Safe to call twice. */
 void api_stream_free(struct api_stream *st);
 
 /* GET /api/config: the page's defaults (--hide-accuracy-over,

@@ -126,6 +126,8 @@ enum auth_token_result {
  * after printing to stderr which line is wrong. Free with auth_free()
  * either way. */
 int auth_load(struct auth *a, const char *file, int ttl, int max_per_user, int limit);
+/* Free the users and the sessions (wiped); `a` is zeroed and may be
+ * loaded again. Cannot fail. */
 void auth_free(struct auth *a);
 
 /* Read the users file again (SIGHUP). A file that cannot be read or does
@@ -196,9 +198,10 @@ int auth_session_new(struct auth *a, const struct auth_user *u, int64_t now,
  * here; signed tokens are checked against a->wall(). */
 const struct auth_user *auth_session_user(struct auth *a, const char *token, int64_t now,
 					  struct auth_ref *ref);
-/* Log out: the session ends (its sockets close at the next
- * auth_sessions_ended()). A signed token is kept as revoked until it
- * expires; only this bridge knows. */
+/* Log out: the session of `token` ends (nothing happens for an unknown
+ * or malformed token). Its WebSockets are closed by the caller
+ * (ws_close_ended_sessions). A signed token is kept as revoked until it
+ * expires; only this bridge knows. Cannot fail. */
 void auth_session_end(struct auth *a, const char *token, int64_t now);
 /* Is the session `ref` names still live? False once it was ended,
  * evicted, or expired by `now`. */

@@ -3,6 +3,7 @@
  * Part of mytracks. SPDX-License-Identifier: MIT
  */
 #include "config.h"
+#include "num.h"
 #include "ot.h"
 
 #include <errno.h>
@@ -269,14 +270,9 @@ static int bad(const char *opt, const char *fmt, const char *value)
 /* A decimal integer in [min, max], nothing else. */
 static int parse_num(const char *opt, const char *s, long long min, long long max, long long *out)
 {
-	char *end;
-	long long v;
+	int64_t v;
 
-	errno = 0;
-	if (!*s || *s == ' ' || *s == '+')
-		goto fail;
-	v = strtoll(s, &end, 10);
-	if (errno || *end || v < min || v > max)
+	if (num_parse(s, min, max, &v))
 		goto fail;
 	*out = v;
 	return 0;
@@ -320,8 +316,11 @@ static int read_password(struct bridge_config *cfg, const char *file)
 	size_t n;
 
 	if (!f) {
-		fprintf(stderr, PROG ": --mqtt-password-file: cannot read '%s': %s\n", file,
-			strerror(errno));
+		fprintf(stderr, PROG ": --mqtt-password-file: cannot read '%s': %s%s\n", file,
+			strerror(errno),
+			errno == ENOENT ? " (the broker's side writes it: start the broker first, "
+					  "e.g. mytracks-mosquitto.service or ./my-tracks-server)"
+					: "");
 		return -1;
 	}
 	if (!fgets(line, sizeof(line), f))

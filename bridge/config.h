@@ -77,6 +77,8 @@ enum config_result {
 /* Parse argv into `cfg` (defaults first). Prints errors and --help text to
  * stderr/stdout itself. Free with config_free(). */
 enum config_result config_parse(struct bridge_config *cfg, int argc, char **argv);
+/* Free what config_parse() allocated (the MQTT password read from its
+ * file); safe after a failed parse. */
 void config_free(struct bridge_config *cfg);
 
 #endif

@@ -433,8 +433,8 @@ static int report_auth(struct bridge *b, struct http_session *s, struct lws *wsi
 
 /* The Recorder's form, POST /pub?u=USER&d=DEVICE: the query names the
  * user and device where X-Limit-U / X-Limit-D do not (the headers win). A
- * value that does not fit is left out (pub_topic() then says what is
- * missing); pub_topic() checks the names either way. */
+ * value that does not fit is left out (parse_report_topic() then says what is
+ * missing); parse_report_topic() checks the names either way. */
 static void report_query_names(struct http_session *s, struct lws *wsi)
 {
 	char buf[OT_NAME_MAX + 3]; /* "u=" + a name + NUL */
@@ -478,7 +478,7 @@ static int report_empty(struct bridge *b, struct http_session *s)
 
 /* Payload encryption (--keys, docs/security.md "Payload encryption"): an
  * encrypted report of a user/device with a key is decrypted into `plain`
- * so that the plaintext is what pub_topic() and parse_report_check()
+ * so that the plaintext is what parse_report_topic() and parse_report_check()
  * look at; the ciphertext is what gets published (the plugin decrypts it
  * with the same keys file, like an MQTT phone's). Returns the result:
  * OTCRYPTO_PLAIN and OTCRYPTO_DECRYPTED go on as usual; OTCRYPTO_NO_KEY
@@ -568,7 +568,7 @@ static int report_begin(struct bridge *b, struct http_session *s, struct lws *ws
 	lws_get_peer_simple(wsi, peer, sizeof(peer));
 	if (lws_hdr_copy(wsi, xff, sizeof(xff), WSI_TOKEN_X_FORWARDED_FOR) <= 0)
 		xff[0] = '\0';
-	pub_client_ip(b->cfg, peer, xff[0] ? xff : NULL, s->ip, sizeof(s->ip));
+	parse_client_ip(b->cfg, peer, xff[0] ? xff : NULL, s->ip, sizeof(s->ip));
 	/* refused after the body was read, so the client sees the answer */
 	if (b->auth_on && !s->login && !s->del && report_auth(b, s, wsi))
 		s->www_auth = true;
@@ -654,8 +654,9 @@ static int report_submit(struct bridge *b, struct http_session *s)
 	check = cr == OTCRYPTO_DECRYPTED ? &plain : &s->in;
 	if ((cr != OTCRYPTO_PLAIN && cr != OTCRYPTO_DECRYPTED && cr != OTCRYPTO_NO_KEY &&
 	     cr != OTCRYPTO_AUTH_FAILED) ||
-	    pub_topic(b->cfg, jbuf_data(check), jbuf_len(check), s->have_user ? s->user : NULL,
-		      s->have_device ? s->device : NULL, topic, sizeof(topic), err, sizeof(err)) ||
+	    parse_report_topic(b->cfg, jbuf_data(check), jbuf_len(check),
+			       s->have_user ? s->user : NULL, s->have_device ? s->device : NULL,
+			       topic, sizeof(topic), err, sizeof(err)) ||
 	    (!otcrypto_failed(cr) &&
 	     parse_report_check(jbuf_data(check), jbuf_len(check), (int64_t)lws_now_secs(), err,
 				sizeof(err)))) {

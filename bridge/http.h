@@ -26,8 +26,12 @@
 
 struct bridge;
 
+/* The lws callback of the HTTP protocol: routing, the API, HTTP-mode
+ * reports, login and deletes. Returns what lws expects (0 go on, -1 close
+ * the connection). */
 int http_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
 		  size_t len);
+/* Bytes of per-connection state lws allocates for http_callback. */
 size_t http_session_size(void);
 
 struct auth_ref;

@@ -14,22 +14,13 @@
 #include <cjson/cJSON.h>
 
 #include "isotime.h"
+#include "num.h"
 #include "ot.h"
 #include "utf8.h"
 
 int parse_uint(const char *s, int64_t max, int64_t *out)
 {
-	char *end;
-	long long v;
-
-	if (!*s || *s < '0' || *s > '9')
-		return -1;
-	errno = 0;
-	v = strtoll(s, &end, 10);
-	if (errno || *end || v < 0 || v > max)
-		return -1;
-	*out = v;
-	return 0;
+	return num_parse(s, 0, max, out);
 }
 
 int parse_hist_args(query_get_fn get, void *ctx, struct hist_args *a, char *err, size_t errlen)
@@ -145,8 +136,9 @@ static int topic_levels(const char *t, const char **u, size_t *ul, const char **
 	return 0;
 }
 
-int pub_topic(const struct bridge_config *cfg, const char *body, size_t len, const char *hdr_user,
-	      const char *hdr_device, char *topic, size_t topic_len, char *err, size_t err_len)
+int parse_report_topic(const struct bridge_config *cfg, const char *body, size_t len,
+		       const char *hdr_user, const char *hdr_device, char *topic, size_t topic_len,
+		       char *err, size_t err_len)
 {
 	const char *u = hdr_user, *d = hdr_device;
 	size_t ul = u ? strlen(u) : 0, dl = d ? strlen(d) : 0;
@@ -226,8 +218,8 @@ static bool trusted(const struct bridge_config *cfg, const char *addr, size_t n)
 	return false;
 }
 
-void pub_client_ip(const struct bridge_config *cfg, const char *peer, const char *xff, char *out,
-		   size_t out_len)
+void parse_client_ip(const struct bridge_config *cfg, const char *peer, const char *xff, char *out,
+		     size_t out_len)
 {
 	const char *end;
 

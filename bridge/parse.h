@@ -75,8 +75,9 @@ bool hist_args_streamed(const struct hist_args *a);
  * X-Limit-D headers (NULL when absent), else from the body's "topic"
  * field; the body must be a JSON object. Returns 0 and fills `topic`, or
  * -1 with the reason in `err`. */
-int pub_topic(const struct bridge_config *cfg, const char *body, size_t len, const char *hdr_user,
-	      const char *hdr_device, char *topic, size_t topic_len, char *err, size_t err_len);
+int parse_report_topic(const struct bridge_config *cfg, const char *body, size_t len,
+		       const char *hdr_user, const char *hdr_device, char *topic, size_t topic_len,
+		       char *err, size_t err_len);
 
 /* Would the plugin store this HTTP-mode report? The body goes through
  * the plugin's own parser (core ot_parse(), timestamps up to
@@ -85,14 +86,14 @@ int pub_topic(const struct bridge_config *cfg, const char *body, size_t len, con
  * (always NUL-terminated). */
 int parse_report_check(const char *body, size_t len, int64_t now, char *err, size_t err_len);
 
-/* The user level of a topic pub_topic() made ("<prefix>/<user>/<device>"),
+/* The user level of a topic parse_report_topic() made ("<prefix>/<user>/<device>"),
  * copied to `out`. Returns 0, or -1 when it does not fit. */
 int parse_topic_user(const char *topic, char *out, size_t out_len);
 
 /* The client address to store: the socket peer, or, when the peer is a
  * trusted proxy, the right-most X-Forwarded-For entry that is not one. */
-void pub_client_ip(const struct bridge_config *cfg, const char *peer, const char *xff, char *out,
-		   size_t out_len);
+void parse_client_ip(const struct bridge_config *cfg, const char *peer, const char *xff, char *out,
+		     size_t out_len);
 
 /* The value of cookie `name` in a Cookie header. True when found and it
  * fits in `out`. */
@@ -146,6 +147,10 @@ struct users_line {
 	char *name, *hash, *share;
 	bool admin;
 };
+/* Split one line of the users file in place (`name:hash[:admin][:share=a,b]`;
+ * NUL bytes are written into `line`, which `out` then points into). 0 for a
+ * user, 1 for a blank or comment line, -1 with `*err` (a static text) for a
+ * line that does not parse. */
 int parse_users_line(char *line, struct users_line *out, const char **err);
 
 /* True for a user name the bridge accepts (the MQTT topic-level rules). */

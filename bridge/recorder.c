@@ -175,7 +175,7 @@ static unsigned authenticate(struct rec_req *rq, const char **why)
 		lws_get_peer_simple(rq->wsi, peer, sizeof(peer));
 		if (lws_hdr_copy(rq->wsi, xff, sizeof(xff), WSI_TOKEN_X_FORWARDED_FOR) <= 0)
 			xff[0] = '\0';
-		pub_client_ip(b->cfg, peer, xff[0] ? xff : NULL, ip, sizeof(ip));
+		parse_client_ip(b->cfg, peer, xff[0] ? xff : NULL, ip, sizeof(ip));
 		parsed =
 			n < (int)sizeof(hdr) &&
 			lws_hdr_copy(rq->wsi, hdr, sizeof(hdr), WSI_TOKEN_HTTP_AUTHORIZATION) > 0 &&

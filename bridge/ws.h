@@ -27,8 +27,12 @@
 struct ws_session;
 struct bridge;
 
+/* The lws callback of the /ws/locations/ protocol: upgrade checks, the
+ * welcome frame, relaying frames from the relay ring, pings and closing.
+ * Returns what lws expects (0 go on, -1 close). */
 int ws_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
 		size_t len);
+/* Bytes of per-connection state lws allocates for ws_callback. */
 size_t ws_session_size(void);
 
 /* Whether a WebSocket upgrade request may proceed: the path, the Host, the Origin

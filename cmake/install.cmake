@@ -34,6 +34,7 @@ set_target_properties(mytracks-bridge-installed PROPERTIES
 install(TARGETS mytracks-bridge-installed RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
 install(TARGETS mytracks-users RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
 install(TARGETS mytracks-otcrypto RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
+install(TARGETS mytracks-backup mytracks-import RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
 # generate_load is the checkout's name; installed it gets the project prefix
 install(PROGRAMS $<TARGET_FILE:generate_load> DESTINATION ${CMAKE_INSTALL_BINDIR}
 	RENAME mytracks-generate-load)
@@ -65,6 +66,10 @@ set(MOSQUITTO_EXECUTABLE /usr/sbin/mosquitto CACHE FILEPATH "the broker the mytr
 set(MYTRACKS_PLUGIN_PATH
 	${CMAKE_INSTALL_PREFIX}/${MYTRACKS_PLUGIN_DIR}/mytracks_plugin${CMAKE_SHARED_MODULE_SUFFIX})
 set(MYTRACKS_BRIDGE_PATH ${CMAKE_INSTALL_FULL_BINDIR}/mytracks-bridge)
+# helper programs the units run, not for a shell's PATH (Debian's
+# /usr/lib/<package>; arch-independent scripts, so not the multiarch libdir)
+set(MYTRACKS_LIBEXEC_DIR lib/mytracks)
+set(MYTRACKS_LIBEXEC_PATH ${CMAKE_INSTALL_PREFIX}/${MYTRACKS_LIBEXEC_DIR})
 set(MYTRACKS_SYSUSERS_FILE ${CMAKE_INSTALL_PREFIX}/lib/sysusers.d/mytracks.conf)
 set(sd ${PROJECT_SOURCE_DIR}/conf/systemd)
 set(sdo ${CMAKE_BINARY_DIR}/conf/systemd)
@@ -76,6 +81,11 @@ configure_file(${sd}/mytracks.sysusers ${sdo}/mytracks.sysusers @ONLY)
 install(FILES ${sdo}/mosquitto.conf DESTINATION ${MYTRACKS_CONF_DIR})
 install(FILES ${sdo}/users DESTINATION ${MYTRACKS_CONF_DIR}
 	PERMISSIONS OWNER_READ OWNER_WRITE GROUP_READ)
+# the broker's ACL: the same file ./my-tracks-server copies at each start
+install(FILES ${sd}/mosquitto.acl DESTINATION ${MYTRACKS_CONF_DIR}
+	PERMISSIONS OWNER_READ OWNER_WRITE GROUP_READ)
+# ExecStartPre of mytracks-mosquitto.service: the bridge's broker password
+install(PROGRAMS ${sd}/mytracks-broker-setup DESTINATION ${MYTRACKS_LIBEXEC_DIR})
 install(FILES ${sd}/mytracks-bridge.default DESTINATION ${CMAKE_INSTALL_FULL_SYSCONFDIR}/default
 	RENAME mytracks-bridge)
 install(FILES ${sdo}/mytracks-mosquitto.service ${sdo}/mytracks-bridge.service
@@ -108,7 +118,8 @@ set(CPACK_DEBIAN_PACKAGE_RECOMMENDS "systemd")
 # dpkg keeps the administrator's edits of these on upgrade
 set(deb_conffiles ${sdo}/debian/conffiles)
 file(WRITE ${deb_conffiles}
-	"${MYTRACKS_CONF_DIR}/mosquitto.conf\n${MYTRACKS_CONF_DIR}/users\n"
+	"${MYTRACKS_CONF_DIR}/mosquitto.conf\n${MYTRACKS_CONF_DIR}/mosquitto.acl\n"
+	"${MYTRACKS_CONF_DIR}/users\n"
 	"${CMAKE_INSTALL_FULL_SYSCONFDIR}/default/mytracks-bridge\n")
 set(CPACK_DEBIAN_PACKAGE_CONTROL_EXTRA
 	${deb_conffiles} ${sdo}/debian/postinst ${sdo}/debian/postrm)

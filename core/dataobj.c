@@ -230,6 +230,27 @@ void dataobj_card(struct jbuf *b, int64_t device_id, const char *user, const cha
 	jbuf_putc(b, '}');
 }
 
+void dataobj_deleted(struct jbuf *b, int64_t device_id, const char *user, const char *device,
+		     bool all, int64_t id, int64_t from, int64_t to, int64_t deleted)
+{
+	open_object(b, 0, device_id, user, device, false);
+	put_str(b, KEY("user"), user);
+	if (all) {
+		jbuf_puts(b, ",\"all\":true");
+	} else if (id > 0) {
+		jbuf_puts(b, ",\"id\":");
+		jbuf_int(b, id);
+	} else {
+		jbuf_puts(b, ",\"from\":");
+		jbuf_int(b, from);
+		jbuf_puts(b, ",\"to\":");
+		jbuf_int(b, to);
+	}
+	jbuf_puts(b, ",\"deleted\":");
+	jbuf_int(b, deleted);
+	jbuf_putc(b, '}');
+}
+
 void dataobj_device(struct jbuf *b, const struct dataobj_device *d)
 {
 	jbuf_puts(b, "{\"id\":");

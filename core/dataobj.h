@@ -50,6 +50,13 @@ void dataobj_transition(struct jbuf *b, int64_t id, int64_t device_id, const cha
 void dataobj_card(struct jbuf *b, int64_t device_id, const char *user, const char *device,
 		  const char *name, const char *tid);
 
+/* What a delete removed (published on <out>/deleted/<user>/<device>):
+ * {"device":1,"device_name":"u/d","user":"u", then "all":true (the whole
+ * device), or "id":N (one location, id > 0), or "from":T1,"to":T2, then
+ * "deleted":N (rows removed)} */
+void dataobj_deleted(struct jbuf *b, int64_t device_id, const char *user, const char *device,
+		     bool all, int64_t id, int64_t from, int64_t to, int64_t deleted);
+
 /* A device as GET /api/devices/ lists it:
  * {"id":1,"user":"u","device":"d","device_name":"u/d","display_name":...,
  *  "tid":...,"last_seen":"..Z"|null,"last_seen_unix":N|null,"online":bool,

@@ -48,6 +48,10 @@ static inline size_t jbuf_len(const struct jbuf *b)
 	return b->len;
 }
 
+/* Appending: bytes, a C string, a character, printf-formatted text, a
+ * decimal integer. None reports failure: past the cap or out of memory the
+ * buffer keeps what it had and is marked failed (jbuf_failed()); later
+ * appends do nothing. */
 void jbuf_append(struct jbuf *b, const void *data, size_t len);
 void jbuf_puts(struct jbuf *b, const char *s);
 void jbuf_putc(struct jbuf *b, char c);
@@ -58,6 +62,7 @@ void jbuf_int(struct jbuf *b, int64_t v);
  * backslashes and control characters are escaped; invalid UTF-8 sequences
  * become U+FFFD, so the output is always valid UTF-8 JSON. NULL gives null. */
 void jbuf_json_str(struct jbuf *b, const char *s, size_t len);
+/* The same for a NUL-terminated string (NULL gives null). */
 void jbuf_json_cstr(struct jbuf *b, const char *s);
 
 #endif

@@ -471,11 +471,13 @@ void ot_msg_free(struct ot_msg *msg)
 }
 
 /* Copy the level [s, e) into dst; false if empty or too long. */
-static bool take_level(const char *s, const char *e, char *dst)
+/* Copy one topic level; the user and device levels must be names
+ * (ot_name_ok: the rule the bridge and the control channel use too). */
+static bool take_level(const char *s, const char *e, char *dst, bool name)
 {
 	size_t n = (size_t)(e - s);
 
-	if (n == 0 || n > OT_NAME_MAX)
+	if (n == 0 || n > OT_NAME_MAX || (name && !ot_name_ok(s, n)))
 		return false;
 	memcpy(dst, s, n);
 	dst[n] = '\0';
@@ -501,9 +503,9 @@ enum ot_result ot_topic_parse(const char *topic, const char *prefix, struct ot_t
 		slash = strchr(p, '/');
 		if (!slash)
 			slash = p + strlen(p);
-		if (!take_level(p, slash, dst[level]))
+		if (!take_level(p, slash, dst[level], level < 2))
 			return fail(reason, rlen, OT_ERR_FIELD,
-				    "topic level %s is empty or too long",
+				    "topic level %s is empty, too long or not a name",
 				    level == 0	 ? "user"
 				    : level == 1 ? "device"
 						 : "sub-topic");

@@ -3,6 +3,7 @@
  * Part of mytracks. SPDX-License-Identifier: MIT
  */
 #include "config.h"
+#include "num.h"
 #include "ot.h"
 
 #include <ctype.h>
@@ -32,12 +33,9 @@ static char *trimmed_dup(const char *s)
 
 static int parse_int(const char *v, long long min, long long max, long long *out)
 {
-	char *end;
-	long long x;
+	int64_t x;
 
-	errno = 0;
-	x = strtoll(v, &end, 10);
-	if (errno || end == v || *end || x < min || x > max)
+	if (num_parse(v, min, max, &x))
 		return -1;
 	*out = x;
 	return 0;
@@ -68,7 +66,7 @@ static int replace(char **slot, const char *v)
 int config_parse(struct mt_config *cfg, const struct mt_option *opts, int n, char *err,
 		 size_t errlen)
 {
-	long long x;
+	long long x = 0; /* parse_int()'s value; a bad one fails the whole parse */
 	int i;
 
 	memset(cfg, 0, sizeof(*cfg));

@@ -144,7 +144,6 @@ static void op_delete(struct mt_ctx *ctx, const struct request *rq, const cJSON 
 	const int64_t tmax = (int64_t)1 << 40;
 	struct device *dev = request_device(ctx, rq, req);
 	struct store_op *op;
-	struct jbuf ev;
 	int64_t id = 0, from = 0, to = 0;
 	bool all = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(req, "all"));
 	int forms;
@@ -165,37 +164,19 @@ static void op_delete(struct mt_ctx *ctx, const struct request *rq, const cJSON 
 			    "or \"all\": true");
 		return;
 	}
-	/* the "deleted" object, without its count and closing brace */
-	jbuf_init(&ev, 0, 4096);
-	jbuf_printf(&ev, "{\"device\":%" PRId64 ",\"device_name\":", dev->id);
-	dataobj_device_name(&ev, dev->user, dev->device);
-	jbuf_puts(&ev, ",\"user\":");
-	jbuf_json_cstr(&ev, dev->user);
-	if (all)
-		jbuf_puts(&ev, ",\"all\":true");
-	else if (id)
-		jbuf_printf(&ev, ",\"id\":%" PRId64, id);
-	else
-		jbuf_printf(&ev, ",\"from\":%" PRId64 ",\"to\":%" PRId64, from, to);
-	op = jbuf_failed(&ev) ? NULL
-			      : store_op_new(STORE_DELETE, strlen(rq->reply) + jbuf_len(&ev) +
-								   strlen(dev->user) +
-								   strlen(dev->device) + 4);
+	op = store_op_new(STORE_DELETE,
+			  strlen(rq->reply) + strlen(dev->user) + strlen(dev->device) + 3);
 	if (op) {
-		char path[2 * OT_NAME_MAX + 2];
-
 		op->device_id = dev->id;
 		op->whole_device = all;
 		op->id = id;
 		op->tst = from;
 		op->until = to;
 		op->s1 = store_op_copy_str(op, rq->reply);
-		op->s2 = store_op_copy(op, jbuf_data(&ev), jbuf_len(&ev));
-		snprintf(path, sizeof(path), "%s/%s", dev->user, dev->device);
-		op->raw = store_op_copy_str(op, path);
-		op->raw_len = strlen(path);
+		op->s2 = store_op_copy_str(op, dev->user);
+		op->raw = store_op_copy_str(op, dev->device);
+		op->raw_len = strlen(dev->device);
 	}
-	jbuf_free(&ev);
 	if (!queue_ack(ctx, op)) {
 		reply_error(ctx, rq, 503, "out of memory");
 		return;
@@ -346,7 +327,6 @@ static void answer(struct mt_ctx *ctx, const struct store_op *op)
 {
 	const char *id = op->s1 + strlen(ctx->cfg.control_prefix) + 7;
 	struct request rq = {.id = id};
-	char topic[256 + 2 * OT_NAME_MAX];
 
 	snprintf(rq.reply, sizeof(rq.reply), "%s", op->s1);
 	rq.id = rq.reply + (id - op->s1);
@@ -364,10 +344,9 @@ static void answer(struct mt_ctx *ctx, const struct store_op *op)
 	publish_to(ctx, rq.reply, false);
 	/* every page showing the device drops what was deleted */
 	jbuf_reset(&ctx->out);
-	jbuf_puts(&ctx->out, op->s2);
-	jbuf_printf(&ctx->out, ",\"deleted\":%" PRId64 "}", op->deleted);
-	snprintf(topic, sizeof(topic), "%s/deleted/%s", ctx->cfg.output_prefix, op->raw);
-	publish_to(ctx, topic, false);
+	dataobj_deleted(&ctx->out, op->device_id, op->s2, op->raw, op->whole_device, op->id,
+			op->tst, op->until, op->deleted);
+	publish_out(ctx, "deleted", op->s2, op->raw, false);
 }
 
 void control_tick(struct mt_ctx *ctx)

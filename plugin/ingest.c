@@ -476,15 +476,7 @@ static bool on_card(struct mt_ctx *ctx, struct device *dev, const struct ot_msg 
 	if (ctx->importing)
 		return true;
 	jbuf_reset(&ctx->out);
-	jbuf_printf(&ctx->out, "{\"device\":%" PRId64 ",\"device_name\":", dev->id);
-	dataobj_device_name(&ctx->out, dev->user, dev->device);
-	jbuf_puts(&ctx->out, ",\"user\":");
-	jbuf_json_cstr(&ctx->out, dev->user);
-	jbuf_puts(&ctx->out, ",\"display_name\":");
-	jbuf_json_cstr(&ctx->out, c->name);
-	jbuf_puts(&ctx->out, ",\"tid\":");
-	jbuf_json_cstr(&ctx->out, c->tid);
-	jbuf_putc(&ctx->out, '}');
+	dataobj_card(&ctx->out, dev->id, dev->user, dev->device, c->name, c->tid);
 	publish_out(ctx, "cards", dev->user, dev->device, false);
 	return true;
 }

@@ -198,20 +198,15 @@ void store_counters(struct store *s, struct store_counters *c)
 
 /* ---- writer thread ---- */
 
-static void bind_opt_int(sqlite3_stmt *st, int i, int64_t v)
+/* The bind helpers return SQLITE_OK or SQLite's error, like sqlite3_bind_*. */
+static int bind_opt_int(sqlite3_stmt *st, int i, int64_t v)
 {
-	if (v == OT_NONE)
-		sqlite3_bind_null(st, i);
-	else
-		sqlite3_bind_int64(st, i, v);
+	return v == OT_NONE ? sqlite3_bind_null(st, i) : sqlite3_bind_int64(st, i, v);
 }
 
-static void bind_text(sqlite3_stmt *st, int i, const char *v)
+static int bind_text(sqlite3_stmt *st, int i, const char *v)
 {
-	if (v)
-		sqlite3_bind_text(st, i, v, -1, SQLITE_STATIC);
-	else
-		sqlite3_bind_null(st, i);
+	return v ? sqlite3_bind_text(st, i, v, -1, SQLITE_STATIC) : sqlite3_bind_null(st, i);
 }
 
 /* Run statement `which` with up to three integer parameters (NULL: none
@@ -268,68 +263,68 @@ static int apply(struct store *s, struct store_op *op)
 {
 	const struct ot_location *l = &op->loc;
 	sqlite3_stmt *st;
-	int rc;
+	int rc, bad = 0; /* any bind that failed (SQLITE_OK is 0) */
 
 	switch (op->kind) {
 	case STORE_DEVICE_NEW:
 		st = s->st[ST_INS_DEVICE];
-		sqlite3_bind_int64(st, 1, op->id);
-		bind_text(st, 2, op->s1);
-		bind_text(st, 3, op->s2);
-		sqlite3_bind_int64(st, 4, op->received_at);
+		bad |= sqlite3_bind_int64(st, 1, op->id);
+		bad |= bind_text(st, 2, op->s1);
+		bad |= bind_text(st, 3, op->s2);
+		bad |= sqlite3_bind_int64(st, 4, op->received_at);
 		break;
 	case STORE_LOCATION:
 		st = s->st[ST_INS_LOCATION];
-		sqlite3_bind_int64(st, 1, op->id);
-		sqlite3_bind_int64(st, 2, op->device_id);
-		sqlite3_bind_int64(st, 3, l->tst);
-		sqlite3_bind_double(st, 4, l->lat);
-		sqlite3_bind_double(st, 5, l->lon);
-		bind_opt_int(st, 6, l->acc);
-		bind_opt_int(st, 7, l->alt);
-		bind_opt_int(st, 8, l->vel);
-		bind_opt_int(st, 9, l->batt);
-		bind_text(st, 10, l->conn);
-		bind_text(st, 11, l->tid);
-		bind_text(st, 12, l->trigger);
-		bind_opt_int(st, 13, l->cog);
-		bind_opt_int(st, 14, l->vac);
-		bind_opt_int(st, 15, l->bs);
-		bind_text(st, 16, l->ssid);
-		bind_text(st, 17, l->bssid);
-		bind_opt_int(st, 18, l->created_at);
-		bind_text(st, 19, op->s1);
-		sqlite3_bind_int64(st, 20, op->received_at);
-		sqlite3_bind_text(st, 21, op->raw, (int)op->raw_len, SQLITE_STATIC);
-		sqlite3_bind_int(st, 22, op->decrypted);
+		bad |= sqlite3_bind_int64(st, 1, op->id);
+		bad |= sqlite3_bind_int64(st, 2, op->device_id);
+		bad |= sqlite3_bind_int64(st, 3, l->tst);
+		bad |= sqlite3_bind_double(st, 4, l->lat);
+		bad |= sqlite3_bind_double(st, 5, l->lon);
+		bad |= bind_opt_int(st, 6, l->acc);
+		bad |= bind_opt_int(st, 7, l->alt);
+		bad |= bind_opt_int(st, 8, l->vel);
+		bad |= bind_opt_int(st, 9, l->batt);
+		bad |= bind_text(st, 10, l->conn);
+		bad |= bind_text(st, 11, l->tid);
+		bad |= bind_text(st, 12, l->trigger);
+		bad |= bind_opt_int(st, 13, l->cog);
+		bad |= bind_opt_int(st, 14, l->vac);
+		bad |= bind_opt_int(st, 15, l->bs);
+		bad |= bind_text(st, 16, l->ssid);
+		bad |= bind_text(st, 17, l->bssid);
+		bad |= bind_opt_int(st, 18, l->created_at);
+		bad |= bind_text(st, 19, op->s1);
+		bad |= sqlite3_bind_int64(st, 20, op->received_at);
+		bad |= sqlite3_bind_text(st, 21, op->raw, (int)op->raw_len, SQLITE_STATIC);
+		bad |= sqlite3_bind_int(st, 22, op->decrypted);
 		break;
 	case STORE_DEVICE_STATUS:
 		st = s->st[ST_UPD_STATUS];
-		sqlite3_bind_int64(st, 1, op->device_id);
-		sqlite3_bind_int(st, 2, op->online);
-		sqlite3_bind_int64(st, 3, op->received_at);
+		bad |= sqlite3_bind_int64(st, 1, op->device_id);
+		bad |= sqlite3_bind_int(st, 2, op->online);
+		bad |= sqlite3_bind_int64(st, 3, op->received_at);
 		break;
 	case STORE_DEVICE_CARD:
 		st = s->st[ST_UPD_CARD];
-		sqlite3_bind_int64(st, 1, op->device_id);
-		bind_text(st, 2, op->s1);
-		bind_text(st, 3, op->s2);
+		bad |= sqlite3_bind_int64(st, 1, op->device_id);
+		bad |= bind_text(st, 2, op->s1);
+		bad |= bind_text(st, 3, op->s2);
 		break;
 	case STORE_DEVICE_TOUCH:
 		st = s->st[ST_UPD_TOUCH];
-		sqlite3_bind_int64(st, 1, op->device_id);
-		sqlite3_bind_int64(st, 2, op->received_at);
-		bind_text(st, 3, op->s2);
+		bad |= sqlite3_bind_int64(st, 1, op->device_id);
+		bad |= sqlite3_bind_int64(st, 2, op->received_at);
+		bad |= bind_text(st, 3, op->s2);
 		break;
 	case STORE_EVENT:
 		st = s->st[ST_INS_EVENT];
-		sqlite3_bind_int64(st, 1, op->id);
-		sqlite3_bind_int64(st, 2, op->device_id);
-		bind_text(st, 3, op->s1);
-		bind_opt_int(st, 4, op->tst);
-		sqlite3_bind_int64(st, 5, op->received_at);
-		sqlite3_bind_text(st, 6, op->raw, (int)op->raw_len, SQLITE_STATIC);
-		sqlite3_bind_int(st, 7, op->decrypted);
+		bad |= sqlite3_bind_int64(st, 1, op->id);
+		bad |= sqlite3_bind_int64(st, 2, op->device_id);
+		bad |= bind_text(st, 3, op->s1);
+		bad |= bind_opt_int(st, 4, op->tst);
+		bad |= sqlite3_bind_int64(st, 5, op->received_at);
+		bad |= sqlite3_bind_text(st, 6, op->raw, (int)op->raw_len, SQLITE_STATIC);
+		bad |= sqlite3_bind_int(st, 7, op->decrypted);
 		break;
 	case STORE_MARK:
 		s->mark_inserted = atomic_load(&s->locations_stored);
@@ -343,6 +338,14 @@ static int apply(struct store *s, struct store_op *op)
 		return apply_delete(s, op);
 	default:
 		return SQLITE_MISUSE;
+	}
+	if (bad) {
+		/* about this row alone (a value SQLite will not take): skip it,
+		 * counted and logged as a write error, rather than retry forever */
+		atomic_fetch_add(&s->write_errors, 1);
+		set_error(s, "bind a row's values (row skipped)", s->wdb);
+		sqlite3_reset(st);
+		return SQLITE_DONE;
 	}
 	rc = sqlite3_step(st);
 	if (rc == SQLITE_DONE && op->kind == STORE_LOCATION) {
@@ -491,164 +494,233 @@ static void requeue_front(struct store *s, struct store_op *list)
 	pthread_mutex_unlock(&s->lock);
 }
 
-static void *writer_main(void *arg)
-{
-	struct store *s = arg;
-	struct store_op *done = NULL, **done_tail = &done; /* applied, not committed */
-	struct timespec deadline = {0}, stop_deadline = {0}, retry_at = {0}, purge_at;
-	bool in_txn = false, stopping = false, have_stop_deadline = false, retrying = false;
-	bool purging = false;
-	int backoff_ms = 0;
+/* The writer thread's own state between its steps. */
+struct writer {
+	struct store *s;
+	struct store_op *done, **done_tail; /* applied, not committed */
+	struct timespec deadline;	    /* the open transaction's commit time */
+	struct timespec stop_deadline;	    /* when stopping: give up writing after */
+	struct timespec retry_at;	    /* after a failure: try again at */
+	struct timespec purge_at;	    /* the next retention batch */
+	bool in_txn, stopping, have_stop_deadline, retrying, purging;
+	int backoff_ms;
+};
 
-	now_ts(&purge_at); /* the first batch at start */
+static void take_stop_deadline(struct writer *w)
+{
+	if (w->stopping && !w->have_stop_deadline) {
+		now_ts(&w->stop_deadline);
+		ts_add_ms(&w->stop_deadline, w->s->give_up_ms);
+		w->have_stop_deadline = true;
+	}
+}
+
+/* With the lock held: wait until there is something to do (ops, a commit
+ * due, a retry, a retention batch, or stopping), then take the queue.
+ * Returns the ops taken, oldest first, or NULL. */
+static struct store_op *wait_for_work(struct writer *w)
+{
+	struct store *s = w->s;
+	struct store_op *batch;
 
 	for (;;) {
+		w->stopping = s->stopping;
+		w->purging = s->retention_days > 0;
+		take_stop_deadline(w);
+		if (w->retrying) {
+			/* after a failure: wait for the retry time, sooner when stopping */
+			if (w->stopping) {
+				struct timespec soon;
+
+				now_ts(&soon);
+				ts_add_ms(&soon, 50);
+				if (soon.tv_sec < w->retry_at.tv_sec ||
+				    (soon.tv_sec == w->retry_at.tv_sec &&
+				     soon.tv_nsec < w->retry_at.tv_nsec))
+					w->retry_at = soon;
+			}
+			if (ts_reached(&w->retry_at))
+				break;
+			pthread_cond_timedwait(&s->cond, &s->lock, &w->retry_at);
+			continue;
+		}
+		if (w->in_txn && !w->stopping) {
+			/* inside a transaction: sleep until the window closes, not
+			 * woken by every new row, unless the queue grows big */
+			if (ts_reached(&w->deadline) || s->qlen >= WAKE_BATCH)
+				break;
+			s->sleeping = true;
+			pthread_cond_timedwait(&s->cond, &s->lock, &w->deadline);
+			s->sleeping = false;
+			continue;
+		}
+		if (s->head || w->stopping || (w->purging && ts_reached(&w->purge_at)))
+			break;
+		s->idle = true;
+		if (w->purging)
+			pthread_cond_timedwait(&s->cond, &s->lock, &w->purge_at);
+		else
+			pthread_cond_wait(&s->cond, &s->lock);
+		s->idle = false;
+	}
+	w->retrying = false;
+	batch = s->head;
+	s->head = NULL;
+	s->tail = &s->head;
+	s->qlen = 0;
+	return batch;
+}
+
+/* Apply `*batch` inside the open transaction (opening one if needed).
+ * Applied ops move to w->done; on failure *batch holds the rest and
+ * `*what` names the step. SQLITE_DONE when all went in. */
+static int apply_batch(struct writer *w, struct store_op **batch, const char **what)
+{
+	int rc;
+
+	if (*batch && !w->in_txn) {
+		rc = exec_simple(w->s, ST_BEGIN);
+		if (rc != SQLITE_DONE) {
+			*what = "begin transaction";
+			return rc;
+		}
+		w->in_txn = true;
+		now_ts(&w->deadline);
+		ts_add_ms(&w->deadline, w->s->window_ms);
+	}
+	while (*batch) {
+		struct store_op *op = *batch;
+
+		rc = apply(w->s, op);
+		if (rc != SQLITE_DONE) {
+			*what = "write";
+			return rc;
+		}
+		*batch = op->next;
+		op->next = NULL;
+		*w->done_tail = op;
+		w->done_tail = &op->next;
+	}
+	return SQLITE_DONE;
+}
+
+/* Commit when the window has passed (at once with a window of 0, or when
+ * stopping). SQLITE_DONE when committed or not due yet. */
+static int commit_if_due(struct writer *w, const char **what)
+{
+	struct store *s = w->s;
+	size_t n;
+	int rc;
+
+	if (!w->in_txn || !(s->window_ms == 0 || w->stopping || ts_reached(&w->deadline)))
+		return SQLITE_DONE;
+	n = list_len(w->done);
+	rc = exec_simple(s, ST_COMMIT);
+	if (rc != SQLITE_DONE) {
+		*what = "commit";
+		return rc;
+	}
+	w->in_txn = false;
+	atomic_fetch_add(&s->commits, 1);
+	atomic_fetch_add(&s->committed_rows, n);
+	atomic_fetch_sub(&s->pending, n);
+	finish_committed(s, w->done);
+	w->done = NULL;
+	w->done_tail = &w->done;
+	w->backoff_ms = 0;
+	return SQLITE_DONE;
+}
+
+/* Retention between transactions: a full batch means more is due, taken
+ * after the next transaction (ingestion goes first). */
+static void purge_if_due(struct writer *w)
+{
+	int64_t n;
+
+	if (!w->purging || w->in_txn || w->stopping || !ts_reached(&w->purge_at))
+		return;
+	n = purge_batch(w->s);
+	now_ts(&w->purge_at);
+	if (n < (int64_t)w->s->retention_batch)
+		ts_add_ms(&w->purge_at, w->s->retention_interval_s * 1000);
+}
+
+/* A write failed: roll back, put everything of the transaction (and the
+ * rest of the batch) back at the front of the queue in order, and retry
+ * after a backoff (100 ms doubling to 5 s). */
+static void fail_and_requeue(struct writer *w, struct store_op *rest, const char *what)
+{
+	struct store *s = w->s;
+
+	atomic_fetch_add(&s->write_errors, 1);
+	set_error(s, what, s->wdb);
+	if (w->in_txn)
+		sqlite3_exec(s->wdb, "ROLLBACK", NULL, NULL, NULL);
+	w->in_txn = false;
+	*w->done_tail = rest;
+	requeue_front(s, w->done);
+	w->done = NULL;
+	w->done_tail = &w->done;
+	w->backoff_ms = w->backoff_ms ? (w->backoff_ms * 2 > 5000 ? 5000 : w->backoff_ms * 2) : 100;
+	now_ts(&w->retry_at);
+	ts_add_ms(&w->retry_at, w->backoff_ms);
+	w->retrying = true;
+}
+
+/* Stopping and past the give-up time: what is still queued is lost
+ * (counted; the plugin logs it at shutdown). */
+static void drop_queue(struct store *s)
+{
+	struct store_op *rest;
+	size_t n;
+
+	pthread_mutex_lock(&s->lock);
+	rest = s->head;
+	s->head = NULL;
+	s->tail = &s->head;
+	s->qlen = 0;
+	pthread_mutex_unlock(&s->lock);
+	n = list_len(rest);
+	atomic_fetch_add(&s->lost, n);
+	atomic_fetch_sub(&s->pending, n);
+	free_list(rest);
+}
+
+static bool queue_empty(struct store *s)
+{
+	bool empty;
+
+	pthread_mutex_lock(&s->lock);
+	empty = s->head == NULL;
+	pthread_mutex_unlock(&s->lock);
+	return empty;
+}
+
+static void *writer_main(void *arg)
+{
+	struct writer w = {.s = arg};
+
+	w.done_tail = &w.done;
+	now_ts(&w.purge_at); /* the first retention batch at start */
+	for (;;) {
 		struct store_op *batch;
-		int rc = SQLITE_OK;
 		const char *what = NULL;
 
-		pthread_mutex_lock(&s->lock);
-		for (;;) {
-			stopping = s->stopping;
-			purging = s->retention_days > 0;
-			if (stopping && !have_stop_deadline) {
-				now_ts(&stop_deadline);
-				ts_add_ms(&stop_deadline, s->give_up_ms);
-				have_stop_deadline = true;
-			}
-			if (retrying) {
-				/* After a failure: wait for the retry time, sooner when stopping.
-				 */
-				if (stopping) {
-					struct timespec soon;
-
-					now_ts(&soon);
-					ts_add_ms(&soon, 50);
-					if (soon.tv_sec < retry_at.tv_sec ||
-					    (soon.tv_sec == retry_at.tv_sec &&
-					     soon.tv_nsec < retry_at.tv_nsec))
-						retry_at = soon;
-				}
-				if (ts_reached(&retry_at))
-					break;
-				pthread_cond_timedwait(&s->cond, &s->lock, &retry_at);
-				continue;
-			}
-			if (in_txn && !stopping) {
-				/* Inside a transaction: sleep until the window closes,
-				 * not woken by every new row, unless the queue grows big. */
-				if (ts_reached(&deadline) || s->qlen >= WAKE_BATCH)
-					break;
-				s->sleeping = true;
-				pthread_cond_timedwait(&s->cond, &s->lock, &deadline);
-				s->sleeping = false;
-				continue;
-			}
-			if (s->head || stopping || (purging && ts_reached(&purge_at)))
+		pthread_mutex_lock(&w.s->lock);
+		batch = wait_for_work(&w);
+		pthread_mutex_unlock(&w.s->lock);
+		if (apply_batch(&w, &batch, &what) != SQLITE_DONE ||
+		    commit_if_due(&w, &what) != SQLITE_DONE) {
+			fail_and_requeue(&w, batch, what);
+			if (w.stopping && ts_reached(&w.stop_deadline)) {
+				drop_queue(w.s);
 				break;
-			s->idle = true;
-			if (purging)
-				pthread_cond_timedwait(&s->cond, &s->lock, &purge_at);
-			else
-				pthread_cond_wait(&s->cond, &s->lock);
-			s->idle = false;
-		}
-		retrying = false;
-		batch = s->head;
-		s->head = NULL;
-		s->tail = &s->head;
-		s->qlen = 0;
-		pthread_mutex_unlock(&s->lock);
-
-		if (batch && !in_txn) {
-			rc = exec_simple(s, ST_BEGIN);
-			if (rc != SQLITE_DONE) {
-				what = "begin transaction";
-				goto failed;
 			}
-			in_txn = true;
-			now_ts(&deadline);
-			ts_add_ms(&deadline, s->window_ms);
+			continue;
 		}
-		while (batch) {
-			struct store_op *op = batch;
-
-			rc = apply(s, op);
-			if (rc != SQLITE_DONE) {
-				what = "write";
-				goto failed;
-			}
-			batch = op->next;
-			op->next = NULL;
-			*done_tail = op;
-			done_tail = &op->next;
-		}
-		if (in_txn && (s->window_ms == 0 || stopping || ts_reached(&deadline))) {
-			size_t n = list_len(done);
-
-			rc = exec_simple(s, ST_COMMIT);
-			if (rc != SQLITE_DONE) {
-				what = "commit";
-				goto failed;
-			}
-			in_txn = false;
-			atomic_fetch_add(&s->commits, 1);
-			atomic_fetch_add(&s->committed_rows, n);
-			atomic_fetch_sub(&s->pending, n);
-			finish_committed(s, done);
-			done = NULL;
-			done_tail = &done;
-			backoff_ms = 0;
-		}
-		/* Retention between transactions: a full batch means more is
-		 * due, taken after the next transaction (ingestion goes first). */
-		if (purging && !in_txn && !stopping && ts_reached(&purge_at)) {
-			int64_t n = purge_batch(s);
-
-			now_ts(&purge_at);
-			if (n < (int64_t)s->retention_batch)
-				ts_add_ms(&purge_at, s->retention_interval_s * 1000);
-		}
-		if (stopping && !in_txn) {
-			pthread_mutex_lock(&s->lock);
-			bool empty = s->head == NULL;
-			pthread_mutex_unlock(&s->lock);
-			if (empty)
-				break;
-		}
-		continue;
-
-	failed:
-		atomic_fetch_add(&s->write_errors, 1);
-		set_error(s, what, s->wdb);
-		if (in_txn)
-			sqlite3_exec(s->wdb, "ROLLBACK", NULL, NULL, NULL);
-		in_txn = false;
-		/* Everything of the failed transaction goes back, in order. */
-		*done_tail = batch;
-		requeue_front(s, done);
-		done = NULL;
-		done_tail = &done;
-		backoff_ms = backoff_ms ? (backoff_ms * 2 > 5000 ? 5000 : backoff_ms * 2) : 100;
-		now_ts(&retry_at);
-		ts_add_ms(&retry_at, backoff_ms);
-		retrying = true;
-		if (stopping && ts_reached(&stop_deadline)) {
-			struct store_op *rest;
-			size_t n;
-
-			pthread_mutex_lock(&s->lock);
-			rest = s->head;
-			s->head = NULL;
-			s->tail = &s->head;
-			s->qlen = 0;
-			pthread_mutex_unlock(&s->lock);
-			n = list_len(rest);
-			atomic_fetch_add(&s->lost, n);
-			atomic_fetch_sub(&s->pending, n);
-			free_list(rest);
+		purge_if_due(&w);
+		if (w.stopping && !w.in_txn && queue_empty(w.s))
 			break;
-		}
 	}
 	return NULL;
 }
@@ -870,8 +942,9 @@ int store_location_exists(struct store *s, int64_t device_id, int64_t tst)
 {
 	int rc;
 
-	sqlite3_bind_int64(s->exists, 1, device_id);
-	sqlite3_bind_int64(s->exists, 2, tst);
+	if (sqlite3_bind_int64(s->exists, 1, device_id) != SQLITE_OK ||
+	    sqlite3_bind_int64(s->exists, 2, tst) != SQLITE_OK)
+		return -1;
 	rc = sqlite3_step(s->exists);
 	sqlite3_reset(s->exists);
 	if (rc == SQLITE_ROW)

@@ -35,7 +35,8 @@ enum store_op_kind {
 			 s1, s2 and tst are the submitter's */
 	STORE_DELETE, /* device_id, and: whole_device (its locations, events and
 			 row), or id > 0 (that location), or the locations and
-			 events with tst from `tst` to `until` (inclusive) */
+			 events with tst from `tst` to `until` (inclusive); s1, s2
+			 and raw are the submitter's */
 };
 
 /* One owner's share of the write buffer (a user's, see users.h): at most

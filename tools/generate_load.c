@@ -612,72 +612,21 @@ static int http_send(struct gen *g, struct device *d, const char *payload, int l
 	return http_flush(g, d);
 }
 
-/* Bytes of a chunked body at `p` (up to `end`) including the last chunk,
- * 0 if incomplete. Trailers are not supported (the bridge sends none). */
-static long chunked_len(const char *p, const char *end)
-{
-	const char *q = p;
-
-	for (;;) {
-		const char *crlf = memmem(q, (size_t)(end - q), "\r\n", 2);
-		long sz;
-		char *e;
-
-		if (!crlf)
-			return 0;
-		sz = strtol(q, &e, 16);
-		if (e == q || sz < 0)
-			return -1;
-		q = crlf + 2 + sz + 2;
-		if (q > end)
-			return 0;
-		if (sz == 0)
-			return q - p;
-	}
-}
-
 /* Length of a complete response at the start of d->in (headers and body),
  * 0 if more bytes are needed, -1 if it cannot be parsed. Sets *status and
  * whether the server closes the connection after it. */
 static long http_response_len(struct device *d, int *status, bool *close_after)
 {
-	const char *hdr_end, *line, *end = d->in + d->in_len;
-	long clen = 0, hlen;
-	bool chunked = false;
+	struct tu_http_response r;
+	int rc = tu_http_response(d->in, d->in_len, &r);
 
-	hdr_end = memmem(d->in, d->in_len, "\r\n\r\n", 4);
-	if (!hdr_end)
+	if (rc == 0)
 		return d->in_len >= sizeof(d->in) - 1 ? -1 : 0;
-	hlen = hdr_end + 4 - d->in;
-	d->in[d->in_len] = '\0';
-	if (sscanf(d->in, "HTTP/1.%*d %d", status) != 1)
+	if (rc < 0)
 		return -1;
-	*close_after = false;
-	for (line = strstr(d->in, "\r\n") + 2; line < hdr_end + 2;
-	     line = strstr(line, "\r\n") + 2) {
-		size_t ll = (size_t)(strstr(line, "\r\n") - line);
-		char h[128];
-
-		if (ll >= sizeof(h))
-			continue;
-		memcpy(h, line, ll);
-		h[ll] = '\0';
-		if (!strncasecmp(h, "content-length:", 15))
-			clen = strtol(h + 15, NULL, 10);
-		else if (!strncasecmp(h, "connection:", 11) && strcasestr(h + 11, "close"))
-			*close_after = true;
-		else if (!strncasecmp(h, "transfer-encoding:", 18) && strcasestr(h + 18, "chunked"))
-			chunked = true;
-	}
-	if (chunked) {
-		long bl = chunked_len(d->in + hlen, end);
-		return bl <= 0 ? bl : hlen + bl;
-	}
-	if (clen < 0)
-		return -1;
-	if ((size_t)(hlen + clen) > d->in_len)
-		return (size_t)(hlen + clen) >= sizeof(d->in) ? -1 : 0;
-	return hlen + clen;
+	*status = r.status;
+	*close_after = r.close_after;
+	return (long)r.total_len;
 }
 
 static void http_read(struct gen *g, struct device *d)

@@ -71,48 +71,9 @@ static int send_all(int fd, const char *p, size_t n)
 	return 0;
 }
 
-/* Scan a chunked body in [p, end): -1 if incomplete, -2 if malformed;
- * once complete, join the chunks in place at p and return their length. */
-static long dechunk(char *p, char *end)
-{
-	char *q = p, *out = p;
-
-	for (;;) { /* first pass: complete? */
-		char *crlf = memmem(q, (size_t)(end - q), "\r\n", 2), *e;
-		unsigned long sz;
-
-		if (!crlf)
-			return -1;
-		sz = strtoul(q, &e, 16);
-		if (e == q)
-			return -2;
-		if (sz == 0) {
-			if (crlf + 4 > end)
-				return -1;
-			break;
-		}
-		if (crlf + 2 + sz + 2 > end)
-			return -1;
-		q = crlf + 2 + sz + 2;
-	}
-	for (q = p;;) {
-		char *crlf = memmem(q, (size_t)(end - q), "\r\n", 2);
-		unsigned long sz = strtoul(q, NULL, 16);
-
-		if (sz == 0)
-			return out - p;
-		memmove(out, crlf + 2, sz);
-		out += sz;
-		q = crlf + 2 + sz + 2;
-	}
-}
-
 /* Read one response; returns its status and sets *body and *blen, -1 on error. */
 static int read_response(struct conn *c, const char **body, size_t *blen)
 {
-	size_t need = 0, hlen = 0;
-	bool chunked = false;
-	int status = -1;
 
 	c->len = 0;
 	if (!c->buf) {
@@ -124,38 +85,17 @@ static int read_response(struct conn *c, const char **body, size_t *blen)
 	for (;;) {
 		ssize_t n;
 
-		if (!hlen) {
-			char *end = memmem(c->buf, c->len, "\r\n\r\n", 4);
-			if (end) {
-				char *cl;
-				hlen = (size_t)(end + 4 - c->buf);
-				*end = '\0';
-				if (sscanf(c->buf, "HTTP/1.%*d %d", &status) != 1)
-					return -1;
-				cl = strcasestr(c->buf, "\r\ncontent-length:");
-				if (cl)
-					need = hlen + strtoul(cl + 17, NULL, 10);
-				else if (strcasestr(c->buf, "\r\ntransfer-encoding: chunked"))
-					chunked = true;
-				else
-					return -1; /* neither: not supported here */
-				*end = '\r';
-			}
-		}
-		if (hlen && !chunked && c->len >= need) {
-			*body = c->buf + hlen;
-			*blen = need - hlen;
-			return status;
-		}
-		if (hlen && chunked) {
-			long bl = dechunk(c->buf + hlen, c->buf + c->len);
-			if (bl < -1)
-				return -1;
-			if (bl >= 0) {
-				*body = c->buf + hlen;
-				*blen = (size_t)bl;
-				return status;
-			}
+		struct tu_http_response r;
+		int rc = tu_http_response(c->buf, c->len, &r);
+
+		if (rc < 0)
+			return -1;
+		if (rc > 0) {
+			*body = c->buf + r.header_len;
+			*blen = r.total_len - r.header_len;
+			if (r.chunked)
+				*blen = tu_http_dechunk(c->buf + r.header_len, *blen);
+			return r.status;
 		}
 		if (c->len + 65536 > c->cap) {
 			size_t nc = c->cap ? c->cap * 2 : 1 << 20;

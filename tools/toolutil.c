@@ -2,7 +2,9 @@
  *
  * Part of mytracks. SPDX-License-Identifier: MIT
  */
+#define _GNU_SOURCE /* memmem */
 #include "toolutil.h"
+#include "num.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -12,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -184,16 +187,13 @@ int tu_parse_double(const char *s, double lo, double hi, double *out)
 
 int tu_parse_u64(const char *s, uint64_t lo, uint64_t hi, uint64_t *out)
 {
-	char *end;
-	unsigned long long v;
+	int64_t v;
 
-	if (*s == '-')
+	/* the tools' numbers are far below INT64_MAX */
+	if (lo > INT64_MAX ||
+	    num_parse(s, (int64_t)lo, hi > INT64_MAX ? INT64_MAX : (int64_t)hi, &v))
 		return -1;
-	errno = 0;
-	v = strtoull(s, &end, 10);
-	if (errno || end == s || *end || v < lo || v > hi)
-		return -1;
-	*out = v;
+	*out = (uint64_t)v;
 	return 0;
 }
 
@@ -216,4 +216,123 @@ long tu_proc_rss_kb(int pid, bool peak)
 	}
 	fclose(f);
 	return kb;
+}
+
+/* Bytes of a chunked body at p (up to end) including the last chunk, 0 if
+ * incomplete, -1 if a chunk size does not parse. */
+static long chunked_len(const char *p, const char *end)
+{
+	const char *q = p;
+
+	for (;;) {
+		const char *crlf = memmem(q, (size_t)(end - q), "\r\n", 2);
+		unsigned long sz;
+		char *e;
+
+		if (!crlf)
+			return 0;
+		sz = strtoul(q, &e, 16);
+		if (e == q || (e != crlf && *e != ';'))
+			return -1;
+		if (sz > (unsigned long)(end - crlf))
+			return 0;
+		q = crlf + 2 + sz + 2;
+		if (q > end)
+			return 0;
+		if (sz == 0)
+			return q - p;
+	}
+}
+
+/* The value of header `name` (with its colon) in the header block, or NULL. */
+static const char *header(const char *h, const char *hend, const char *name, size_t *vlen)
+{
+	size_t nl = strlen(name);
+	const char *line = memmem(h, (size_t)(hend - h), "\r\n", 2);
+
+	while (line && line + 2 < hend) {
+		const char *next;
+
+		line += 2;
+		next = memmem(line, (size_t)(hend - line), "\r\n", 2);
+		if (!next)
+			next = hend;
+		if ((size_t)(next - line) > nl && !strncasecmp(line, name, nl)) {
+			const char *v = line + nl;
+
+			while (v < next && (*v == ' ' || *v == '\t'))
+				v++;
+			*vlen = (size_t)(next - v);
+			return v;
+		}
+		line = next;
+	}
+	return NULL;
+}
+
+int tu_http_response(const char *buf, size_t len, struct tu_http_response *r)
+{
+	const char *end = memmem(buf, len, "\r\n\r\n", 4), *v;
+	char val[32];
+	size_t vl;
+	int status;
+
+	memset(r, 0, sizeof(*r));
+	if (!end)
+		return 0;
+	if (len < 12 || memcmp(buf, "HTTP/1.", 7) || buf[8] != ' ' ||
+	    sscanf(buf + 9, "%3d", &status) != 1 || status < 100 || status > 599)
+		return -1;
+	r->status = status;
+	r->header_len = (size_t)(end + 4 - buf);
+	v = header(buf, end + 2, "connection:", &vl);
+	r->close_after = v && vl >= 5 && !strncasecmp(v, "close", 5);
+	v = header(buf, end + 2, "transfer-encoding:", &vl);
+	if (v && vl >= 7 && !strncasecmp(v, "chunked", 7)) {
+		long bl = chunked_len(buf + r->header_len, buf + len);
+
+		if (bl <= 0)
+			return (int)bl;
+		r->chunked = true;
+		r->total_len = r->header_len + (size_t)bl;
+		return 1;
+	}
+	v = header(buf, end + 2, "content-length:", &vl);
+	if (!v) {
+		if (status == 204 || status == 304 || status < 200) {
+			r->total_len = r->header_len;
+			return 1;
+		}
+		return -1; /* a body ended by closing: not used with the bridge */
+	}
+	{
+		uint64_t cl;
+
+		if (vl >= sizeof(val))
+			return -1;
+		memcpy(val, v, vl);
+		val[vl] = '\0';
+		if (tu_parse_u64(val, 0, (uint64_t)1 << 40, &cl))
+			return -1;
+		if (r->header_len + cl > len)
+			return 0;
+		r->total_len = r->header_len + (size_t)cl;
+	}
+	return 1;
+}
+
+size_t tu_http_dechunk(char *body, size_t len)
+{
+	char *q = body, *out = body, *end = body + len;
+
+	for (;;) {
+		char *crlf = memmem(q, (size_t)(end - q), "\r\n", 2);
+		unsigned long sz = crlf ? strtoul(q, NULL, 16) : 0;
+
+		if (!crlf || sz == 0)
+			return (size_t)(out - body);
+		memmove(out, crlf + 2, sz);
+		out += sz;
+		q = crlf + 2 + sz + 2;
+	}
 }

@@ -52,4 +52,23 @@ int tu_parse_u64(const char *s, uint64_t lo, uint64_t hi, uint64_t *out);
  * -1 when it cannot be read. */
 long tu_proc_rss_kb(int pid, bool peak);
 
+/* An HTTP/1.x response at the start of a buffer, as the tools read them:
+ * the status, where the body starts, and the length of the whole response
+ * (headers and body, Content-Length or chunked without trailers). */
+struct tu_http_response {
+	int status;
+	size_t header_len; /* up to and with the blank line */
+	size_t total_len;  /* headers and the body as sent */
+	bool chunked;
+	bool close_after; /* "Connection: close" */
+};
+/* Parse the response at the start of buf[0, len). Returns 1 when it is
+ * complete (*r filled), 0 when more bytes are needed, -1 when it cannot
+ * be read (no status line, a bad chunk size, neither a length nor chunks). */
+int tu_http_response(const char *buf, size_t len, struct tu_http_response *r);
+/* Join the chunks of a complete chunked body in place (it starts at
+ * `body`, as sent, `len` bytes up to the end of the last chunk); returns
+ * the body's length. */
+size_t tu_http_dechunk(char *body, size_t len);
+
 #endif

@@ -74,7 +74,9 @@ test('delete the shown range from History: the device leaves the map', { timeout
   await a.click('#history-delete');
   assert.equal(dialogs.length, 2);
   assert.match(dialogs[1], /Delete every fix of alice\/phone/);
-  await a.waitForFunction(() => /Deleted 2 entries/.test(window.mytracks.history().summary), null, { timeout: 10000 });
+  await a.waitForFunction(() => document.getElementById('history-delete-note').textContent === 'Deleted 2 entries.', null, { timeout: 10000 });
+  // the track shown was fetched again: nothing left in the range
+  await a.waitForFunction(() => !window.mytracks.history().loading && window.mytracks.history().points.length === 0, null, { timeout: 10000 });
   await b.page.waitForFunction((id) => window.mytracks.marker(id) === null, dev, { timeout: 10000 });
   assert.deepEqual(await rowIds(b.page), []);
   const api = await (await fetch(`${stack.bridge.url}/api/locations/?device=alice/phone`)).json();

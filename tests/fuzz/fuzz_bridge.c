@@ -123,8 +123,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	case 1:
 		DIRTY(topic, sizeof(topic));
 		DIRTY(err, sizeof(err));
-		r = pub_topic(&cfg, (const char *)data + 1, size - 1, NULL, NULL, topic,
-			      sizeof(topic), err, sizeof(err));
+		r = parse_report_topic(&cfg, (const char *)data + 1, size - 1, NULL, NULL, topic,
+				       sizeof(topic), err, sizeof(err));
 		CHECK(topic, sizeof(topic), !r);
 		CHECK(err, sizeof(err), true);
 		if (!r) {
@@ -133,16 +133,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			CHECK(a, sizeof(a), !r);
 		}
 		DIRTY(small, sizeof(small));
-		r = pub_topic(&cfg, (const char *)data + 1, size - 1, "alice", NULL, small,
-			      sizeof(small), err, sizeof(err));
+		r = parse_report_topic(&cfg, (const char *)data + 1, size - 1, "alice", NULL, small,
+				       sizeof(small), err, sizeof(err));
 		CHECK(small, sizeof(small), !r);
 		break;
 	case 2:
 		DIRTY(a, sizeof(a));
-		pub_client_ip(&cfg, "127.0.0.1", s, a, sizeof(a));
+		parse_client_ip(&cfg, "127.0.0.1", s, a, sizeof(a));
 		CHECK(a, sizeof(a), true);
 		DIRTY(small, sizeof(small));
-		pub_client_ip(&cfg, "127.0.0.1", s, small, sizeof(small));
+		parse_client_ip(&cfg, "127.0.0.1", s, small, sizeof(small));
 		CHECK(small, sizeof(small), true);
 		break;
 	case 3:

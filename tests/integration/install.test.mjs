@@ -15,11 +15,12 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import {
-  sourceDir, sanitize, tmpDir, freePort, Proc, waitFor, stopAll, mqttConnect, location,
+  sourceDir, sanitize, tmpDir, freePort, Proc, waitFor, stopAll, mqttConnect, location, collector,
+  untilSentinel, sql,
 } from '../lib/harness.mjs';
 
 const have = (cmd) => spawnSync('sh', ['-c', `command -v ${cmd}`]).status === 0;
-const missing = ['cmake', 'cpack', 'dpkg-deb', 'dpkg', 'mosquitto'].filter((c) => !have(c));
+const missing = ['cmake', 'cpack', 'dpkg-deb', 'dpkg', 'mosquitto', 'mosquitto_passwd', 'sqlite3'].filter((c) => !have(c));
 const skip = sanitize ? 'install and package are tested in the plain build only'
   : missing.length ? `missing tools: ${missing.join(' ')} (tools/install-deps --test installs them)`
     : false;
@@ -28,7 +29,8 @@ const version = /project\(mytracks VERSION ([0-9.]+)/.exec(
 const arch = have('dpkg') ? execFileSync('dpkg', ['--print-architecture']).toString().trim() : '';
 const multiarch = have('dpkg-architecture')
   ? execFileSync('dpkg-architecture', ['-qDEB_HOST_MULTIARCH']).toString().trim() : 'x86_64-linux-gnu';
-const targets = ['mytracks_plugin', 'mytracks-bridge-installed', 'mytracks-users', 'mytracks-otcrypto', 'generate_load'];
+const targets = ['mytracks_plugin', 'mytracks-bridge-installed', 'mytracks-users', 'mytracks-otcrypto',
+  'mytracks-backup', 'mytracks-import', 'generate_load'];
 
 function run(cmd, args, opts = {}) {
   const r = spawnSync(cmd, args, { encoding: 'utf8', maxBuffer: 64 << 20, ...opts });
@@ -58,6 +60,7 @@ function listTree(root) {
 // What an installation with prefix /usr must hold (at least).
 const expected = [
   '/usr/bin/mytracks-bridge', '/usr/bin/mytracks-users', '/usr/bin/mytracks-otcrypto',
+  '/usr/bin/mytracks-backup', '/usr/bin/mytracks-import',
   '/usr/bin/mytracks-generate-load',
   `/usr/lib/${multiarch}/mytracks/mytracks_plugin.so`,
   '/usr/share/mytracks/web/index.html', '/usr/share/mytracks/web/login.html',
@@ -69,7 +72,8 @@ const expected = [
   '/usr/share/doc/mytracks/README.md',
   '/usr/share/doc/mytracks/examples/mosquitto-production.conf.example',
   '/usr/share/doc/mytracks/examples/users.example',
-  '/etc/mytracks/mosquitto.conf', '/etc/mytracks/users', '/etc/default/mytracks-bridge',
+  '/etc/mytracks/mosquitto.conf', '/etc/mytracks/mosquitto.acl', '/etc/mytracks/users',
+  '/etc/default/mytracks-bridge', '/usr/lib/mytracks/mytracks-broker-setup',
   '/usr/lib/systemd/system/mytracks-bridge.service',
   '/usr/lib/systemd/system/mytracks-mosquitto.service',
   '/usr/lib/sysusers.d/mytracks.conf',
@@ -123,7 +127,21 @@ describe('install and package', { skip }, () => {
     assert.deepEqual(stray, []);
     assert.equal(fs.statSync(path.join(root, 'etc/mytracks/users')).mode & 0o777, 0o640);
     assert.equal(fs.statSync(path.join(root, 'usr/bin/mytracks-users')).mode & 0o111, 0o111);
+    assert.equal(fs.statSync(path.join(root, 'etc/mytracks/mosquitto.acl')).mode & 0o777, 0o640);
+    assert.equal(fs.statSync(path.join(root, 'usr/lib/mytracks/mytracks-broker-setup')).mode & 0o777, 0o755);
+    // one ACL text for both setups: my-tracks-server copies the same file
+    assert.equal(fs.readFileSync(path.join(root, 'etc/mytracks/mosquitto.acl'), 'utf8'),
+      fs.readFileSync(path.join(sourceDir, 'conf/systemd/mosquitto.acl'), 'utf8'));
+    assert.match(fs.readFileSync(path.join(sourceDir, 'my-tracks-server'), 'utf8'),
+      /acl_src=\$top\/conf\/systemd\/mosquitto\.acl/);
     // the units and configs name the installed paths, not the build tree
+    const conf = fs.readFileSync(path.join(root, 'etc/mytracks/mosquitto.conf'), 'utf8');
+    assert.match(conf, /^password_file \/var\/lib\/mytracks\/mosquitto\.passwd$/m);
+    assert.match(conf, /^acl_file \/etc\/mytracks\/mosquitto\.acl$/m);
+    assert.match(fs.readFileSync(path.join(root, 'usr/lib/systemd/system/mytracks-mosquitto.service'), 'utf8'),
+      /^ExecStartPre=\/usr\/lib\/mytracks\/mytracks-broker-setup$/m);
+    assert.match(fs.readFileSync(path.join(root, 'usr/lib/systemd/system/mytracks-bridge.service'), 'utf8'),
+      /^ExecStart=.* --mqtt-username mytracks-bridge --mqtt-password-file \/var\/lib\/mytracks\/bridge\.secret /m);
     for (const f of ['etc/mytracks/mosquitto.conf', 'usr/lib/systemd/system/mytracks-bridge.service',
       'usr/lib/systemd/system/mytracks-mosquitto.service']) {
       const text = fs.readFileSync(path.join(root, f), 'utf8');
@@ -138,14 +156,47 @@ describe('install and package', { skip }, () => {
     const users = run(path.join(root, 'usr/bin/mytracks-users'), ['--help']).stdout;
     assert.match(users, /default \/etc\/mytracks\/users\)/);
 
-    // the shipped mosquitto.conf, with its paths moved into the temp root
+    // the unit's ExecStartPre, pointed at a temp state directory: by its
+    // argument, and as systemd runs it (STATE_DIRECTORY)
     const state = path.join(dir, 'state');
-    fs.mkdirSync(state);
+    fs.mkdirSync(state, { mode: 0o750 });
+    const setup = path.join(root, 'usr/lib/mytracks/mytracks-broker-setup');
+    const unset = { ...process.env };
+    delete unset.STATE_DIRECTORY;
+    const none = spawnSync(setup, [], { encoding: 'utf8', env: unset });
+    assert.notEqual(none.status, 0);
+    assert.match(none.stderr, /no state directory/);
+    run(setup, [state], { env: unset });
+    const secretFile = path.join(state, 'bridge.secret');
+    const passwdFile = path.join(state, 'mosquitto.passwd');
+    const secret = fs.readFileSync(secretFile, 'utf8');
+    assert.match(secret, /^[0-9a-f]{64}\n$/);
+    const hash1 = fs.readFileSync(passwdFile, 'utf8');
+    assert.match(hash1, /^mytracks-bridge:\$7\$[^\n]+\n$/);
+    assert.ok(!hash1.includes(secret.trim()), 'the password file holds the password itself');
+    for (const f of [secretFile, passwdFile]) assert.equal(fs.statSync(f).mode & 0o777, 0o600, f);
+    // a restart keeps the secret and rebuilds the password file
+    fs.writeFileSync(passwdFile, 'stale\n');
+    run(setup, [], { env: { ...unset, STATE_DIRECTORY: state } });
+    assert.equal(fs.readFileSync(secretFile, 'utf8'), secret);
+    assert.match(fs.readFileSync(passwdFile, 'utf8'), /^mytracks-bridge:\$7\$[^\n]+\n$/);
+    assert.deepEqual(fs.readdirSync(state).sort(), ['bridge.secret', 'mosquitto.passwd']);
+
+    // the bridge without its secret (started before the broker ever ran)
+    // stops at once and names the file
+    const early = spawnSync(bridge, ['--mqtt-password-file', path.join(dir, 'nosuch', 'bridge.secret'),
+      '--database', path.join(dir, 'none.db'), '--http-port', '1'], { encoding: 'utf8', timeout: 10000 });
+    assert.ok(early.status > 0, `status ${early.status}`);
+    assert.match(early.stderr, /--mqtt-password-file: cannot read '[^']*\/nosuch\/bridge\.secret': No such file.*start the broker first/);
+
+    // the shipped mosquitto.conf, with its paths moved into the temp root
     const mport = await freePort();
     let conf = fs.readFileSync(path.join(root, 'etc/mytracks/mosquitto.conf'), 'utf8')
       .replaceAll('/var/lib/mytracks', state)
+      .replaceAll('/etc/mytracks/', `${root}/etc/mytracks/`)
       .replace(/^plugin \//m, `plugin ${root}/`)
       .replace(/^listener 1883 /m, `listener ${mport} `);
+    assert.match(conf, new RegExp(`^acl_file ${root}/etc/mytracks/mosquitto\\.acl$`, 'm'));
     if (process.getuid() === 0) conf += 'user root\n';
     const confFile = path.join(dir, 'mosquitto.conf');
     fs.writeFileSync(confFile, conf);
@@ -154,6 +205,7 @@ describe('install and package', { skip }, () => {
     const hport = await freePort();
     const b = new Proc('bridge-installed', bridge, ['--http-port', String(hport), '--mqtt-port', String(mport),
       '--database', path.join(state, 'mytracks.db'), '--console',
+      '--mqtt-username', 'mytracks-bridge', '--mqtt-password-file', secretFile,
       '--web-root', path.join(root, 'usr/share/mytracks/web')], { logFile: path.join(dir, 'bridge.log') });
     const url = `http://127.0.0.1:${hport}`;
     await waitFor(async () => {
@@ -164,17 +216,74 @@ describe('install and package', { skip }, () => {
     const page = await fetch(`${url}/`);
     assert.equal(page.status, 200);
     assert.match(await page.text(), /leaflet\.js/);
+
+    // the bridge's name without its password is refused (v3.1.1: "not
+    // authorized", v5: "bad user name or password"), and so is a wrong one
+    for (const opts of [{ username: 'mytracks-bridge' }, { username: 'mytracks-bridge', password: 'guess' },
+      { username: 'mytracks-bridge', protocolVersion: 5 }, { username: 'someone', password: 'x' }]) {
+      await assert.rejects(mqttConnect(mport, opts), (e) => {
+        assert.ok([5, 4, 0x86, 0x87].includes(e.code), `${JSON.stringify(opts)}: ${e.message} (${e.code})`);
+        return true;
+      }, JSON.stringify(opts));
+    }
+    // with it, it may use the control topics (the bridge's own connection
+    // is checked by /api/delete below)
+    const spy = await collector(mport, ['owntracks/#', 'mytracks/#', 'mytracks-control/#'],
+      { username: 'mytracks-bridge', password: secret.trim() });
+
+    // anonymous clients (phones on this machine) publish OwnTracks topics,
+    // but not the plugin's output nor control requests: refused (v5: in
+    // the PUBACK), nothing reaches a subscriber. mosquitto 2.0.11 closes
+    // the connection after a refused publish: one client per attempt.
     const phone = await mqttConnect(mport);
     await phone.publishAsync('owntracks/alice/phone', JSON.stringify(location()), { qos: 1 });
+    const fakes = [['mytracks/locations/alice/phone', JSON.stringify({ fake: 1 })],
+      ['mytracks-control/req/fake', JSON.stringify({ op: 'delete', user: 'alice', device: 'phone', all: true })]];
+    for (const [topic, payload] of fakes) {
+      const v5 = await mqttConnect(mport, { protocolVersion: 5 });
+      await assert.rejects(v5.publishAsync(topic, payload, { qos: 1 }), (e) => {
+        assert.equal(e.code, 0x87, `${topic}: ${e.message}`);
+        return true;
+      }, topic);
+      v5.end(true);
+      const v3 = await mqttConnect(mport);
+      await v3.publishAsync(topic, payload, { qos: 1 }).catch(() => {}); // PUBACK, then closed
+      v3.end(true);
+    }
+    const before = await untilSentinel(phone, spy);
+    const leaked = before.filter((m) => m.payload.includes('"fake"') || m.topic.startsWith('mytracks-control/'));
+    assert.deepEqual(leaked, [], 'an anonymous publish on mytracks/ or mytracks-control/ got through');
     await phone.endAsync();
+    await spy.close();
+
     const devices = await waitFor(async () => {
       const j = await (await fetch(`${url}/api/devices/`)).json();
-      return j.results.length === 1 && j.results[0].last_location && j.results;
+      return j.results.some((d) => d.device_name === 'alice/phone' && d.last_location) && j.results;
     }, { what: 'the location through the installed plugin' });
-    assert.equal(devices[0].device_name, 'alice/phone');
+    assert.ok(devices.some((d) => d.device_name === 'alice/phone'));
+
+    // the bridge, as mytracks-bridge: an HTTP-mode report is stored, and a
+    // delete (a control request) is answered
+    const db = path.join(state, 'mytracks.db');
+    const count = (dev) => sql(db, `SELECT count(*) AS n FROM locations l JOIN devices d ON d.id = l.device_id
+      WHERE d.user || '/' || d.device = '${dev}'`)[0].n;
+    const pub = await fetch(`${url}/pub`, {
+      method: 'POST', body: JSON.stringify(location({ tst: 1705700000 })),
+      headers: { 'Content-Type': 'application/json', 'X-Limit-U': 'olga', 'X-Limit-D': 'http' },
+    });
+    assert.equal(pub.status, 200);
+    await waitFor(() => count('olga/http') === 1, { what: 'the HTTP-mode report stored' });
+    const del = await fetch(`${url}/api/delete`, {
+      method: 'POST', body: JSON.stringify({ device: 'olga/http', all: true }),
+      headers: { 'Content-Type': 'application/json' },
+    });
+    assert.deepEqual([del.status, await del.json()], [200, { deleted: 1 }]);
+    assert.equal(count('olga/http'), 0);
+    assert.equal(count('alice/phone'), 1);
+
     assert.equal((await b.stop()).code, 0, b.output);
     assert.equal((await broker.stop()).code, 0, broker.output);
-    assert.ok(fs.existsSync(path.join(state, 'mytracks.db')));
+    assert.ok(fs.existsSync(db));
   });
 
   it('systemd-analyze verify accepts the units, and they are hardened', (t) => {
@@ -189,7 +298,8 @@ describe('install and package', { skip }, () => {
     const names = ['mytracks-mosquitto.service', 'mytracks-bridge.service'];
     for (const n of names) {
       const text = fs.readFileSync(path.join(root, 'usr/lib/systemd/system', n), 'utf8');
-      fs.writeFileSync(path.join(units, n), text.replace(/^ExecStart=\/usr\/bin\//m, `ExecStart=${root}/usr/bin/`));
+      fs.writeFileSync(path.join(units, n), text.replace(/^ExecStart=\/usr\/bin\//m, `ExecStart=${root}/usr/bin/`)
+        .replace(/^ExecStartPre=\/usr\/lib\/mytracks\//m, `ExecStartPre=${root}/usr/lib/mytracks/`));
     }
     const r = spawnSync('systemd-analyze', ['verify', ...names.map((n) => path.join(units, n))],
       { encoding: 'utf8' });
@@ -224,8 +334,31 @@ describe('install and package', { skip }, () => {
     const control = path.join(dir, 'control');
     run('dpkg-deb', ['-e', deb, control]);
     assert.deepEqual(fs.readFileSync(path.join(control, 'conffiles'), 'utf8').trim().split('\n').sort(),
-      ['/etc/default/mytracks-bridge', '/etc/mytracks/mosquitto.conf', '/etc/mytracks/users']);
+      ['/etc/default/mytracks-bridge', '/etc/mytracks/mosquitto.acl', '/etc/mytracks/mosquitto.conf',
+        '/etc/mytracks/users']);
     for (const s of ['postinst', 'postrm']) run('sh', ['-n', path.join(control, s)]);
+    // the maintainer scripts against stubs that log their calls (the real
+    // ones would change this machine): the files the services read get
+    // root:mytracks 0640 by dpkg-statoverride, unless an override exists
+    const stubs = path.join(dir, 'stubs');
+    const calls = path.join(dir, 'calls');
+    fs.mkdirSync(stubs);
+    for (const [name, body] of [['systemd-sysusers', ''],
+      ['dpkg-statoverride', '[ "$1" = --list ] && [ "$2" = "$HAS_OVERRIDE" ] && exit 0; [ "$1" != --list ] || exit 1'],
+      ['systemctl', '']]) {
+      fs.writeFileSync(path.join(stubs, name), `#!/bin/sh\necho "${name} $*" >>"${calls}"\n${body}\n`, { mode: 0o755 });
+    }
+    const stubEnv = { ...process.env, PATH: `${stubs}:/usr/bin:/bin`, HAS_OVERRIDE: '/etc/mytracks/users' };
+    run('sh', [path.join(control, 'postinst'), 'configure', ''], { env: stubEnv });
+    run('sh', [path.join(control, 'postrm'), 'purge'], { env: stubEnv });
+    assert.deepEqual(fs.readFileSync(calls, 'utf8').split('\n').filter((l) => !l.startsWith('systemctl ')), [
+      'systemd-sysusers /usr/lib/sysusers.d/mytracks.conf',
+      'dpkg-statoverride --list /etc/mytracks/users',
+      'dpkg-statoverride --list /etc/mytracks/mosquitto.acl',
+      'dpkg-statoverride --update --add root mytracks 0640 /etc/mytracks/mosquitto.acl',
+      'dpkg-statoverride --list /etc/mytracks/users',
+      'dpkg-statoverride --remove /etc/mytracks/users',
+      'dpkg-statoverride --list /etc/mytracks/mosquitto.acl', '']);
     // the package holds exactly what cmake --install installs
     const listed = run('dpkg-deb', ['-c', deb]).stdout.split('\n').filter((l) => l && !l.startsWith('d'))
       .map((l) => l.split(/\s+/).slice(5).join(' ').replace(/^\./, '')).sort();
@@ -242,7 +375,9 @@ describe('install and package', { skip }, () => {
     const status = run('dpkg', [`--root=${dr}`, '-s', 'mytracks']).stdout;
     assert.match(status, /^Status: install ok unpacked$/m);
     assert.ok(fs.existsSync(path.join(dr, 'usr/bin/mytracks-bridge')));
-    assert.ok(fs.existsSync(path.join(dr, 'etc/mytracks/users.dpkg-new')), 'conffile not handled as one');
+    for (const f of ['users', 'mosquitto.acl']) {
+      assert.ok(fs.existsSync(path.join(dr, `etc/mytracks/${f}.dpkg-new`)), `${f}: conffile not handled as one`);
+    }
     run(path.join(x, 'usr/bin/mytracks-bridge'), ['--help']);
   });
 });

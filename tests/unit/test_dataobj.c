@@ -228,6 +228,20 @@ static void test_card_and_device(void)
 
 	jbuf_init(&b, 0, 4096);
 	jbuf_init(&want, 0, 4096);
+	dataobj_deleted(&b, 3, "u", "d", false, 42, 0, 0, 1);
+	CU_ASSERT_STRING_EQUAL(jbuf_data(&b),
+			       "{\"device\":3,\"device_name\":\"u/d\",\"user\":\"u\","
+			       "\"id\":42,\"deleted\":1}");
+	jbuf_reset(&b);
+	dataobj_deleted(&b, 3, "u", "d", false, 0, 1705300000, 1705386399, 7);
+	CU_ASSERT_STRING_EQUAL(jbuf_data(&b),
+			       "{\"device\":3,\"device_name\":\"u/d\",\"user\":\"u\","
+			       "\"from\":1705300000,\"to\":1705386399,\"deleted\":7}");
+	jbuf_reset(&b);
+	dataobj_deleted(&b, 3, "u<x>", "d", true, 9, 1, 2, 0);
+	CU_ASSERT_STRING_EQUAL(jbuf_data(&b), "{\"device\":3,\"device_name\":\"u<x>/d\",\"user\":"
+					      "\"u<x>\",\"all\":true,\"deleted\":0}");
+	jbuf_reset(&b);
 	dataobj_card(&b, 3, "u", "d", "Jane \"J\"", NULL);
 	CU_ASSERT_STRING_EQUAL(jbuf_data(&b),
 			       "{\"device\":3,\"device_name\":\"u/d\",\"user\":\"u\","

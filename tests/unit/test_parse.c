@@ -80,7 +80,7 @@ static void test_name_ok(void)
 static int topic_of(const char *body, const char *u, const char *d, char *topic, size_t tl,
 		    char *err, size_t el)
 {
-	return pub_topic(&cfg, body, strlen(body), u, d, topic, tl, err, el);
+	return parse_report_topic(&cfg, body, strlen(body), u, d, topic, tl, err, el);
 }
 
 static void test_pub_topic(void)
@@ -157,27 +157,27 @@ static void test_client_ip(void)
 {
 	char out[64], tiny[8];
 
-	pub_client_ip(&cfg, "10.0.0.1", "1.2.3.4", out, sizeof(out));
+	parse_client_ip(&cfg, "10.0.0.1", "1.2.3.4", out, sizeof(out));
 	CU_ASSERT_STRING_EQUAL(out, "10.0.0.1"); /* not a trusted proxy */
-	pub_client_ip(&cfg, "127.0.0.1", NULL, out, sizeof(out));
+	parse_client_ip(&cfg, "127.0.0.1", NULL, out, sizeof(out));
 	CU_ASSERT_STRING_EQUAL(out, "127.0.0.1");
-	pub_client_ip(&cfg, "127.0.0.1", "1.2.3.4", out, sizeof(out));
+	parse_client_ip(&cfg, "127.0.0.1", "1.2.3.4", out, sizeof(out));
 	CU_ASSERT_STRING_EQUAL(out, "1.2.3.4");
-	pub_client_ip(&cfg, "127.0.0.1", "9.9.9.9, 1.2.3.4 , ::1", out, sizeof(out));
+	parse_client_ip(&cfg, "127.0.0.1", "9.9.9.9, 1.2.3.4 , ::1", out, sizeof(out));
 	CU_ASSERT_STRING_EQUAL(out, "1.2.3.4");
-	pub_client_ip(&cfg, "127.0.0.1", "2001:db8::1", out, sizeof(out));
+	parse_client_ip(&cfg, "127.0.0.1", "2001:db8::1", out, sizeof(out));
 	CU_ASSERT_STRING_EQUAL(out, "2001:db8::1");
 	/* not an address: the peer stays */
-	pub_client_ip(&cfg, "127.0.0.1", "1.2.3.4\n", out, sizeof(out));
+	parse_client_ip(&cfg, "127.0.0.1", "1.2.3.4\n", out, sizeof(out));
 	CU_ASSERT_STRING_EQUAL(out, "127.0.0.1");
-	pub_client_ip(&cfg, "127.0.0.1", "evil<b>", out, sizeof(out));
+	parse_client_ip(&cfg, "127.0.0.1", "evil<b>", out, sizeof(out));
 	CU_ASSERT_STRING_EQUAL(out, "127.0.0.1");
-	pub_client_ip(&cfg, "127.0.0.1", "", out, sizeof(out));
+	parse_client_ip(&cfg, "127.0.0.1", "", out, sizeof(out));
 	CU_ASSERT_STRING_EQUAL(out, "127.0.0.1");
-	pub_client_ip(&cfg, "127.0.0.1", ",,,", out, sizeof(out));
+	parse_client_ip(&cfg, "127.0.0.1", ",,,", out, sizeof(out));
 	CU_ASSERT_STRING_EQUAL(out, "127.0.0.1");
 	/* too long for the buffer: cut, terminated */
-	pub_client_ip(&cfg, "127.0.0.1", "2001:db8::1234:5678", tiny, sizeof(tiny));
+	parse_client_ip(&cfg, "127.0.0.1", "2001:db8::1234:5678", tiny, sizeof(tiny));
 	CU_ASSERT_EQUAL(strlen(tiny), sizeof(tiny) - 1);
 }
 
@@ -620,7 +620,7 @@ int init_parse_tests(void)
 		{"uint", test_uint},
 		{"device_spec", test_device_spec},
 		{"name_ok", test_name_ok},
-		{"pub_topic", test_pub_topic},
+		{"parse_report_topic", test_pub_topic},
 		{"topic_user", test_topic_user},
 		{"client_ip", test_client_ip},
 		{"cookie", test_cookie},

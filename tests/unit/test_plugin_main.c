@@ -9,13 +9,9 @@
 
 int main(void)
 {
-	static int (*const inits[])(void) = {init_config_tests,
-					     init_devices_tests,
-					     init_users_tests,
-					     init_ratelimit_tests,
-					     init_dblock_tests,
-					     init_store_tests,
-					     NULL};
+	static int (*const inits[])(void) = {
+		init_config_tests, init_devices_tests, init_users_tests,  init_ratelimit_tests,
+		init_dblock_tests, init_store_tests,   init_ingest_tests, NULL};
 
 	return run_suites(inits);
 }

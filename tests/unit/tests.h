@@ -10,6 +10,9 @@
 
 int init_jbuf_tests(void);
 int init_utf8_tests(void);
+int init_num_tests(void);
+int init_toolutil_tests(void);
+int init_ingest_tests(void);
 int init_ot_tests(void);
 int init_dataobj_tests(void);
 int init_export_tests(void);

@@ -498,11 +498,13 @@ async function deleteRange() {
   const { start, end } = hist.range;
   if (!globalThis.confirm(`Delete every fix of ${deviceLabel(dev)} from ${formatTime(start)} to ${formatTime(end)}? This cannot be undone.`)) return;
   ui.histDelete.disabled = true;
+  ui.histDeleteNote.textContent = 'Deleting…';
   try {
     const r = await requestDelete({ device: dev.name, from: start, to: end });
-    ui.histSummary.textContent = `Deleted ${r.deleted} ${r.deleted === 1 ? 'entry' : 'entries'}.`;
+    // its own line: the track reloads (and rewrites the summary) meanwhile
+    ui.histDeleteNote.textContent = `Deleted ${r.deleted} ${r.deleted === 1 ? 'entry' : 'entries'}.`;
   } catch (e) {
-    ui.histSummary.textContent = `Not deleted: ${e.message}`;
+    ui.histDeleteNote.textContent = `Not deleted: ${e.message}`;
   } finally {
     ui.histDelete.disabled = false;
   }
@@ -733,7 +735,7 @@ export function start(win) {
     hist24h: $('history-24h'), histHideBad: $('history-hide-bad'), histDistance: $('history-distance'),
     histSummary: $('history-summary'), histSlider: $('history-slider'), histTime: $('history-time'),
     exportGpx: $('export-gpx'), exportGeojson: $('export-geojson'), exportCsv: $('export-csv'),
-    histDelete: $('history-delete'),
+    histDelete: $('history-delete'), histDeleteNote: $('history-delete-note'),
   };
   ui.follow.addEventListener('click', onFollowClick);
   onActivate(ui.devices, '.device', (li) => focusDevice(Number(li.dataset.deviceId)));
