@@ -871,15 +871,23 @@ static void fail_control(struct bridge *b, bool all, int64_t now)
 
 /* --- login (with --users) ----------------------------------------------- */
 
-const struct auth_user *http_session_user(struct bridge *b, struct lws *wsi, struct auth_ref *ref)
+/* The session token in the request's Cookie header: the one place it is
+ * read. False when there is none (or the header does not fit). */
+static bool session_token(struct lws *wsi, char tok[AUTH_COOKIE_VALUE_MAX + 1])
 {
-	char hdr[4096], tok[AUTH_COOKIE_VALUE_MAX + 1];
+	char hdr[4096];
 	int n = lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_COOKIE);
 
-	if (!b->auth_on || n <= 0 || n >= (int)sizeof(hdr) ||
-	    lws_hdr_copy(wsi, hdr, sizeof(hdr), WSI_TOKEN_HTTP_COOKIE) <= 0)
-		return NULL;
-	if (!parse_cookie(hdr, AUTH_COOKIE, tok, sizeof(tok)))
+	return n > 0 && n < (int)sizeof(hdr) &&
+	       lws_hdr_copy(wsi, hdr, sizeof(hdr), WSI_TOKEN_HTTP_COOKIE) > 0 &&
+	       parse_cookie(hdr, AUTH_COOKIE, tok, AUTH_COOKIE_VALUE_MAX + 1);
+}
+
+const struct auth_user *http_session_user(struct bridge *b, struct lws *wsi, struct auth_ref *ref)
+{
+	char tok[AUTH_COOKIE_VALUE_MAX + 1];
+
+	if (!b->auth_on || !session_token(wsi, tok))
 		return NULL;
 	return auth_session_user(&b->auth, tok, (int64_t)lws_now_secs(), ref);
 }
@@ -969,12 +977,9 @@ static int login_submit(struct bridge *b, struct http_session *s)
 
 static int logout(struct bridge *b, struct http_session *s, struct lws *wsi)
 {
-	char hdr[4096], tok[AUTH_COOKIE_VALUE_MAX + 1];
-	int n = lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_COOKIE);
+	char tok[AUTH_COOKIE_VALUE_MAX + 1];
 
-	if (n > 0 && n < (int)sizeof(hdr) &&
-	    lws_hdr_copy(wsi, hdr, sizeof(hdr), WSI_TOKEN_HTTP_COOKIE) > 0 &&
-	    parse_cookie(hdr, AUTH_COOKIE, tok, sizeof(tok))) {
+	if (session_token(wsi, tok)) {
 		auth_session_end(&b->auth, tok, (int64_t)lws_now_secs());
 		ws_close_ended_sessions(b); /* its WebSockets stop now */
 	}
