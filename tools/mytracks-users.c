@@ -344,12 +344,14 @@ static ssize_t ask_tty(int fd, const char *prompt, char *buf, size_t size)
 	quiet = old;
 	quiet.c_lflag &= ~(tcflag_t)ECHO;
 	quiet.c_lflag |= ECHONL;
-	fputs(prompt, stderr);
-	fflush(stderr);
+	/* echo off before the prompt shows: an answer typed (or pasted) as
+	 * soon as it appears must neither echo nor be flushed away */
 	if (tcsetattr(fd, TCSAFLUSH, &quiet))
 		return -1;
+	fputs(prompt, stderr);
+	fflush(stderr);
 	n = read_line_fd(fd, buf, size);
-	tcsetattr(fd, TCSAFLUSH, &old);
+	tcsetattr(fd, TCSADRAIN, &old);
 	return n;
 }
 
