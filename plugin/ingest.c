@@ -416,6 +416,7 @@ static bool on_location(struct mt_ctx *ctx, struct device *dev, const struct ot_
 	d.ip_address = ip;
 	d.received_at = now;
 	d.loc = l;
+	d.extras = &msg->extras;
 	jbuf_reset(&ctx->out);
 	dataobj_location(&ctx->out, &d);
 	publish_out(ctx, "locations", dev->user, dev->device, false);
