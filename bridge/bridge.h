@@ -18,6 +18,7 @@
 #include "auth.h"
 #include "config.h"
 #include "db.h"
+#include "http.h"
 #include "metrics.h"
 #include "pub.h"
 #include "queue.h"
@@ -45,6 +46,7 @@ struct bridge {
 	struct pub pub;		  /* HTTP-mode reports awaiting their PUBACK */
 	struct pub ctl;		  /* deletes awaiting the plugin's answer (by request number) */
 	int ctl_seq;		  /* the last control request's number */
+	struct http_cmd cmds[HTTP_CMD_SLOTS]; /* commands for HTTP-mode phones (http.c) */
 	/* unfinished request bodies (http.c) and the bytes they reserved */
 	struct lws_dll2_owner bodies;
 	size_t body_bytes;

@@ -15,7 +15,7 @@
 #define LOC_COLS                                                                                   \
 	"l.id, l.device_id, d.user, d.device, d.display_name, l.tst, l.lat, l.lon, l.acc, l.alt, " \
 	"l.vel, l.batt, l.conn, l.tid, l.trig, l.cog, l.vac, l.bs, l.ssid, l.bssid, "              \
-	"l.ip_address, l.received_at"
+	"l.ip_address, l.received_at, l.raw"
 #define LOC_FROM " FROM locations l JOIN devices d ON d.id = l.device_id"
 
 /* Rows of users the viewer may see: ?9 is a JSON array of user names, or
@@ -150,11 +150,17 @@ static const char *col_str(sqlite3_stmt *s, int i)
 	return (const char *)sqlite3_column_text(s, i); /* NULL for NULL */
 }
 
-/* Fill `d` (and `loc`, which it points to) from the row's LOC_COLS
- * starting at column `c`; strings point into the row. */
-static void row_location_fill(sqlite3_stmt *s, int c, struct dataobj_location *d,
-			      struct ot_location *loc)
+/* Fill `d` (and `loc` and `x`, which it points to) from the row's LOC_COLS
+ * starting at column `c`; strings point into the row, and the extra keys
+ * into the stored report parsed by the plugin's own reader (core/ot.c),
+ * so that history objects are the live ones. Returns what to release
+ * with ot_extras_free() once `d` is used. */
+static void *row_location_fill(sqlite3_stmt *s, int c, struct dataobj_location *d,
+			       struct ot_location *loc, struct ot_extras *x)
 {
+	const char *raw = (const char *)sqlite3_column_blob(s, c + 22);
+	void *doc = ot_extras_parse(raw, raw ? (size_t)sqlite3_column_bytes(s, c + 22) : 0, x);
+
 	memset(loc, 0, sizeof(*loc));
 	memset(d, 0, sizeof(*d));
 
@@ -182,10 +188,12 @@ static void row_location_fill(sqlite3_stmt *s, int c, struct dataobj_location *d
 	d->ip_address = col_str(s, c + 20);
 	d->received_at = sqlite3_column_int64(s, c + 21);
 	d->loc = loc;
+	d->extras = x;
 	if (!d->user)
 		d->user = "";
 	if (!d->device)
 		d->device = "";
+	return doc;
 }
 
 /* Append the data object of the row's LOC_COLS starting at column `c`. */
@@ -193,9 +201,11 @@ static void row_location(sqlite3_stmt *s, int c, struct jbuf *out)
 {
 	struct ot_location loc;
 	struct dataobj_location d;
+	struct ot_extras x;
+	void *doc = row_location_fill(s, c, &d, &loc, &x);
 
-	row_location_fill(s, c, &d, &loc);
 	dataobj_location(out, &d);
+	ot_extras_free(doc);
 }
 
 static enum db_result lookup_id(struct db *db, sqlite3_stmt *s, int64_t *id)
@@ -306,14 +316,17 @@ enum db_result db_devices(struct db *db, const char *users_json, struct jbuf *ou
 		};
 		struct dataobj_location last;
 		struct ot_location loc;
+		struct ot_extras x;
+		void *doc = NULL;
 
 		if (sqlite3_column_type(s, 7) != SQLITE_NULL) {
-			row_location_fill(s, 7, &last, &loc);
+			doc = row_location_fill(s, 7, &last, &loc, &x);
 			dev.last = &last;
 		}
 		if (n++)
 			jbuf_putc(out, ',');
 		dataobj_device(out, &dev);
+		ot_extras_free(doc);
 		if (jbuf_failed(out))
 			break;
 	}
@@ -468,9 +481,11 @@ enum db_result db_track_page(struct db *db, int64_t device_id, int64_t after, in
 	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
 		struct ot_location loc;
 		struct dataobj_location d;
+		struct ot_extras x;
+		void *doc = row_location_fill(s, 0, &d, &loc, &x);
 
-		row_location_fill(s, 0, &d, &loc);
 		fn(ctx, &d);
+		ot_extras_free(doc);
 		(*n)++;
 	}
 	if (rc != SQLITE_DONE)

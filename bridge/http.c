@@ -63,8 +63,14 @@ struct http_session {
 	struct lws_dll2 body_list;
 	size_t reserved;
 	int64_t deadline;
-	bool limited;		   /* HTTP mode: too many failed credential checks (429) */
-	bool encrypt_reply;	   /* HTTP mode: the report decrypted; answer encrypted */
+	bool limited;	    /* HTTP mode: too many failed credential checks (429) */
+	bool encrypt_reply; /* HTTP mode: the report decrypted; answer encrypted */
+	bool cmd;	    /* the body is a command (POST /api/command) */
+	/* HTTP mode with --users: the reporter's visible users (JSON, owned),
+	 * or all of them (an admin) */
+	char *sees;
+	bool sees_all;
+	char rep_user[OT_NAME_MAX + 1], rep_device[OT_NAME_MAX + 1]; /* the report's topic */
 	struct api_stream *stream; /* a streamed history response, or NULL */
 	bool stream_plain;	   /* ...to an HTTP/1.0 client: no chunks, ends by closing */
 	bool stream_closing;	   /* ...complete: close once lws sent the rest */
@@ -144,6 +150,7 @@ static void session_clear(struct bridge *b, struct http_session *s)
 	pub_forget(&b->ctl, &s->pending);
 	jbuf_free(&s->in);
 	jbuf_free(&s->out);
+	free(s->sees);
 	memset(s, 0, sizeof(*s));
 }
 
@@ -417,8 +424,13 @@ static int report_auth(struct bridge *b, struct http_session *s, struct lws *wsi
 	explicit_bzero(pass, sizeof(pass));
 	explicit_bzero(hdr, sizeof(hdr));
 	b->metrics.basic_cached += cached;
-	if (u)
+	if (u) {
+		/* whose devices the reply's friends are (copied: a reload may
+		 * free the user before the broker acknowledges) */
+		s->sees_all = u->admin;
+		s->sees = u->admin || !u->sees_json ? NULL : strdup(u->sees_json);
 		return 0;
+	}
 	if (s->limited)
 		return -1;
 	if (n > 0) {
@@ -458,11 +470,17 @@ static void report_query_names(struct http_session *s, struct lws *wsi)
 	}
 }
 
+static void reply_friends(struct bridge *b, struct http_session *s, const char *user,
+			  const char *device);
+
 /* A zero-length report (the apps send them, e.g. to fetch friends and
- * commands): nothing to publish; 200 [] unless the credentials are wrong
- * (iOS shows an alert for any 4xx, and a 2xx is all the phone needs). */
-static int report_empty(struct bridge *b, struct http_session *s)
+ * commands): nothing to publish; 200 with the friends and commands of the
+ * user and device the headers (or /pub?u=&d=) name, [] without them,
+ * unless the credentials are wrong (iOS shows an alert for any 4xx, and a
+ * 2xx is all the phone needs). */
+static int report_empty(struct bridge *b, struct http_session *s, struct lws *wsi)
 {
+	const char *user;
 	if (s->limited) {
 		b->metrics.reports_invalid++;
 		s->www_auth = false;
@@ -472,8 +490,18 @@ static int report_empty(struct bridge *b, struct http_session *s)
 		b->metrics.reports_invalid++;
 		return reply_error(b, s, 401, "HTTP Basic credentials of a user required");
 	}
-	jbuf_puts(&s->out, "[]");
-	return reply_now(b, s, 200, CT_JSON);
+	s->have_user = custom_header(wsi, "x-limit-u:", s->user, sizeof(s->user));
+	s->have_device = custom_header(wsi, "x-limit-d:", s->device, sizeof(s->device));
+	report_query_names(s, wsi);
+	user = b->auth_on ? s->basic_user : s->have_user ? s->user : NULL;
+	if (!user || !ot_name_ok(user, strlen(user))) {
+		jbuf_puts(&s->out, "[]");
+		return reply_now(b, s, 200, CT_JSON);
+	}
+	reply_friends(b, s, user,
+		      s->have_device && ot_name_ok(s->device, strlen(s->device)) ? s->device
+										 : NULL);
+	return 0;
 }
 
 /* Payload encryption (--keys, docs/security.md "Payload encryption"): an
@@ -570,15 +598,15 @@ static int report_begin(struct bridge *b, struct http_session *s, struct lws *ws
 		xff[0] = '\0';
 	parse_client_ip(b->cfg, peer, xff[0] ? xff : NULL, s->ip, sizeof(s->ip));
 	/* refused after the body was read, so the client sees the answer */
-	if (b->auth_on && !s->login && !s->del && report_auth(b, s, wsi))
+	if (b->auth_on && !s->login && !s->del && !s->cmd && report_auth(b, s, wsi))
 		s->www_auth = true;
 	if (lws_hdr_copy(wsi, cl, sizeof(cl), WSI_TOKEN_HTTP_CONTENT_LENGTH) <= 0) {
 		b->metrics.reports_invalid++;
 		return reply_error(b, s, 411, "a Content-Length is required");
 	}
 	declared = strtoll(cl, NULL, 10);
-	if (declared == 0 && !s->login && !s->del)
-		return report_empty(b, s);
+	if (declared == 0 && !s->login && !s->del && !s->cmd)
+		return report_empty(b, s, wsi);
 	if (declared <= 0) {
 		b->metrics.reports_invalid++;
 		return reply_error(b, s, 400, "empty body");
@@ -685,6 +713,14 @@ static int report_submit(struct bridge *b, struct http_session *s)
 			return reply_error(b, s, 403, "you may only report as your own user");
 		}
 	}
+	{
+		struct ot_topic t;
+
+		if (ot_topic_parse(topic, b->cfg->in_prefix, &t, NULL, 0) == OT_OK) {
+			memcpy(s->rep_user, t.user, sizeof(s->rep_user));
+			memcpy(s->rep_device, t.device, sizeof(s->rep_device));
+		}
+	}
 	if (!b->broker_up || b->pub.pending.count >= PUB_MAX_PENDING)
 		goto unavailable;
 	switch (mqtt_publish_report(b->mqtt, topic, jbuf_data(&s->in), jbuf_len(&s->in), s->ip,
@@ -708,6 +744,178 @@ unavailable:
 	return reply_error(b, s, 503, "broker unavailable, try again later");
 }
 
+/* --- HTTP mode: friends and commands in the reply ------------------------ */
+
+/* Devices whose card and location one reply carries at most. */
+#define HTTP_FRIENDS_MAX 250
+
+static const char cmd_report_location[] = "{\"_type\":\"cmd\",\"action\":\"reportLocation\"}";
+
+/* Queue reportLocation for user/device's next HTTP-mode reply: its own
+ * slot again, else a free or expired one, else the oldest. */
+static void cmd_queue(struct bridge *b, const char *user, const char *device, int64_t now)
+{
+	struct http_cmd *slot = NULL;
+	int i;
+
+	for (i = 0; i < HTTP_CMD_SLOTS; i++) {
+		struct http_cmd *c = &b->cmds[i];
+
+		if (c->queued && now - c->queued >= HTTP_CMD_TTL)
+			c->queued = 0;
+		if (c->queued && !strcmp(c->user, user) && !strcmp(c->device, device)) {
+			slot = c;
+			break;
+		}
+		if (!slot || c->queued < slot->queued)
+			slot = c;
+	}
+	snprintf(slot->user, sizeof(slot->user), "%s", user);
+	snprintf(slot->device, sizeof(slot->device), "%s", device);
+	slot->queued = now;
+}
+
+/* Take user/device's queued command (delivered once). True if there was
+ * one, not expired. */
+static bool cmd_take(struct bridge *b, const char *user, const char *device, int64_t now)
+{
+	int i;
+
+	for (i = 0; i < HTTP_CMD_SLOTS; i++) {
+		struct http_cmd *c = &b->cmds[i];
+
+		if (c->queued && !strcmp(c->user, user) && !strcmp(c->device, device)) {
+			bool live = now - c->queued < HTTP_CMD_TTL;
+
+			c->queued = 0;
+			return live;
+		}
+	}
+	return false;
+}
+
+/* Answer a report of user/device (NULL: not known) with 200 and the JSON
+ * array the apps read: the friends the reporting user may see (their
+ * cards and last locations, recorder_friends()) and the device's queued
+ * command. No friends when the database is unavailable: the report itself
+ * was stored, and that is what the phone must hear. */
+static void reply_friends(struct bridge *b, struct http_session *s, const char *user,
+			  const char *device)
+{
+	const char *users = b->auth_on && !s->sees_all ? s->sees : NULL;
+	struct jbuf arr;
+	int items = 0;
+
+	jbuf_init(&arr, 0, HTTP_MAX_RESPONSE / 2);
+	jbuf_putc(&arr, '[');
+	if (user && (!b->auth_on || s->sees_all || s->sees) &&
+	    recorder_friends(b, users, user, device, HTTP_FRIENDS_MAX, &arr, &items)) {
+		jbuf_reset(&arr);
+		jbuf_putc(&arr, '[');
+		items = 0;
+	}
+	if (user && device && cmd_take(b, user, device, (int64_t)lws_now_secs())) {
+		if (items++)
+			jbuf_putc(&arr, ',');
+		jbuf_puts(&arr, cmd_report_location);
+	}
+	jbuf_putc(&arr, ']');
+	if (jbuf_failed(&arr))
+		reply_report_ok(b, s, "[]", 2);
+	else
+		reply_report_ok(b, s, jbuf_data(&arr), jbuf_len(&arr));
+	jbuf_free(&arr);
+}
+
+/* POST /api/command's body: {"device":"user/device","action":"reportLocation"}.
+ * Returns 0 with the names copied, or -1 with `err`. */
+static int command_parse(const char *body, size_t len, char *user, char *device, char *err,
+			 size_t errlen)
+{
+	cJSON *doc = cJSON_ParseWithLength(body, len);
+	const char *dev = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(doc, "device"));
+	const char *action = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(doc, "action"));
+	const char *slash = dev ? strchr(dev, '/') : NULL;
+	int rc = -1;
+
+	if (!cJSON_IsObject(doc))
+		snprintf(err, errlen, "send a JSON object");
+	else if (!action || strcmp(action, "reportLocation"))
+		snprintf(err, errlen, "action: only \"reportLocation\" is supported");
+	else if (!slash || !ot_name_ok(dev, (size_t)(slash - dev)) ||
+		 !ot_name_ok(slash + 1, strlen(slash + 1)))
+		snprintf(err, errlen, "device: expected \"user/device\"");
+	else {
+		memcpy(user, dev, (size_t)(slash - dev));
+		user[slash - dev] = '\0';
+		memcpy(device, slash + 1, strlen(slash + 1) + 1);
+		rc = 0;
+	}
+	cJSON_Delete(doc);
+	return rc;
+}
+
+/* POST /api/command, body complete: publish the command on the device's
+ * <prefix>/<user>/<device>/cmd (QoS 1, not retained) for an MQTT phone,
+ * queue it for an HTTP-mode phone's next reply, and answer once the
+ * broker acknowledged the publish (command_acked). */
+static int command_submit(struct bridge *b, struct http_session *s)
+{
+	char err[160], user[OT_NAME_MAX + 1], device[OT_NAME_MAX + 1];
+	char spec[2 * OT_NAME_MAX + 2], topic[2 * OT_NAME_MAX + 80];
+	int64_t devid, now = (int64_t)lws_now_secs();
+	int mid = 0;
+
+	if (s->too_large || s->got < s->declared)
+		return reply_error_close(b, s, s->too_large ? 413 : 400, "bad command body");
+	if (command_parse(jbuf_data(&s->in), jbuf_len(&s->in), user, device, err, sizeof(err)))
+		return reply_error(b, s, 400, err);
+	jbuf_free(&s->in);
+	if (b->auth_on && !s->viewer_admin && strcmp(s->viewer, user))
+		return reply_error(b, s, 403,
+				   "only the device's owner or an admin may send it commands");
+	snprintf(spec, sizeof(spec), "%s/%s", user, device);
+	switch (db_device_id(&b->db, spec, NULL, &devid)) {
+	case DB_OK:
+		break;
+	case DB_NOT_FOUND:
+		return reply_error(b, s, 404, "no such device");
+	default:
+		return reply_error(b, s, 503, "database unavailable, try again later");
+	}
+	if (!b->broker_up || b->pub.pending.count >= PUB_MAX_PENDING)
+		return reply_error(b, s, 503, "broker unavailable, try again later");
+	snprintf(topic, sizeof(topic), "%s/%s/%s/cmd", b->cfg->in_prefix, user, device);
+	if (mqtt_publish_report(b->mqtt, topic, cmd_report_location,
+				sizeof(cmd_report_location) - 1, s->ip, &mid) != MQTT_PUB_OK)
+		return reply_error(b, s, 503, "broker unavailable, try again later");
+	cmd_queue(b, user, device, now);
+	pub_wait(&b->pub, &s->pending, mid, now + b->cfg->pub_timeout);
+	{
+		char esc[UTF8_LOG_LEN(sizeof(spec))];
+
+		log_info("http", "%s asked %s to report its location (mid %d)",
+			 s->viewer[0] ? s->viewer : s->ip, utf8_log_str(esc, sizeof(esc), spec),
+			 mid);
+	}
+	return 0;
+}
+
+/* The broker acknowledged a command's publish. */
+static void command_acked(struct http_session *s, int reason)
+{
+	if (reason >= 0x80) {
+		reply_later(s, 503, "the broker refused the command");
+		return;
+	}
+	jbuf_reset(&s->out);
+	jbuf_puts(&s->out, "{\"sent\":true}");
+	s->status = 200;
+	s->ctype = CT_JSON;
+	s->replying = true;
+	lws_callback_on_writable(s->wsi);
+}
+
 void http_report_acked(struct bridge *b, int mid, int reason)
 {
 	struct pub_pending *p = pub_take(&b->pub, mid);
@@ -717,9 +925,14 @@ void http_report_acked(struct bridge *b, int mid, int reason)
 	if (!p)
 		return; /* the client went away, or we gave up already */
 	s = lws_container_of(p, struct http_session, pending);
+	if (s->cmd) {
+		command_acked(s, reason);
+		return;
+	}
 	if (reason < 0x80) {
 		b->metrics.reports_accepted++;
-		reply_report_ok(b, s, "[]", 2);
+		reply_friends(b, s, s->rep_user[0] ? s->rep_user : NULL,
+			      s->rep_device[0] ? s->rep_device : NULL);
 		return;
 	}
 	b->metrics.reports_invalid++;
@@ -1141,7 +1354,7 @@ static int route(struct bridge *b, struct http_session *s, struct lws *wsi)
 			return viewer ? serve_page(b, wsi, "index.html")
 				      : reply_redirect(b, s, 302, "/login");
 		if (!strncmp(path, "/api", 4) && !viewer &&
-		    (m == M_GET || path_is(path, "/api/delete")))
+		    (m == M_GET || path_is(path, "/api/delete") || path_is(path, "/api/command")))
 			return reply_error(b, s, 401, "login required");
 		if (viewer && !viewer->admin)
 			users = viewer->sees_json;
@@ -1169,6 +1382,17 @@ static int route(struct bridge *b, struct http_session *s, struct lws *wsi)
 		if (!is_json(wsi))
 			return reply_error(b, s, 415, "send the request as application/json");
 		s->del = true;
+		if (viewer)
+			snprintf(s->viewer, sizeof(s->viewer), "%s", viewer->name);
+		s->viewer_admin = !viewer || viewer->admin;
+		return report_begin(b, s, wsi);
+	}
+	if (path_is(path, "/api/command")) {
+		if (m != M_POST)
+			return reply_error(b, s, 405, "POST a JSON command here");
+		if (!is_json(wsi))
+			return reply_error(b, s, 415, "send the command as application/json");
+		s->cmd = true;
 		if (viewer)
 			snprintf(s->viewer, sizeof(s->viewer), "%s", viewer->name);
 		s->viewer_admin = !viewer || viewer->admin;
@@ -1256,6 +1480,8 @@ int http_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user,
 		body_release(b, s);
 		if (s->del)
 			return delete_submit(b, s);
+		if (s->cmd)
+			return command_submit(b, s);
 		return s->login ? login_submit(b, s) : report_submit(b, s);
 	case LWS_CALLBACK_HTTP_WRITEABLE:
 		if (s->stream)

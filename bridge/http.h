@@ -7,7 +7,10 @@
  *                          parameters streamed in chunks (api_stream_*)
  *   GET  /api/config       the page's history defaults (api.c)
  *   GET  /api/devices/     devices with their last location (api.c)
- *   POST /api/locations/, POST /pub   OwnTracks HTTP mode (pub.c)
+ *   POST /api/locations/, POST /pub   OwnTracks HTTP mode (pub.c); the
+ *                          answer holds the friends and queued commands
+ *   POST /api/delete       deletes, through the plugin's control channel
+ *   POST /api/command      {"device":"u/d","action":"reportLocation"}
  *   GET  /healthz, GET /metrics
  * Responses are built whole and written in one go from the request's own
  * callback, except streamed history answers (headers at once, then one
@@ -23,6 +26,17 @@
 #include <libwebsockets.h>
 
 #define HTTP_PROTOCOL_NAME "mytracks-http"
+
+/* Commands queued for HTTP-mode phones (POST /api/command), each handed
+ * out once in the device's next reply to a report: at most HTTP_CMD_SLOTS
+ * devices at a time (a new one takes the oldest slot), each kept for
+ * HTTP_CMD_TTL seconds. In struct bridge, lws thread only. */
+#define HTTP_CMD_SLOTS 64
+#define HTTP_CMD_TTL (24 * 3600)
+struct http_cmd {
+	char user[129], device[129]; /* OT_NAME_MAX + 1 */
+	int64_t queued;		     /* unix seconds; 0: a free slot */
+};
 
 struct bridge;
 

@@ -468,6 +468,81 @@ int recorder_ws_last(struct bridge *b, const struct auth_user *viewer, struct jb
 	return jbuf_failed(out) ? -1 : 0;
 }
 
+/* --- HTTP mode: friends in the reply to a report ----------------------- */
+
+struct friends {
+	struct rec_req rq;
+	struct jbuf *out;
+	const char *user, *device; /* the reporting device: not its own friend */
+	int *items, max;
+	struct jbuf topic; /* {"topic":".."} of the row, as recobj writes it */
+};
+
+static void friends_sep(struct friends *f)
+{
+	if ((*f->items)++)
+		jbuf_putc(f->out, ',');
+}
+
+static int friends_cb(void *ctx, const struct db_rec_row *row)
+{
+	struct friends *f = ctx;
+	struct recobj_location o;
+
+	if ((f->user && f->device && !strcmp(row->d.user, f->user) &&
+	     !strcmp(row->d.device, f->device)) ||
+	    (!strcmp(row->d.user, "ping") && !strcmp(row->d.device, "ping")))
+		return 0;
+	if (f->max-- <= 0)
+		return 1;
+	rec_of_row(&f->rq, row, &o); /* rq.last is false: name and face go in the card */
+	if (row->name || row->face) {
+		jbuf_reset(&f->topic);
+		recobj_location(&f->topic, &o, "topic");
+		friends_sep(f);
+		jbuf_puts(f->out, "{\"_type\":\"card\"");
+		if (row->name) {
+			jbuf_puts(f->out, ",\"name\":");
+			jbuf_json_cstr(f->out, row->name);
+		}
+		if (row->face) {
+			jbuf_puts(f->out, ",\"face\":");
+			jbuf_json_cstr(f->out, row->face);
+		}
+		if (row->loc.tid) {
+			jbuf_puts(f->out, ",\"tid\":");
+			jbuf_json_cstr(f->out, row->loc.tid);
+		}
+		jbuf_putc(f->out, ',');
+		if (jbuf_failed(&f->topic) || jbuf_len(&f->topic) < 2)
+			f->out->failed = true;
+		else
+			jbuf_append(f->out, jbuf_data(&f->topic) + 1, jbuf_len(&f->topic) - 1);
+	}
+	friends_sep(f);
+	recobj_location(f->out, &o, NULL);
+	return jbuf_failed(f->out);
+}
+
+int recorder_friends(struct bridge *b, const char *users_json, const char *user, const char *device,
+		     int max, struct jbuf *out, int *items)
+{
+	struct friends f = {.rq = {.b = b},
+			    .out = out,
+			    .user = user,
+			    .device = device,
+			    .items = items,
+			    .max = max};
+	enum db_result r;
+
+	jbuf_init(&f.topic, 0, 4096);
+	r = db_rec_last(&b->db, NULL, NULL, users_json, friends_cb, &f);
+	jbuf_free(&f.topic);
+	if (r != DB_OK)
+		return -1;
+	return jbuf_failed(out) ? -1 : 0;
+}
+
 static int64_t num_or_none(const cJSON *o, const char *k)
 {
 	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);

@@ -180,8 +180,28 @@ static void open_object(struct jbuf *b, int64_t id, int64_t device_id, const cha
 	dataobj_device_name(b, user, device);
 }
 
+static void put_list(struct jbuf *b, const char *k, const char *const *v, int n)
+{
+	int i;
+
+	key(b, k);
+	if (n < 0) {
+		jbuf_append(b, "null", 4);
+		return;
+	}
+	jbuf_putc(b, '[');
+	for (i = 0; i < n; i++) {
+		if (i)
+			jbuf_putc(b, ',');
+		jbuf_json_cstr(b, v[i]);
+	}
+	jbuf_putc(b, ']');
+}
+
 void dataobj_location(struct jbuf *b, const struct dataobj_location *d)
 {
+	static const struct ot_extras none = {.n_inregions = -1, .n_inrids = -1, .m = OT_NONE};
+	const struct ot_extras *x = d->extras ? d->extras : &none;
 	const struct ot_location *l = d->loc;
 
 	open_object(b, d->id, d->device_id, d->user, d->device, true);
@@ -205,6 +225,12 @@ void dataobj_location(struct jbuf *b, const struct dataobj_location *d)
 	put_str(b, KEY("ssid"), l->ssid);
 	put_str(b, KEY("bssid"), l->bssid);
 	put_time(b, KEY("received_at"), d->received_at);
+	put_list(b, KEY("inregions"), x->inregions, x->n_inregions);
+	put_list(b, KEY("inrids"), x->inrids, x->n_inrids);
+	put_str(b, KEY("poi"), x->poi);
+	put_str(b, KEY("tag"), x->tag);
+	put_opt_int(b, KEY("monitoring_mode"), x->m);
+	put_str(b, KEY("source"), x->source);
 	jbuf_putc(b, '}');
 }
 

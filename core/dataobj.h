@@ -7,8 +7,11 @@
  *   accuracy, altitude, velocity, battery_level, connection_type, ip_address
  * then the extra keys:
  *   user, display_name, tid, trigger, course, vertical_accuracy,
- *   battery_status, ssid, bssid, received_at
- * Absent numbers and strings are null. The plugin (live) and the bridge
+ *   battery_status, ssid, bssid, received_at,
+ *   inregions, inrids, poi, tag, monitoring_mode, source
+ * (inregions and inrids are arrays of strings; monitoring_mode is the
+ * phone's `m`: -1 quiet, 0 manual, 1 significant, 2 move).
+ * Absent numbers, strings and arrays are null. The plugin (live) and the bridge
  * (history, from database rows) both build it here, so the two always match.
  */
 #ifndef MYTRACKS_DATAOBJ_H
@@ -26,6 +29,7 @@ struct dataobj_location {
 	const char *ip_address;	  /* or NULL */
 	int64_t received_at;	  /* unix seconds */
 	const struct ot_location *loc;
+	const struct ot_extras *extras; /* or NULL: all absent */
 };
 
 /* Append the location data object. Check jbuf_failed() afterwards. */

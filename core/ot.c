@@ -348,6 +348,71 @@ static enum ot_result parse_location(const cJSON *o, struct ot_location *l, int6
 	return ot_location_check(l, now, max_future, reason, rlen);
 }
 
+static void extras_clear(struct ot_extras *x)
+{
+	memset(x, 0, sizeof(*x));
+	x->n_inregions = x->n_inrids = -1;
+	x->m = OT_NONE;
+}
+
+/* A string member of at most `max` bytes, else NULL. */
+static const char *lenient_str(const cJSON *o, const char *key, size_t max)
+{
+	const cJSON *it = cJSON_GetObjectItemCaseSensitive(o, key);
+
+	return cJSON_IsString(it) && strlen(it->valuestring) <= max ? it->valuestring : NULL;
+}
+
+/* The string elements (at most OT_LIST_MAX, each at most OT_TEXT_MAX
+ * bytes) of an array member; -1 when it is absent or not an array. */
+static int lenient_list(const cJSON *o, const char *key, const char **out)
+{
+	const cJSON *arr = cJSON_GetObjectItemCaseSensitive(o, key), *it;
+	int n = 0;
+
+	if (!cJSON_IsArray(arr))
+		return -1;
+	cJSON_ArrayForEach(it, arr)
+	{
+		if (n == OT_LIST_MAX)
+			break;
+		if (cJSON_IsString(it) && strlen(it->valuestring) <= OT_TEXT_MAX)
+			out[n++] = it->valuestring;
+	}
+	return n;
+}
+
+static void take_extras(const cJSON *o, struct ot_extras *x)
+{
+	const cJSON *m;
+	double d;
+
+	extras_clear(x);
+	if (!cJSON_IsObject(o))
+		return;
+	x->n_inregions = lenient_list(o, "inregions", x->inregions);
+	x->n_inrids = lenient_list(o, "inrids", x->inrids);
+	x->poi = lenient_str(o, "poi", OT_TEXT_MAX);
+	x->tag = lenient_str(o, "tag", OT_TEXT_MAX);
+	x->source = lenient_str(o, "source", OT_SHORT_STR_MAX);
+	m = cJSON_GetObjectItemCaseSensitive(o, "m");
+	if (m && json_number(m, &d) > 0 && d == floor(d) && d >= -1 && d <= 2)
+		x->m = (int64_t)d;
+}
+
+void *ot_extras_parse(const char *raw, size_t len, struct ot_extras *x)
+{
+	cJSON *doc = raw && len ? cJSON_ParseWithLength(raw, len) : NULL;
+
+	take_extras(doc, x);
+	return doc;
+}
+
+void ot_extras_free(void *doc)
+{
+	cJSON_Delete(doc);
+}
+
 static enum ot_result parse_transition(const cJSON *o, struct ot_transition *t, int64_t now,
 				       int64_t max_future, char *reason, size_t rlen)
 {
@@ -388,6 +453,7 @@ enum ot_result ot_parse(const char *payload, size_t len, int64_t now, int64_t ma
 
 	memset(msg, 0, sizeof(*msg));
 	msg->tst = OT_NONE;
+	extras_clear(&msg->extras);
 	if (!payload || len == 0)
 		return fail(reason, rlen, OT_ERR_EMPTY, "%s", "empty payload");
 	if (!utf8_valid(payload, len))
@@ -434,6 +500,8 @@ enum ot_result ot_parse(const char *payload, size_t len, int64_t now, int64_t ma
 	case OT_LOCATION:
 		r = parse_location(doc, &msg->u.loc, now, max_future, reason, rlen);
 		msg->tst = msg->u.loc.tst;
+		if (r == OT_OK)
+			take_extras(doc, &msg->extras);
 		break;
 	case OT_TRANSITION:
 		r = parse_transition(doc, &msg->u.tr, now, max_future, reason, rlen);
@@ -461,6 +529,7 @@ fail:
 	cJSON_Delete(doc);
 	memset(msg, 0, sizeof(*msg));
 	msg->tst = OT_NONE;
+	extras_clear(&msg->extras);
 	return r;
 }
 

@@ -63,6 +63,20 @@ struct ot_card {
 	const char *name, *tid; /* may be NULL */
 };
 
+/* What a location carries beyond the stored columns, kept in the data
+ * object as extra keys (read from the stored raw JSON by the bridge with
+ * ot_extras_parse(), so live and history objects match). Lenient: a value
+ * of the wrong type, too long, or out of range is absent, never a reason
+ * to refuse the report. Strings point into the parsed document. */
+#define OT_LIST_MAX 16 /* strings kept of inregions / inrids */
+struct ot_extras {
+	const char *inregions[OT_LIST_MAX]; /* region names (string elements only) */
+	const char *inrids[OT_LIST_MAX];    /* region ids */
+	int n_inregions, n_inrids;	    /* -1: the key is absent (null) */
+	const char *poi, *tag, *source;	    /* or NULL */
+	int64_t m;			    /* monitoring mode (-1..2), OT_NONE if absent */
+};
+
 struct ot_msg {
 	enum ot_type type;
 	const char *type_name; /* the _type string, valid while the message lives */
@@ -72,7 +86,8 @@ struct ot_msg {
 		struct ot_transition tr;
 		struct ot_card card;
 	} u;
-	void *doc; /* the parsed JSON (cJSON *), owned */
+	struct ot_extras extras; /* locations only; else all absent */
+	void *doc;		 /* the parsed JSON (cJSON *), owned */
 };
 
 /* Parse `len` bytes of `payload` (need not be NUL-terminated) as one
@@ -84,6 +99,13 @@ enum ot_result ot_parse(const char *payload, size_t len, int64_t now, int64_t ma
 			struct ot_msg *msg, char *reason, size_t reason_len);
 /* Free what ot_parse() put in `msg`; its strings are invalid afterwards. */
 void ot_msg_free(struct ot_msg *msg);
+
+/* Parse `len` bytes of stored JSON (a location's raw) and fill `x` with
+ * its extra keys (all absent when it is not a JSON object). Returns the
+ * parsed document the strings point into (NULL if none); release it with
+ * ot_extras_free(). */
+void *ot_extras_parse(const char *raw, size_t len, struct ot_extras *x);
+void ot_extras_free(void *doc);
 
 /* Validate the fields of a location (ranges, types already checked).
  * Used by ot_parse; exposed for the tests. Returns OT_OK or OT_ERR_FIELD. */

@@ -80,6 +80,7 @@ int config_parse(struct mt_config *cfg, const struct mt_option *opts, int n, cha
 	cfg->stats_interval = 10;
 	cfg->retention_batch = 1000;
 	cfg->retention_interval = 60;
+	cfg->http_online_window = 600;
 	if (replace(&cfg->input_prefix, "owntracks") || replace(&cfg->output_prefix, "mytracks") ||
 	    replace(&cfg->control_prefix, "mytracks-control"))
 		goto nomem;
@@ -139,6 +140,9 @@ int config_parse(struct mt_config *cfg, const struct mt_option *opts, int n, cha
 		} else if (!strcmp(k, "retention_interval")) {
 			bad = parse_int(v, 1, 86400, &x);
 			cfg->retention_interval = (int)x;
+		} else if (!strcmp(k, "http_online_window")) {
+			bad = parse_int(v, 1, 7 * 86400, &x);
+			cfg->http_online_window = (int)x;
 		} else if (!strcmp(k, "stats_interval")) {
 			bad = parse_int(v, 0, 86400, &x);
 			cfg->stats_interval = (int)x;

@@ -29,6 +29,7 @@ struct mt_config {
 	int retention_days;	     /* plugin_opt_retention_days, default 0 = keep all */
 	int retention_batch;	     /* plugin_opt_retention_batch, rows, default 1000 */
 	int retention_interval;	     /* plugin_opt_retention_interval, seconds, default 60 */
+	int http_online_window;	     /* plugin_opt_http_online_window, seconds, default 600 */
 };
 
 struct mt_option {

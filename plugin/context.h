@@ -69,6 +69,7 @@ struct mt_ctx {
 	struct ratelimit bad_ip_rl;	/* bad mytracks-ip values */
 	struct ratelimit crypt_rl;	/* encrypted reports kept undecrypted */
 	int64_t next_stats;		/* monotonic ms of the next stats publish */
+	int64_t online_checked;		/* unix s of the last HTTP online-window check */
 	uint64_t logged_write_errors, logged_full;
 	bool store_failing;	     /* a write error was logged, no commit since */
 	uint64_t commits_at_failure; /* commit count when it was logged */

@@ -161,9 +161,10 @@ struct device *devices_load(struct devices *d, struct users *users, int64_t id, 
 		return NULL; /* the device stays, without its name */
 	dev->max_tst = max_tst;
 	dev->persisted = true;
-	/* No client is connected for it yet: it comes back online with its
-	 * next location. Keep the stored state so a restart is not an event. */
-	dev->online = online;
+	/* No client is connected for it yet: offline until its next
+	 * location (store_load() marked the stored rows offline too). */
+	(void)online;
+	dev->online = false;
 	return dev;
 }
 

@@ -23,8 +23,9 @@ struct device {
 	char *user, *device; /* one allocation, owned */
 	char *display_name;  /* owned, or NULL */
 	bool online;
-	bool persisted;	       /* its row is in the database or queued */
-	const void *client;    /* the MQTT client that last published for it */
+	bool persisted;	    /* its row is in the database or queued */
+	const void *client; /* the MQTT client that last published for it */
+	int64_t http_seen;  /* its last location through the bridge (HTTP mode), unix s; 0: none */
 	struct mt_user *owner; /* its user's limits (users.h), not owned */
 	int64_t max_tst;       /* newest tst stored, 0 if none */
 	int64_t recent[DEVICE_RECENT];

@@ -416,10 +416,13 @@ static bool on_location(struct mt_ctx *ctx, struct device *dev, const struct ot_
 	d.ip_address = ip;
 	d.received_at = now;
 	d.loc = l;
+	d.extras = &msg->extras;
 	jbuf_reset(&ctx->out);
 	dataobj_location(&ctx->out, &d);
 	publish_out(ctx, "locations", dev->user, dev->device, false);
 
+	if (trusted)
+		dev->http_seen = now;
 	set_online(ctx, dev, true, now);
 	touch(ctx, dev, now, l->tid);
 	return true;
@@ -761,6 +764,30 @@ static void offline_if_client(void *arg, struct device *dev)
 		return;
 	dev->client = NULL;
 	set_online(a->ctx, dev, false, now_s());
+}
+
+struct tick_arg {
+	struct mt_ctx *ctx;
+	int64_t now;
+};
+
+static void offline_if_quiet(void *arg, struct device *dev)
+{
+	struct tick_arg *a = arg;
+
+	if (dev->online && !dev->client && dev->http_seen &&
+	    a->now - dev->http_seen >= a->ctx->cfg.http_online_window)
+		set_online(a->ctx, dev, false, a->now);
+}
+
+void ingest_tick(struct mt_ctx *ctx)
+{
+	struct tick_arg a = {ctx, now_s()};
+
+	if (a.now == ctx->online_checked)
+		return; /* the tick comes many times a second: look once a second */
+	ctx->online_checked = a.now;
+	devices_each(&ctx->devices, offline_if_quiet, &a);
 }
 
 void ingest_disconnect(struct mt_ctx *ctx, const void *client)

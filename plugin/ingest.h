@@ -44,6 +44,11 @@ enum import_outcome ingest_import(struct mt_ctx *ctx, const void *client, const 
 				  const char *device, const char *payload, size_t len, char *why,
 				  size_t whylen);
 
+/* Once a second or so (the broker's tick): HTTP-mode devices (locations
+ * through plugin_opt_trusted_user, no MQTT client of their own) whose last
+ * location is plugin_opt_http_online_window seconds old go offline. */
+void ingest_tick(struct mt_ctx *ctx);
+
 /* A client went away: devices it published for are now offline. */
 void ingest_disconnect(struct mt_ctx *ctx, const void *client);
 

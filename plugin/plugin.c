@@ -42,6 +42,7 @@ static int tick_cb(int event, void *event_data, void *userdata)
 	(void)event;
 	(void)event_data;
 	control_tick(userdata);
+	ingest_tick(userdata);
 	stats_tick(userdata);
 	return MOSQ_ERR_SUCCESS;
 }

@@ -911,6 +911,19 @@ int store_load(struct store *s, store_device_cb cb, void *arg, int64_t *max_loca
 	sqlite3_stmt *st;
 	int rc;
 
+	/* Every device is offline until heard from: no client is connected
+	 * yet, and an HTTP-mode phone's window did not survive the restart.
+	 * last_seen is left alone (a restart is not news from the device).
+	 * Before the first op is queued, so the writer thread is idle. */
+	if (sqlite3_prepare_v2(
+		    s->rdb, "UPDATE devices SET online = 0, status_changed = ?1 WHERE online <> 0",
+		    -1, &st, NULL) != SQLITE_OK)
+		return -1;
+	sqlite3_bind_int64(st, 1, (int64_t)time(NULL));
+	rc = sqlite3_step(st);
+	sqlite3_finalize(st);
+	if (rc != SQLITE_DONE)
+		return -1;
 	if (sqlite3_prepare_v2(s->rdb, q, -1, &st, NULL) != SQLITE_OK)
 		return -1;
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {

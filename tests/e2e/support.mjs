@@ -34,15 +34,15 @@ async function startWebBridge(broker, extra = []) {
 }
 
 /** mosquitto + plugin + bridge on free ports with a fresh database;
- * `bridgeArgs` are extra bridge options. */
-export async function startStack({ bridgeArgs = [] } = {}) {
+ * `bridgeArgs` are extra bridge options, `pluginOptions` extra plugin_opt_*. */
+export async function startStack({ bridgeArgs = [], pluginOptions = {} } = {}) {
   for (const f of [bridgePath, pluginPath, chromiumPath]) {
     if (!fs.existsSync(f)) throw new Error(`${f} is missing: build the project (and install chromium) first`);
   }
   const dir = tmpDir('mytracks-e2e-');
   // the bridge's MQTT user is the plugin's trusted user, as in production:
   // its deletes go through the control channel
-  const broker = await startBroker({ dir, options: { trusted_user: 'mytracks-bridge' } });
+  const broker = await startBroker({ dir, options: { trusted_user: 'mytracks-bridge', ...pluginOptions } });
   const bridge = await startWebBridge(broker, bridgeArgs);
   const mqtt = await mqttConnect(broker.port, { clientId: `e2e-${process.pid}-${Date.now()}` });
   return { dir, broker, bridge, mqtt };

@@ -144,7 +144,9 @@ describe('bridge', () => {
       body: JSON.stringify(loc),
     });
     assert.equal(r.status, 200);
-    assert.equal(await r.text(), '[]');
+    // the friends: every other device (no --users)
+    const friends = JSON.parse(await r.text());
+    assert.ok(Array.isArray(friends) && !friends.some((o) => o.topic === 'owntracks/bob/tablet'));
     const frame = JSON.parse(await c.waitFor((f) => f.includes('"device_name":"bob/tablet"')));
     assert.equal(frame.type, 'location');
     assert.equal(frame.data.ip_address, '203.0.113.9');

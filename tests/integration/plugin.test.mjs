@@ -32,6 +32,8 @@ function expectedObject(id, deviceId, user, device, loc, ip = '127.0.0.1') {
     connection_type: s(loc.conn), ip_address: ip,
     user, display_name: null, tid: s(loc.tid), trigger: s(loc.t), course: n(loc.cog),
     vertical_accuracy: n(loc.vac), battery_status: n(loc.bs), ssid: s(loc.SSID), bssid: s(loc.BSSID),
+    inregions: s(loc.inregions), inrids: s(loc.inrids), poi: s(loc.poi), tag: s(loc.tag),
+    monitoring_mode: s(loc.m), source: s(loc.source),
   };
 }
 

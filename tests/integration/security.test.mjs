@@ -215,7 +215,10 @@ describe('security', () => {
     assert.equal(r.status, 403);
     r = await post({ authorization: basic('bob', PASSWORDS.bob), 'x-limit-u': 'bob', 'x-limit-d': 'tablet' });
     assert.equal(r.status, 200);
-    assert.deepEqual(await r.json(), []);
+    // the friends: bob's own other devices and alice's (shared with him), no one else's
+    const friends = await r.json();
+    assert.ok(friends.every((o) => /^owntracks\/(alice|bob)\//.test(o.topic)), JSON.stringify(friends));
+    assert.ok(!friends.some((o) => o.topic === 'owntracks/bob/tablet'));
     // without --users, HTTP mode stays open (local single-user mode)
     r = await fetch(`${open.url}/pub`, { method: 'POST', headers: { 'x-limit-u': 'dave', 'x-limit-d': 'phone' }, body });
     assert.equal(r.status, 200);

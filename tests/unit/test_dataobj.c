@@ -99,7 +99,65 @@ static void test_location_exact(void)
 		"\"connection_type\":\"w\",\"ip_address\":\"192.168.1.100\","
 		"\"user\":\"house\",\"display_name\":null,\"tid\":null,\"trigger\":null,"
 		"\"course\":null,\"vertical_accuracy\":null,\"battery_status\":null,"
-		"\"ssid\":null,\"bssid\":null,\"received_at\":\"2024-01-15T14:30:01Z\"}");
+		"\"ssid\":null,\"bssid\":null,\"received_at\":\"2024-01-15T14:30:01Z\","
+		"\"inregions\":null,\"inrids\":null,\"poi\":null,\"tag\":null,"
+		"\"monitoring_mode\":null,\"source\":null}");
+	jbuf_free(&b);
+}
+
+/* The extra keys, read by the parser from a phone's report (the same
+ * reader gives the bridge's history objects): lenient, exact bytes. */
+static void test_location_extras(void)
+{
+	static const char report[] =
+		"{\"_type\":\"location\",\"lat\":1,\"lon\":2,\"tst\":1705329000,"
+		"\"inregions\":[\"Home\",7,\"Caf\\u00e9 \\\"Z\\\"\"],\"inrids\":[],"
+		"\"poi\":\"Caf\u00e9\",\"tag\":\"work\",\"m\":-1,\"source\":\"fused\"}";
+	static const char odd[] = "{\"_type\":\"location\",\"lat\":1,\"lon\":2,\"tst\":1705329000,"
+				  "\"inregions\":\"Home\",\"poi\":5,\"m\":3,\"tag\":null}";
+	struct ot_msg m;
+	struct ot_extras x;
+	char reason[128];
+	struct jbuf a, b;
+	void *doc;
+	struct dataobj_location d = {.id = 1, .device_id = 2, .user = "u", .device = "d"};
+	const char *tail;
+
+	CU_ASSERT_EQUAL_FATAL(
+		ot_parse(report, strlen(report), 1705329000, 0, &m, reason, sizeof(reason)), OT_OK);
+	jbuf_init(&a, 0, 4096);
+	jbuf_init(&b, 0, 4096);
+	d.loc = &m.u.loc;
+	d.extras = &m.extras;
+	dataobj_location(&a, &d);
+	tail = strstr(jbuf_data(&a), ",\"inregions\"");
+	CU_ASSERT_PTR_NOT_NULL_FATAL(tail);
+	CU_ASSERT_STRING_EQUAL(tail,
+			       ",\"inregions\":[\"Home\",\"Caf\u00e9 \\\"Z\\\"\"],\"inrids\":[],"
+			       "\"poi\":\"Caf\u00e9\",\"tag\":\"work\",\"monitoring_mode\":-1,"
+			       "\"source\":\"fused\"}");
+	/* the bridge's path: the stored raw, read again */
+	doc = ot_extras_parse(report, strlen(report), &x);
+	d.extras = &x;
+	dataobj_location(&b, &d);
+	CU_ASSERT_STRING_EQUAL(jbuf_data(&a), jbuf_data(&b));
+	ot_extras_free(doc);
+	ot_msg_free(&m);
+	/* wrong types are absent, never a refusal */
+	CU_ASSERT_EQUAL_FATAL(ot_parse(odd, strlen(odd), 1705329000, 0, &m, reason, sizeof(reason)),
+			      OT_OK);
+	CU_ASSERT_EQUAL(m.extras.n_inregions, -1);
+	CU_ASSERT_EQUAL(m.extras.n_inrids, -1);
+	CU_ASSERT_PTR_NULL(m.extras.poi);
+	CU_ASSERT_PTR_NULL(m.extras.tag);
+	CU_ASSERT_EQUAL(m.extras.m, OT_NONE);
+	ot_msg_free(&m);
+	/* not JSON at all: all absent */
+	doc = ot_extras_parse("nope", 4, &x);
+	CU_ASSERT_PTR_NULL(doc);
+	CU_ASSERT_EQUAL(x.n_inregions, -1);
+	CU_ASSERT_EQUAL(x.m, OT_NONE);
+	jbuf_free(&a);
 	jbuf_free(&b);
 }
 
@@ -277,6 +335,7 @@ int init_dataobj_tests(void)
 		{"six decimals and rounding", test_fixed6},
 		{"ISO-8601 time, past 2038", test_iso8601},
 		{"location object, exact bytes", test_location_exact},
+		{"location extras, live and from raw", test_location_extras},
 		{"key order and nulls", test_key_order_and_nulls},
 		{"hostile strings stay inside JSON strings", test_hostile_strings},
 		{"status and transition objects", test_status_and_transition},

@@ -143,7 +143,7 @@ static void test_load(void)
 	CU_ASSERT_PTR_NOT_NULL_FATAL(b);
 	CU_ASSERT_EQUAL(a->id, 5);
 	CU_ASSERT_STRING_EQUAL(a->display_name, "Alice");
-	CU_ASSERT_TRUE(a->online);
+	CU_ASSERT_FALSE(a->online); /* stored online: offline until heard from */
 	CU_ASSERT_TRUE(a->persisted);
 	CU_ASSERT_EQUAL(a->max_tst, 1700000000);
 	CU_ASSERT_PTR_NULL(b->display_name);

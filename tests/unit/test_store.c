@@ -185,7 +185,9 @@ static void test_write_and_reload(void)
 	CU_ASSERT_STRING_EQUAL(l.user, "alice");
 	CU_ASSERT_STRING_EQUAL(l.device, "phone");
 	CU_ASSERT_STRING_EQUAL(l.name, "Alice");
-	CU_ASSERT_TRUE(l.online);
+	CU_ASSERT_FALSE(l.online); /* every device starts offline, in the row too */
+	CU_ASSERT_EQUAL(query_int(path, "SELECT online FROM devices WHERE id = 1"), 0);
+	CU_ASSERT_EQUAL(query_int(path, "SELECT last_seen FROM devices WHERE id = 1"), 1700000300);
 	CU_ASSERT_EQUAL(l.max_tst, 1700000200);
 	CU_ASSERT_EQUAL(maxl, 2);
 	CU_ASSERT_EQUAL(maxe, 0);

@@ -61,6 +61,10 @@ test('popup pairs: optional rows only when known', () => {
   assert.deepEqual(Object.fromEntries(full).Position, '52.500000, 13.400000');
   assert.deepEqual(Object.fromEntries(full).Status, 'offline');
   assert.deepEqual(Object.fromEntries(full).Connection, 'Mobile');
+  // regions and the point of interest the phone reported, as text
+  const at = popupPairs(dev({}), { ...loc, inregions: ['Home', 7, '', '<b>Work</b>'], poi: 'Café' }, NOW);
+  assert.deepEqual(at.slice(7), [['Regions', 'Home, <b>Work</b>'], ['POI', 'Café']]);
+  assert.deepEqual(keys(popupPairs(dev({}), { ...loc, inregions: [], poi: null }, NOW)).length, 7);
   assert.deepEqual(activityFields(loc), [['pos', '52.500000, 13.400000'], ['acc', '±10 m'], ['speed', '12 km/h'], ['batt', 'batt 80%']]);
 });
 

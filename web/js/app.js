@@ -178,8 +178,13 @@ function mayDelete(name) {
 }
 
 /** POST /api/delete; every page then hears {"type":"deleted"}. */
-async function requestDelete(body) {
-  const r = await fetch('/api/delete', {
+function requestDelete(body) {
+  return postApi('/api/delete', body);
+}
+
+/** POST a JSON request to the bridge; the answer, or an Error with its message. */
+async function postApi(path, body) {
+  const r = await fetch(path, {
     method: 'POST', headers: { 'Content-Type': 'application/json', Accept: 'application/json' },
     body: JSON.stringify(body), cache: 'no-store', credentials: 'same-origin',
   });
@@ -211,11 +216,34 @@ function deleteFixButton(dev, loc) {
   return box;
 }
 
+/** "Report now": POST /api/command reportLocation (owner or admin, like deletes). */
+function reportNowButton(dev) {
+  const box = el('div', 'mt-command');
+  const b = el('button', null, 'Report now');
+  b.type = 'button';
+  b.dataset.action = 'report-now';
+  b.title = 'Ask the phone to send its location now';
+  const note = el('span', 'note');
+  b.addEventListener('click', async () => {
+    b.disabled = true;
+    try {
+      await postApi('/api/command', { device: dev.name, action: 'reportLocation' });
+      note.textContent = 'Asked. An MQTT phone answers at once, an HTTP one with its next report.';
+    } catch (e) {
+      note.textContent = `Not sent: ${e.message}`;
+    }
+    b.disabled = false;
+  });
+  box.append(b, note);
+  return box;
+}
+
 /** Popup content for a location: DOM nodes, text only. */
 function locationPopup(dev, loc) {
   const box = el('div', 'mt-popup');
   box.append(el('div', 'title', deviceLabel(dev)));
   box.append(detailList(popupPairs(dev, loc)));
+  if (mayDelete(dev.name)) box.append(reportNowButton(dev));
   if (mayDelete(dev.name) && Number.isSafeInteger(loc.id)) box.append(deleteFixButton(dev, loc));
   return box;
 }

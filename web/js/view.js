@@ -55,6 +55,9 @@ export function popupPairs(dev, loc, nowMs = Date.now()) {
   ];
   if (loc.altitude !== null && loc.altitude !== undefined) pairs.push(['Altitude', `${loc.altitude} m`]);
   if (typeof loc.ssid === 'string' && loc.ssid) pairs.push(['SSID', loc.ssid]);
+  const regions = Array.isArray(loc.inregions) ? loc.inregions.filter((r) => typeof r === 'string' && r) : [];
+  if (regions.length) pairs.push(['Regions', regions.join(', ')]);
+  if (typeof loc.poi === 'string' && loc.poi) pairs.push(['POI', loc.poi]);
   if (dev.online !== null && dev.online !== undefined) pairs.push(['Status', dev.online ? 'online' : 'offline']);
   return pairs;
 }
