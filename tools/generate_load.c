@@ -77,6 +77,11 @@ struct device {
 	size_t out_len, out_off;
 	char in[HTTP_IN_MAX];
 	size_t in_len;
+	/* a response larger than `in` (a long friends array): its body's
+	 * bytes still to come are dropped, then it counts as answered */
+	size_t skip;
+	int skip_status;
+	bool skip_close;
 	int64_t req_ns;
 };
 
@@ -554,6 +559,8 @@ static void http_close(struct gen *g, struct device *d, const char *why)
 		note_error(g, "HTTP request lost: %s", why);
 	}
 	d->hs = H_DOWN;
+	d->in_len = 0;
+	d->skip = 0;
 	d->next_reconnect_ns = tu_mono_ns() + 200000000LL;
 }
 
@@ -615,18 +622,58 @@ static int http_send(struct gen *g, struct device *d, const char *payload, int l
 /* Length of a complete response at the start of d->in (headers and body),
  * 0 if more bytes are needed, -1 if it cannot be parsed. Sets *status and
  * whether the server closes the connection after it. */
+/* Length of a complete response at the start of d->in (headers and body),
+ * 0 if more bytes are needed, -1 if it cannot be parsed. Sets *status and
+ * whether the server closes the connection after it. A response that does
+ * not fit in d->in but has a Content-Length is dropped as it comes: then
+ * d->skip is set and 0 returned. */
 static long http_response_len(struct device *d, int *status, bool *close_after)
 {
 	struct tu_http_response r;
 	int rc = tu_http_response(d->in, d->in_len, &r);
 
-	if (rc == 0)
-		return d->in_len >= sizeof(d->in) - 1 ? -1 : 0;
-	if (rc < 0)
-		return -1;
+	if (rc == 0 && d->in_len >= sizeof(d->in) - 1) {
+		if (!r.total_len)
+			return -1; /* headers too long, or chunked */
+		d->skip = r.total_len - d->in_len;
+		d->skip_status = r.status;
+		d->skip_close = r.close_after;
+		d->in_len = 0;
+		return 0;
+	}
+	if (rc <= 0)
+		return rc;
 	*status = r.status;
 	*close_after = r.close_after;
 	return (long)r.total_len;
+}
+
+/* A response to the report in flight arrived: count it. False when the
+ * connection is gone. */
+static bool http_answered(struct gen *g, struct device *d, int status, bool close_after)
+{
+	if (d->hs != H_READING) {
+		http_close(g, d, "unexpected response");
+		return false;
+	}
+	d->inflight = 0;
+	if (status >= 200 && status < 300) {
+		int64_t now = tu_mono_ns();
+		g->acked++;
+		g->t_last_ack = now;
+		tu_samples_add(&g->ack_lat, (now - d->req_ns) / 1000);
+	} else {
+		char s[16];
+		snprintf(s, sizeof(s), "%d", status);
+		g->rejected++;
+		note_error(g, "HTTP status %s", s);
+	}
+	d->hs = H_IDLE;
+	if (close_after) {
+		http_close(g, d, "closed");
+		return false;
+	}
+	return true;
 }
 
 static void http_read(struct gen *g, struct device *d)
@@ -647,6 +694,17 @@ static void http_read(struct gen *g, struct device *d)
 			return;
 		}
 		d->in_len += (size_t)n;
+		if (d->skip) {
+			size_t k = d->skip < d->in_len ? d->skip : d->in_len;
+
+			memmove(d->in, d->in + k, d->in_len - k);
+			d->in_len -= k;
+			d->skip -= k;
+			if (d->skip)
+				continue;
+			if (!http_answered(g, d, d->skip_status, d->skip_close))
+				return;
+		}
 		rlen = http_response_len(d, &status, &close_after);
 		if (rlen < 0) {
 			http_close(g, d, "unparsable response");
@@ -654,29 +712,10 @@ static void http_read(struct gen *g, struct device *d)
 		}
 		if (rlen == 0)
 			continue;
-		if (d->hs != H_READING) {
-			http_close(g, d, "unexpected response");
-			return;
-		}
 		memmove(d->in, d->in + rlen, d->in_len - (size_t)rlen);
 		d->in_len -= (size_t)rlen;
-		d->inflight = 0;
-		if (status >= 200 && status < 300) {
-			int64_t now = tu_mono_ns();
-			g->acked++;
-			g->t_last_ack = now;
-			tu_samples_add(&g->ack_lat, (now - d->req_ns) / 1000);
-		} else {
-			char s[16];
-			snprintf(s, sizeof(s), "%d", status);
-			g->rejected++;
-			note_error(g, "HTTP status %s", s);
-		}
-		d->hs = H_IDLE;
-		if (close_after) {
-			http_close(g, d, "closed");
+		if (!http_answered(g, d, status, close_after))
 			return;
-		}
 	}
 }
 

@@ -314,9 +314,9 @@ int tu_http_response(const char *buf, size_t len, struct tu_http_response *r)
 		val[vl] = '\0';
 		if (tu_parse_u64(val, 0, (uint64_t)1 << 40, &cl))
 			return -1;
-		if (r->header_len + cl > len)
-			return 0;
 		r->total_len = r->header_len + (size_t)cl;
+		if (r->total_len > len)
+			return 0;
 	}
 	return 1;
 }

@@ -64,7 +64,10 @@ struct tu_http_response {
 };
 /* Parse the response at the start of buf[0, len). Returns 1 when it is
  * complete (*r filled), 0 when more bytes are needed, -1 when it cannot
- * be read (no status line, a bad chunk size, neither a length nor chunks). */
+ * be read (no status line, a bad chunk size, neither a length nor chunks).
+ * With 0, a response whose headers are complete and that has a
+ * Content-Length has r->status, r->header_len and r->total_len set already
+ * (a reader with a small buffer can skip the rest of its body). */
 int tu_http_response(const char *buf, size_t len, struct tu_http_response *r);
 /* Join the chunks of a complete chunked body in place (it starts at
  * `body`, as sent, `len` bytes up to the end of the last chunk); returns

@@ -28,6 +28,10 @@ static void test_content_length(void)
 	/* every cut before the end of the body asks for more */
 	for (i = 0; i < r.total_len; i++)
 		CU_ASSERT_EQUAL(tu_http_response(ok, i, &r), 0);
+	/* headers complete, body not yet: the length is known already */
+	CU_ASSERT_EQUAL(tu_http_response(ok, strlen(ok) - strlen("[]HTTP/1.1 503") + 1, &r), 0);
+	CU_ASSERT_EQUAL(r.status, 200);
+	CU_ASSERT_EQUAL(r.total_len, strlen(ok) - strlen("HTTP/1.1 503"));
 	CU_ASSERT_EQUAL(parse("HTTP/1.0 404 Not Found\r\nConnection: close\r\n"
 			      "Content-Length: 0\r\n\r\n",
 			      &r),
