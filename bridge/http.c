@@ -1319,6 +1319,23 @@ static bool path_is(const char *path, const char *want)
 	       (want[n - 1] == '/' && strlen(path) == n - 1 && !strncmp(path, want, n - 1));
 }
 
+/* POST /api/delete and /api/command: a JSON body acted on for `viewer`
+ * (copied: a users-file reload may free it before the body is complete).
+ * `kind` is the session's flag saying which one it is. */
+static int action_begin(struct bridge *b, struct http_session *s, struct lws *wsi, enum method m,
+			const struct auth_user *viewer, bool *kind)
+{
+	if (m != M_POST)
+		return reply_error(b, s, 405, "POST a JSON request here");
+	if (!is_json(wsi))
+		return reply_error(b, s, 415, "send the request as application/json");
+	*kind = true;
+	if (viewer)
+		snprintf(s->viewer, sizeof(s->viewer), "%s", viewer->name);
+	s->viewer_admin = !viewer || viewer->admin;
+	return report_begin(b, s, wsi);
+}
+
 static int route(struct bridge *b, struct http_session *s, struct lws *wsi)
 {
 	const struct auth_user *viewer = NULL;
@@ -1376,28 +1393,10 @@ static int route(struct bridge *b, struct http_session *s, struct lws *wsi)
 			return n;
 		return reply_now(b, s, api_locations(b, wsi, users, &s->out), CT_JSON);
 	}
-	if (path_is(path, "/api/delete")) {
-		if (m != M_POST)
-			return reply_error(b, s, 405, "POST a JSON delete request here");
-		if (!is_json(wsi))
-			return reply_error(b, s, 415, "send the request as application/json");
-		s->del = true;
-		if (viewer)
-			snprintf(s->viewer, sizeof(s->viewer), "%s", viewer->name);
-		s->viewer_admin = !viewer || viewer->admin;
-		return report_begin(b, s, wsi);
-	}
-	if (path_is(path, "/api/command")) {
-		if (m != M_POST)
-			return reply_error(b, s, 405, "POST a JSON command here");
-		if (!is_json(wsi))
-			return reply_error(b, s, 415, "send the command as application/json");
-		s->cmd = true;
-		if (viewer)
-			snprintf(s->viewer, sizeof(s->viewer), "%s", viewer->name);
-		s->viewer_admin = !viewer || viewer->admin;
-		return report_begin(b, s, wsi);
-	}
+	if (path_is(path, "/api/delete"))
+		return action_begin(b, s, wsi, m, viewer, &s->del);
+	if (path_is(path, "/api/command"))
+		return action_begin(b, s, wsi, m, viewer, &s->cmd);
 	if (path_is(path, "/pub")) {
 		if (m == M_POST)
 			return report_begin(b, s, wsi);

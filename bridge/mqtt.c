@@ -346,13 +346,10 @@ void mqtt_stop(struct mqtt_link *m)
 	free(m);
 }
 
-enum mqtt_pub_result mqtt_control_request(struct mqtt_link *m, int n, const void *body, size_t len)
+/* What a mosquitto_publish_v5() return code means to the caller (logged
+ * when it is neither success nor "not connected"). */
+static enum mqtt_pub_result pub_result(int rc, const char *topic)
 {
-	char topic[sizeof(m->req) + 16];
-	int rc;
-
-	snprintf(topic, sizeof(topic), "%s%d", m->req, n);
-	rc = mosquitto_publish_v5(m->mosq, NULL, topic, (int)len, body, 1, false, NULL);
 	if (rc == MOSQ_ERR_NO_CONN)
 		return MQTT_PUB_NO_CONN;
 	if (rc) {
@@ -360,6 +357,16 @@ enum mqtt_pub_result mqtt_control_request(struct mqtt_link *m, int n, const void
 		return MQTT_PUB_ERROR;
 	}
 	return MQTT_PUB_OK;
+}
+
+enum mqtt_pub_result mqtt_control_request(struct mqtt_link *m, int n, const void *body, size_t len)
+{
+	char topic[sizeof(m->req) + 16];
+	int rc;
+
+	snprintf(topic, sizeof(topic), "%s%d", m->req, n);
+	rc = mosquitto_publish_v5(m->mosq, NULL, topic, (int)len, body, 1, false, NULL);
+	return pub_result(rc, topic);
 }
 
 enum mqtt_pub_result mqtt_publish_report(struct mqtt_link *m, const char *topic, const void *body,
@@ -372,11 +379,5 @@ enum mqtt_pub_result mqtt_publish_report(struct mqtt_link *m, const char *topic,
 		return MQTT_PUB_ERROR;
 	rc = mosquitto_publish_v5(m->mosq, mid, topic, (int)len, body, 1, false, props);
 	mosquitto_property_free_all(&props);
-	if (rc == MOSQ_ERR_NO_CONN)
-		return MQTT_PUB_NO_CONN;
-	if (rc) {
-		log_warn("mqtt", "publish to %s failed: %s", topic, mosquitto_strerror(rc));
-		return MQTT_PUB_ERROR;
-	}
-	return MQTT_PUB_OK;
+	return pub_result(rc, topic);
 }

@@ -12,32 +12,15 @@ import path from 'node:path';
 import {
   startBroker, mqttConnect, sql, location, waitFor, stopAll,
 } from '../lib/harness.mjs';
-import { startBridge, getJson, wsConnect, framesOfType, metric } from '../lib/bridge.mjs';
+import {
+  startBridge, getJson, wsConnect, framesOfType, metric, postJson, loginCookie,
+} from '../lib/bridge.mjs';
 
 const T = 1705329000;
 const PW = { alice: 'alice pw 1', bob: 'bob pw 2', root: 'root pw 3' };
 
-async function del(bridge, body, { cookie, origin, type = 'application/json' } = {}) {
-  const headers = { 'content-type': type };
-  if (cookie) headers.cookie = cookie;
-  if (origin) headers.origin = origin;
-  const r = await fetch(`${bridge.url}/api/delete`, {
-    method: 'POST', headers, body: typeof body === 'string' ? body : JSON.stringify(body),
-  });
-  const text = await r.text();
-  let json;
-  try { json = JSON.parse(text); } catch { json = text; }
-  return { status: r.status, body: json };
-}
-
-async function login(bridge, user) {
-  const r = await fetch(`${bridge.url}/login`, {
-    method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ user, password: PW[user] }),
-  });
-  await r.arrayBuffer();
-  assert.equal(r.status, 200);
-  return r.headers.get('set-cookie').split(';')[0];
-}
+const del = (bridge, body, opts) => postJson(bridge, '/api/delete', body, opts);
+const login = (bridge, user) => loginCookie(bridge, user, PW[user]);
 
 const stored = (db, user) => sql(db, `SELECT l.id, l.tst FROM locations l JOIN devices d ON d.id = l.device_id WHERE d.user = '${user}' ORDER BY l.tst`);
 

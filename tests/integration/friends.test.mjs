@@ -13,7 +13,7 @@ import path from 'node:path';
 import {
   startBroker, mqttConnect, collector, sql, location, waitFor, stopAll,
 } from '../lib/harness.mjs';
-import { startBridge } from '../lib/bridge.mjs';
+import { startBridge, postJson, loginCookie } from '../lib/bridge.mjs';
 import { sodiumReady, seal, open } from '../lib/otcrypto.mjs';
 
 const T = 1705329000;
@@ -136,23 +136,8 @@ describe('HTTP mode: friends and commands in the reply', () => {
     assert.ok(plain.some((o) => o.topic === 'owntracks/carol/phone'));
   });
 
-  async function command(bridge, body, { cookie, origin } = {}) {
-    const headers = { 'content-type': 'application/json' };
-    if (cookie) headers.cookie = cookie;
-    if (origin) headers.origin = origin;
-    const r = await fetch(`${bridge.url}/api/command`, { method: 'POST', headers, body: JSON.stringify(body) });
-    const text = await r.text();
-    let json; try { json = JSON.parse(text); } catch { json = text; }
-    return { status: r.status, body: json };
-  }
-  async function login(bridge, user) {
-    const r = await fetch(`${bridge.url}/login`, {
-      method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ user, password: PW[user] }),
-    });
-    await r.arrayBuffer();
-    assert.equal(r.status, 200);
-    return r.headers.get('set-cookie').split(';')[0];
-  }
+  const command = (bridge, body, opts) => postJson(bridge, '/api/command', body, opts);
+  const login = (bridge, user) => loginCookie(bridge, user, PW[user]);
   const CMD = { _type: 'cmd', action: 'reportLocation' };
 
   it('publishes reportLocation on the cmd topic and hands it to an HTTP phone once', async () => {

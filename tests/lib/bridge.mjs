@@ -83,3 +83,31 @@ export function wsConnect(url, options = undefined) {
 export function framesOfType(frames, type) {
   return frames.map((f) => JSON.parse(f)).filter((m) => m.type === type);
 }
+
+/**
+ * POST a JSON request (e.g. /api/delete, /api/command) to the bridge, with
+ * a session cookie and an Origin if given: { status, body } (body parsed
+ * when it is JSON, else the text). `body` may be a string, sent as is.
+ */
+export async function postJson(bridge, urlPath, body, { cookie, origin, type = 'application/json' } = {}) {
+  const headers = { 'content-type': type };
+  if (cookie) headers.cookie = cookie;
+  if (origin) headers.origin = origin;
+  const r = await fetch(`${bridge.url}${urlPath}`, {
+    method: 'POST', headers, body: typeof body === 'string' ? body : JSON.stringify(body),
+  });
+  const text = await r.text();
+  let json;
+  try { json = JSON.parse(text); } catch { json = text; }
+  return { status: r.status, body: json };
+}
+
+/** Log `user` in with `password` (JSON); returns the session cookie ("name=value"). */
+export async function loginCookie(bridge, user, password) {
+  const r = await fetch(`${bridge.url}/login`, {
+    method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ user, password }),
+  });
+  await r.arrayBuffer();
+  if (r.status !== 200) throw new Error(`login of ${user}: HTTP ${r.status}`);
+  return r.headers.get('set-cookie').split(';')[0];
+}
