@@ -65,7 +65,7 @@ static const char usage_text[] =
 	"                            deletes (default mytracks-control)\n"
 	"  --max-message BYTES       largest MQTT payload relayed (default 262144)\n"
 	"Storage:\n"
-	"  --database FILE           SQLite database, opened read-only\n"
+	"  --database FILE|URL       SQLite file or PostgreSQL connection string, read-only\n"
 	"                            (default data/mytracks.db)\n"
 	"WebSocket:\n"
 	"  --ws-backlog N            messages a client may lag behind before it is\n"
@@ -528,7 +528,7 @@ static int apply(struct bridge_config *cfg, int opt, const char *arg)
 		return 0;
 	case OPT_DATABASE:
 		if (!*arg)
-			return bad("database", "expected a file name, got '%s'", arg);
+			return bad("database", "expected a file name or a connection string, got '%s'", arg);
 		cfg->database = arg;
 		return 0;
 	case OPT_WS_BACKLOG:

@@ -1,4 +1,4 @@
-/* db: read-only history queries on the plugin's SQLite database.
+/* db: read-only history queries on the plugin's database (SQLite or PostgreSQL).
  *
  * Part of mytracks. SPDX-License-Identifier: MIT
  */
@@ -11,86 +11,110 @@
 #include "dataobj.h"
 #include "ot.h"
 
-/* The columns dataobj_location() needs, in the order row_location() reads. */
+/* The columns dataobj_location() needs, in the order row_location() reads.
+ * `user` is a reserved word in PostgreSQL: it is written "user". */
 #define LOC_COLS                                                                                   \
-	"l.id, l.device_id, d.user, d.device, d.display_name, l.tst, l.lat, l.lon, l.acc, l.alt, " \
-	"l.vel, l.batt, l.conn, l.tid, l.trig, l.cog, l.vac, l.bs, l.ssid, l.bssid, "              \
+	"l.id, l.device_id, d.\"user\", d.device, d.display_name, l.tst, l.lat, l.lon, l.acc, "    \
+	"l.alt, l.vel, l.batt, l.conn, l.tid, l.trig, l.cog, l.vac, l.bs, l.ssid, l.bssid, "       \
 	"l.ip_address, l.received_at, l.raw"
 #define LOC_FROM " FROM locations l JOIN devices d ON d.id = l.device_id"
 
-/* Rows of users the viewer may see: ?9 is a JSON array of user names, or
- * NULL for everyone (no login, or an admin). */
-#define VISIBLE "(?9 IS NULL OR d.user IN (SELECT value FROM json_each(?9)))"
+/* What the two dialects spell differently (the rest is SQL both read):
+ *
+ * VISIBLE: rows of users the viewer may see; ?9 is a JSON array of user
+ * names, or NULL for everyone (no login, or an admin).
+ *
+ * JSON_ARRAY / JSON_STR: a key of the stored report, when the report is
+ * valid JSON and the value has that type, else NULL (one odd report must
+ * not fail a whole query: SQLite's CASE evaluates lazily so json_type never
+ * sees bad JSON; PostgreSQL's mytracks_json() (schema_pg.sql) gives NULL).
+ * The array comes back as JSON text (recobj parses it again). */
+#define SQLITE_VISIBLE "(?9 IS NULL OR d.\"user\" IN (SELECT value FROM json_each(?9)))"
+#define SQLITE_JSON_ARRAY(raw, key)                                                                \
+	"CASE WHEN json_valid(" raw ") THEN CASE WHEN json_type(" raw ", '$." key                  \
+	"') = 'array' THEN json_extract(" raw ", '$." key "') END END"
+#define SQLITE_JSON_STR(raw, key)                                                                  \
+	"CASE WHEN json_valid(" raw ") THEN CASE WHEN json_type(" raw ", '$." key                  \
+	"') = 'text' THEN json_extract(" raw ", '$." key "') END END"
+#define PG_VISIBLE                                                                                 \
+	"(CAST(?9 AS TEXT) IS NULL OR d.\"user\" IN "                                              \
+	"(SELECT json_array_elements_text(CAST(?9 AS JSON))))"
+#define PG_JSON_ARRAY(raw, key)                                                                    \
+	"CASE WHEN json_typeof(mytracks_json(" raw ")->'" key "') = 'array' THEN "                 \
+	"CAST(mytracks_json(" raw ")->'" key "' AS TEXT) END"
+#define PG_JSON_STR(raw, key)                                                                      \
+	"CASE WHEN json_typeof(mytracks_json(" raw ")->'" key "') = 'string' THEN "                \
+	"mytracks_json(" raw ")->>'" key "' END"
 
-/* The Recorder API's columns, in the order rec_row() reads: what
- * recobj and dataobj need, then the card's name and face. Values taken
- * from the stored report are used only when it is valid JSON and they have
- * the right type (CASE evaluates lazily, so json_type never sees bad JSON:
- * one odd report must not fail a whole query). */
-#define JSON_OF(raw, path, type)                                                                   \
-	"CASE WHEN json_valid(" raw ") THEN CASE WHEN json_type(" raw ", '$." path "') = '" type   \
-	"' THEN json_extract(" raw ", '$." path "') END END"
-#define JSON_STR(raw, key) JSON_OF(raw, key, "text")
-#define REC_COLS                                                                                   \
-	"d.user, d.device, l.tst, l.lat, l.lon, l.acc, l.alt, l.vel, l.batt, l.conn, l.tid, "      \
-	"l.trig, l.cog, l.vac, l.bs, l.ssid, l.bssid, l.received_at, " JSON_OF(                    \
-		"l.raw", "inregions",                                                              \
-		"array") ", " JSON_STR("l.raw",                                                    \
-				       "poi") ", l.id, l.device_id, d.display_name, l.ip_address"
+/* The Recorder API's columns, in the order rec_row() reads: what recobj
+ * and dataobj need, then the card's name and face. */
+#define REC_COLS(JSON_ARRAY, JSON_STR)                                                             \
+	"d.\"user\", d.device, l.tst, l.lat, l.lon, l.acc, l.alt, l.vel, l.batt, l.conn, l.tid, "  \
+	"l.trig, l.cog, l.vac, l.bs, l.ssid, l.bssid, l.received_at, " JSON_ARRAY(                 \
+		"l.raw", "inregions") ", " JSON_STR("l.raw",                                       \
+						    "poi") ", l.id, l.device_id, d.display_name, " \
+							   "l.ip_address"
 
 /* ?1 since_id, ?2 start_time, ?3 end_time, ?4 limit, ?5 device id, ?9 users */
-static const char *const stmt_sql[DB_N_STMTS] = {
-	[DB_LOC_FWD] = "SELECT " LOC_COLS LOC_FROM
-		       " WHERE l.id > ?1 AND l.tst >= ?2 AND l.tst <= ?3 AND " VISIBLE
-		       " ORDER BY l.id LIMIT ?4",
-	[DB_LOC_FWD_DEV] = "SELECT " LOC_COLS LOC_FROM
-			   " WHERE l.device_id = ?5 AND l.id > ?1 AND l.tst >= ?2 AND l.tst <= ?3"
-			   " AND " VISIBLE " ORDER BY l.id LIMIT ?4",
-	[DB_LOC_LATEST] = "SELECT * FROM (SELECT " LOC_COLS LOC_FROM " WHERE " VISIBLE
-			  " ORDER BY l.id DESC LIMIT ?4) ORDER BY 1",
-	[DB_LOC_LATEST_DEV] =
-		"SELECT * FROM (SELECT " LOC_COLS LOC_FROM " WHERE l.device_id = ?5 AND " VISIBLE
-		" ORDER BY l.id DESC LIMIT ?4) ORDER BY 1",
-	[DB_DEVICES] = "SELECT d.id, d.user, d.device, d.display_name, d.tid, d.last_seen, "
-		       "d.online, " LOC_COLS " FROM devices d LEFT JOIN locations l ON l.id = "
-		       "(SELECT MAX(id) FROM locations WHERE device_id = d.id) WHERE " VISIBLE
-		       " ORDER BY d.id",
-	[DB_DEVICE_BY_ID] = "SELECT id FROM devices d WHERE id = ?1 AND " VISIBLE,
-	[DB_DEVICE_BY_NAME] =
-		"SELECT id FROM devices d WHERE user = ?1 AND device = ?2 AND " VISIBLE,
-	[DB_REC_USERS] = "SELECT DISTINCT d.user FROM devices d WHERE " VISIBLE " ORDER BY 1",
-	[DB_REC_DEVICES] =
-		"SELECT d.device FROM devices d WHERE d.user = ?1 AND " VISIBLE " ORDER BY 1",
-	[DB_REC_LAST] = "SELECT " REC_COLS ", " JSON_STR("c.raw", "name") ", " JSON_STR(
-		"c.raw",
-		"face") " FROM devices d JOIN locations l ON l.id = "
-			"(SELECT id FROM locations WHERE device_id = d.id ORDER BY tst DESC, id "
-			"DESC LIMIT 1) LEFT JOIN events c ON c.id = (SELECT MAX(id) FROM events "
-			"WHERE device_id = d.id AND type = 'card') WHERE " VISIBLE
-			" AND (?1 IS NULL OR d.user = ?1) AND (?2 IS NULL OR d.device = ?2)"
-			" ORDER BY d.user, d.device",
-	[DB_REC_LOCATIONS] = "SELECT * FROM (SELECT " REC_COLS ", NULL, NULL" LOC_FROM
-			     " WHERE d.user = ?1 AND d.device = ?2 AND " VISIBLE
-			     " AND l.tst > ?3 AND l.tst < ?4 ORDER BY l.tst DESC LIMIT ?5)"
-			     " ORDER BY 3",
-	[DB_REC_MAX_ID] = "SELECT coalesce(MAX(id), 0) FROM locations",
-	/* Tracks and exports go device by device along the (device_id, tst)
-	 * unique index: a range search with or without a device, never a scan
-	 * (?1 device, ?2 after / start, ?3 end, ?4 limit). */
-	[DB_TRACK_PAGE] =
-		"SELECT " LOC_COLS LOC_FROM " WHERE l.device_id = ?1 AND l.tst > ?2 AND l.tst <= ?3"
-		" ORDER BY l.tst LIMIT ?4",
-	[DB_TRACK_SPAN] = "SELECT count(*), min(tst), max(tst) FROM locations"
-			  " WHERE device_id = ?1 AND tst >= ?2 AND tst <= ?3",
-	[DB_NEXT_DEVICE] =
-		"SELECT id FROM devices d WHERE id > ?1 AND " VISIBLE " ORDER BY id LIMIT 1",
+#define STMT_SQL(VISIBLE, JSON_ARRAY, JSON_STR)                                                    \
+	{                                                                                          \
+		[DB_LOC_FWD] = "SELECT " LOC_COLS LOC_FROM                                         \
+			       " WHERE l.id > ?1 AND l.tst >= ?2 AND l.tst <= ?3 AND " VISIBLE     \
+			       " ORDER BY l.id LIMIT ?4",                                          \
+		[DB_LOC_FWD_DEV] = "SELECT " LOC_COLS LOC_FROM                                     \
+				   " WHERE l.device_id = ?5 AND l.id > ?1 AND l.tst >= ?2 AND "    \
+				   "l.tst <= ?3 AND " VISIBLE " ORDER BY l.id LIMIT ?4",           \
+		[DB_LOC_LATEST] = "SELECT * FROM (SELECT " LOC_COLS LOC_FROM " WHERE " VISIBLE     \
+				  " ORDER BY l.id DESC LIMIT ?4) AS t ORDER BY 1",                 \
+		[DB_LOC_LATEST_DEV] = "SELECT * FROM (SELECT " LOC_COLS LOC_FROM                   \
+				      " WHERE l.device_id = ?5 AND " VISIBLE                       \
+				      " ORDER BY l.id DESC LIMIT ?4) AS t ORDER BY 1",             \
+		[DB_DEVICES] = "SELECT d.id, d.\"user\", d.device, d.display_name, d.tid, "        \
+			       "d.last_seen, d.online, " LOC_COLS                                  \
+			       " FROM devices d LEFT JOIN locations l ON l.id = "                  \
+			       "(SELECT MAX(id) FROM locations WHERE device_id = d.id) WHERE " VISIBLE \
+			       " ORDER BY d.id",                                                   \
+		[DB_DEVICE_BY_ID] = "SELECT id FROM devices d WHERE id = ?1 AND " VISIBLE,         \
+		[DB_DEVICE_BY_NAME] = "SELECT id FROM devices d WHERE d.\"user\" = ?1 AND "        \
+				      "d.device = ?2 AND " VISIBLE,                                \
+		[DB_REC_USERS] = "SELECT DISTINCT d.\"user\" FROM devices d WHERE " VISIBLE        \
+				 " ORDER BY 1",                                                    \
+		[DB_REC_DEVICES] = "SELECT d.device FROM devices d WHERE d.\"user\" = ?1 AND " VISIBLE \
+				   " ORDER BY 1",                                                  \
+		[DB_REC_LAST] = "SELECT " REC_COLS(JSON_ARRAY, JSON_STR) ", " JSON_STR(            \
+			"c.raw", "name") ", " JSON_STR("c.raw", "face")                            \
+			" FROM devices d JOIN locations l ON l.id = (SELECT id FROM locations "    \
+			"WHERE device_id = d.id ORDER BY tst DESC, id DESC LIMIT 1) LEFT JOIN "   \
+			"events c ON c.id = (SELECT MAX(id) FROM events WHERE device_id = d.id "  \
+			"AND type = 'card') WHERE " VISIBLE                                        \
+			" AND (CAST(?1 AS TEXT) IS NULL OR d.\"user\" = ?1) AND (CAST(?2 AS "     \
+			"TEXT) IS NULL OR d.device = ?2) ORDER BY d.\"user\", d.device",          \
+		[DB_REC_LOCATIONS] = "SELECT * FROM (SELECT " REC_COLS(                            \
+			JSON_ARRAY, JSON_STR) ", NULL, NULL" LOC_FROM                              \
+			" WHERE d.\"user\" = ?1 AND d.device = ?2 AND " VISIBLE                    \
+			" AND l.tst > ?3 AND l.tst < ?4 ORDER BY l.tst DESC LIMIT ?5) AS t "       \
+			"ORDER BY 3",                                                              \
+		[DB_REC_MAX_ID] = "SELECT coalesce(MAX(id), 0) FROM locations",                    \
+		/* Tracks and exports go device by device along the (device_id, tst)           \
+		 * unique index: a range search with or without a device, never a scan     \
+		 * (?1 device, ?2 after / start, ?3 end, ?4 limit). */                         \
+		[DB_TRACK_PAGE] = "SELECT " LOC_COLS LOC_FROM                                      \
+				  " WHERE l.device_id = ?1 AND l.tst > ?2 AND l.tst <= ?3"         \
+				  " ORDER BY l.tst LIMIT ?4",                                      \
+		[DB_TRACK_SPAN] = "SELECT count(*), min(tst), max(tst) FROM locations"             \
+				  " WHERE device_id = ?1 AND tst >= ?2 AND tst <= ?3",             \
+		[DB_NEXT_DEVICE] = "SELECT id FROM devices d WHERE id > ?1 AND " VISIBLE           \
+				   " ORDER BY id LIMIT 1",                                         \
+	}
 
-};
+static const char *const sqlite_sql[DB_N_STMTS] =
+	STMT_SQL(SQLITE_VISIBLE, SQLITE_JSON_ARRAY, SQLITE_JSON_STR);
+static const char *const pg_sql[DB_N_STMTS] = STMT_SQL(PG_VISIBLE, PG_JSON_ARRAY, PG_JSON_STR);
 
-void db_init(struct db *db, const char *path)
+void db_init(struct db *db, const char *spec)
 {
 	memset(db, 0, sizeof(*db));
-	db->path = path;
+	db->spec = spec;
 }
 
 void db_close(struct db *db)
@@ -98,56 +122,58 @@ void db_close(struct db *db)
 	int i;
 
 	for (i = 0; i < DB_N_STMTS; i++) {
-		sqlite3_finalize(db->stmt[i]);
+		sqldb_finalize(db->stmt[i]);
 		db->stmt[i] = NULL;
 	}
-	sqlite3_close(db->h);
+	sqldb_close(db->h);
 	db->h = NULL;
 }
 
 bool db_ready(struct db *db)
 {
-	int i, rc;
+	const char *const *sql;
+	int i;
 
 	if (db->h)
 		return true;
-	rc = sqlite3_open_v2(db->path, &db->h, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, NULL);
-	if (rc != SQLITE_OK)
+	db->h = sqldb_open(db->spec, SQLDB_READONLY, 1000, db->error, sizeof(db->error));
+	if (!db->h)
+		return false;
+	sql = sqldb_kind(db->h) == SQLDB_POSTGRES ? pg_sql : sqlite_sql;
+	if (sqldb_kind(db->h) == SQLDB_POSTGRES &&
+	    sqldb_exec(db->h, "SET default_transaction_read_only = on") != SQLDB_DONE)
 		goto fail;
-	sqlite3_busy_timeout(db->h, 1000);
 	for (i = 0; i < DB_N_STMTS; i++) {
-		rc = sqlite3_prepare_v3(db->h, stmt_sql[i], -1, SQLITE_PREPARE_PERSISTENT,
-					&db->stmt[i], NULL);
-		if (rc != SQLITE_OK)
+		db->stmt[i] = sqldb_prepare(db->h, sql[i]);
+		if (!db->stmt[i])
 			goto fail;
 	}
 	db->error[0] = '\0';
 	return true;
 fail:
-	snprintf(db->error, sizeof(db->error), "%s",
-		 db->h ? sqlite3_errmsg(db->h) : sqlite3_errstr(rc));
+	snprintf(db->error, sizeof(db->error), "%s", sqldb_errmsg(db->h));
 	db_close(db);
 	return false;
 }
 
 /* A failed step: keep the reason, and close on errors that reopening may
- * cure (file replaced, I/O error, corruption). */
+ * cure (file replaced, I/O error, corruption, connection lost). */
 static enum db_result step_failed(struct db *db, int rc)
 {
-	snprintf(db->error, sizeof(db->error), "%s", sqlite3_errmsg(db->h));
-	if (rc != SQLITE_BUSY && rc != SQLITE_LOCKED)
+	snprintf(db->error, sizeof(db->error), "%s", sqldb_errmsg(db->h));
+	if (rc != SQLDB_BUSY)
 		db_close(db);
 	return DB_UNAVAILABLE;
 }
 
-static int64_t col_opt_int(sqlite3_stmt *s, int i)
+static int64_t col_opt_int(struct sqldb_stmt *s, int i)
 {
-	return sqlite3_column_type(s, i) == SQLITE_NULL ? OT_NONE : sqlite3_column_int64(s, i);
+	return sqldb_col_null(s, i) ? OT_NONE : sqldb_col_int64(s, i);
 }
 
-static const char *col_str(sqlite3_stmt *s, int i)
+static const char *col_str(struct sqldb_stmt *s, int i)
 {
-	return (const char *)sqlite3_column_text(s, i); /* NULL for NULL */
+	return sqldb_col_text(s, i); /* NULL for NULL */
 }
 
 /* Fill `d` (and `loc` and `x`, which it points to) from the row's LOC_COLS
@@ -155,18 +181,18 @@ static const char *col_str(sqlite3_stmt *s, int i)
  * into the stored report parsed by the plugin's own reader (core/ot.c),
  * so that history objects are the live ones. Returns what to release
  * with ot_extras_free() once `d` is used. */
-static void *row_location_fill(sqlite3_stmt *s, int c, struct dataobj_location *d,
+static void *row_location_fill(struct sqldb_stmt *s, int c, struct dataobj_location *d,
 			       struct ot_location *loc, struct ot_extras *x)
 {
-	const char *raw = (const char *)sqlite3_column_blob(s, c + 22);
-	void *doc = ot_extras_parse(raw, raw ? (size_t)sqlite3_column_bytes(s, c + 22) : 0, x);
+	const char *raw = sqldb_col_text(s, c + 22);
+	void *doc = ot_extras_parse(raw, raw ? strlen(raw) : 0, x);
 
 	memset(loc, 0, sizeof(*loc));
 	memset(d, 0, sizeof(*d));
 
-	loc->tst = sqlite3_column_int64(s, c + 5);
-	loc->lat = sqlite3_column_double(s, c + 6);
-	loc->lon = sqlite3_column_double(s, c + 7);
+	loc->tst = sqldb_col_int64(s, c + 5);
+	loc->lat = sqldb_col_double(s, c + 6);
+	loc->lon = sqldb_col_double(s, c + 7);
 	loc->acc = col_opt_int(s, c + 8);
 	loc->alt = col_opt_int(s, c + 9);
 	loc->vel = col_opt_int(s, c + 10);
@@ -180,13 +206,13 @@ static void *row_location_fill(sqlite3_stmt *s, int c, struct dataobj_location *
 	loc->ssid = col_str(s, c + 18);
 	loc->bssid = col_str(s, c + 19);
 	loc->created_at = OT_NONE;
-	d->id = sqlite3_column_int64(s, c);
-	d->device_id = sqlite3_column_int64(s, c + 1);
+	d->id = sqldb_col_int64(s, c);
+	d->device_id = sqldb_col_int64(s, c + 1);
 	d->user = col_str(s, c + 2);
 	d->device = col_str(s, c + 3);
 	d->display_name = col_str(s, c + 4);
 	d->ip_address = col_str(s, c + 20);
-	d->received_at = sqlite3_column_int64(s, c + 21);
+	d->received_at = sqldb_col_int64(s, c + 21);
 	d->loc = loc;
 	d->extras = x;
 	if (!d->user)
@@ -197,7 +223,7 @@ static void *row_location_fill(sqlite3_stmt *s, int c, struct dataobj_location *
 }
 
 /* Append the data object of the row's LOC_COLS starting at column `c`. */
-static void row_location(sqlite3_stmt *s, int c, struct jbuf *out)
+static void row_location(struct sqldb_stmt *s, int c, struct jbuf *out)
 {
 	struct ot_location loc;
 	struct dataobj_location d;
@@ -208,47 +234,46 @@ static void row_location(sqlite3_stmt *s, int c, struct jbuf *out)
 	ot_extras_free(doc);
 }
 
-static enum db_result lookup_id(struct db *db, sqlite3_stmt *s, int64_t *id)
+static enum db_result lookup_id(struct db *db, struct sqldb_stmt *s, int64_t *id)
 {
-	int rc = sqlite3_step(s);
+	int rc = sqldb_step(s);
 	enum db_result r;
 
-	if (rc == SQLITE_ROW) {
-		*id = sqlite3_column_int64(s, 0);
+	if (rc == SQLDB_ROW) {
+		*id = sqldb_col_int64(s, 0);
 		r = DB_OK;
-	} else if (rc == SQLITE_DONE) {
+	} else if (rc == SQLDB_DONE) {
 		r = DB_NOT_FOUND;
 	} else {
 		r = step_failed(db, rc);
 		return r; /* statements may be finalized now */
 	}
-	sqlite3_reset(s);
-	sqlite3_clear_bindings(s);
+	sqldb_reset(s);
 	return r;
 }
 
-static void bind_visible(sqlite3_stmt *s, const char *users_json)
+static void bind_visible(struct sqldb_stmt *s, const char *users_json)
 {
 	if (users_json)
-		sqlite3_bind_text(s, 9, users_json, -1, SQLITE_STATIC);
+		sqldb_bind_text(s, 9, users_json, -1);
 	else
-		sqlite3_bind_null(s, 9);
+		sqldb_bind_null(s, 9);
 }
 
 enum db_result db_device_id(struct db *db, const char *spec, const char *users_json, int64_t *id)
 {
 	const char *slash = strchr(spec, '/');
-	sqlite3_stmt *s;
+	struct sqldb_stmt *s;
 
 	if (!db_ready(db))
 		return DB_UNAVAILABLE;
 	if (!slash) {
 		s = db->stmt[DB_DEVICE_BY_ID];
-		sqlite3_bind_int64(s, 1, strtoll(spec, NULL, 10));
+		sqldb_bind_int64(s, 1, strtoll(spec, NULL, 10));
 	} else {
 		s = db->stmt[DB_DEVICE_BY_NAME];
-		sqlite3_bind_text(s, 1, spec, (int)(slash - spec), SQLITE_STATIC);
-		sqlite3_bind_text(s, 2, slash + 1, -1, SQLITE_STATIC);
+		sqldb_bind_text(s, 1, spec, (int)(slash - spec));
+		sqldb_bind_text(s, 2, slash + 1, -1);
 	}
 	bind_visible(s, users_json);
 	return lookup_id(db, s, id);
@@ -258,7 +283,7 @@ enum db_result db_locations(struct db *db, const struct db_loc_query *q, struct 
 			    struct db_loc_page *page)
 {
 	enum db_stmt which;
-	sqlite3_stmt *s;
+	struct sqldb_stmt *s;
 	int rc;
 
 	memset(page, 0, sizeof(*page));
@@ -269,15 +294,15 @@ enum db_result db_locations(struct db *db, const struct db_loc_query *q, struct 
 	else
 		which = q->device_id ? DB_LOC_FWD_DEV : DB_LOC_FWD;
 	s = db->stmt[which];
-	sqlite3_bind_int64(s, 1, q->since_id);
-	sqlite3_bind_int64(s, 2, q->start_time);
-	sqlite3_bind_int64(s, 3, q->end_time);
+	sqldb_bind_int64(s, 1, q->since_id);
+	sqldb_bind_int64(s, 2, q->start_time);
+	sqldb_bind_int64(s, 3, q->end_time);
 	/* one more than asked: tells whether there is more */
-	sqlite3_bind_int64(s, 4, q->latest ? q->limit : q->limit + 1);
+	sqldb_bind_int64(s, 4, q->latest ? q->limit : q->limit + 1);
 	if (q->device_id)
-		sqlite3_bind_int64(s, 5, q->device_id);
+		sqldb_bind_int64(s, 5, q->device_id);
 	bind_visible(s, q->users_json);
-	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+	while ((rc = sqldb_step(s)) == SQLDB_ROW) {
 		if (page->count == q->limit) {
 			page->has_more = true;
 			break;
@@ -285,41 +310,40 @@ enum db_result db_locations(struct db *db, const struct db_loc_query *q, struct 
 		if (page->count)
 			jbuf_putc(out, ',');
 		row_location(s, 0, out);
-		page->last_id = sqlite3_column_int64(s, 0);
+		page->last_id = sqldb_col_int64(s, 0);
 		page->count++;
 	}
-	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+	if (rc != SQLDB_ROW && rc != SQLDB_DONE)
 		return step_failed(db, rc);
-	sqlite3_reset(s);
-	sqlite3_clear_bindings(s);
+	sqldb_reset(s);
 	return jbuf_failed(out) ? DB_NOMEM : DB_OK;
 }
 
 enum db_result db_devices(struct db *db, const char *users_json, struct jbuf *out)
 {
-	sqlite3_stmt *s;
+	struct sqldb_stmt *s;
 	int rc, n = 0;
 
 	if (!db_ready(db))
 		return DB_UNAVAILABLE;
 	s = db->stmt[DB_DEVICES];
 	bind_visible(s, users_json);
-	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+	while ((rc = sqldb_step(s)) == SQLDB_ROW) {
 		struct dataobj_device dev = {
-			.id = sqlite3_column_int64(s, 0),
+			.id = sqldb_col_int64(s, 0),
 			.user = col_str(s, 1) ? col_str(s, 1) : "",
 			.device = col_str(s, 2) ? col_str(s, 2) : "",
 			.display_name = col_str(s, 3),
 			.tid = col_str(s, 4),
 			.last_seen = col_opt_int(s, 5),
-			.online = sqlite3_column_int(s, 6) != 0,
+			.online = sqldb_col_int64(s, 6) != 0,
 		};
 		struct dataobj_location last;
 		struct ot_location loc;
 		struct ot_extras x;
 		void *doc = NULL;
 
-		if (sqlite3_column_type(s, 7) != SQLITE_NULL) {
+		if (!sqldb_col_null(s, 7)) {
 			doc = row_location_fill(s, 7, &last, &loc, &x);
 			dev.last = &last;
 		}
@@ -330,23 +354,22 @@ enum db_result db_devices(struct db *db, const char *users_json, struct jbuf *ou
 		if (jbuf_failed(out))
 			break;
 	}
-	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+	if (rc != SQLDB_ROW && rc != SQLDB_DONE)
 		return step_failed(db, rc);
-	sqlite3_reset(s);
-	sqlite3_clear_bindings(s);
+	sqldb_reset(s);
 	return jbuf_failed(out) ? DB_NOMEM : DB_OK;
 }
 
 /* --- the Recorder-compatible API ---------------------------------------- */
 
-static void rec_row(sqlite3_stmt *s, struct db_rec_row *r)
+static void rec_row(struct sqldb_stmt *s, struct db_rec_row *r)
 {
 	struct ot_location *l = &r->loc;
 
 	memset(r, 0, sizeof(*r));
-	l->tst = sqlite3_column_int64(s, 2);
-	l->lat = sqlite3_column_double(s, 3);
-	l->lon = sqlite3_column_double(s, 4);
+	l->tst = sqldb_col_int64(s, 2);
+	l->lat = sqldb_col_double(s, 3);
+	l->lon = sqldb_col_double(s, 4);
 	l->acc = col_opt_int(s, 5);
 	l->alt = col_opt_int(s, 6);
 	l->vel = col_opt_int(s, 7);
@@ -362,11 +385,11 @@ static void rec_row(sqlite3_stmt *s, struct db_rec_row *r)
 	l->created_at = OT_NONE;
 	r->d.user = col_str(s, 0) ? col_str(s, 0) : "";
 	r->d.device = col_str(s, 1) ? col_str(s, 1) : "";
-	r->d.received_at = sqlite3_column_int64(s, 17);
+	r->d.received_at = sqldb_col_int64(s, 17);
 	r->inregions = col_str(s, 18);
 	r->poi = col_str(s, 19);
-	r->d.id = sqlite3_column_int64(s, 20);
-	r->d.device_id = sqlite3_column_int64(s, 21);
+	r->d.id = sqldb_col_int64(s, 20);
+	r->d.device_id = sqldb_col_int64(s, 21);
 	r->d.display_name = col_str(s, 22);
 	r->d.ip_address = col_str(s, 23);
 	r->name = col_str(s, 24);
@@ -374,60 +397,58 @@ static void rec_row(sqlite3_stmt *s, struct db_rec_row *r)
 	r->d.loc = l;
 }
 
-static void bind_opt_text(sqlite3_stmt *s, int i, const char *v)
+static void bind_opt_text(struct sqldb_stmt *s, int i, const char *v)
 {
 	if (v)
-		sqlite3_bind_text(s, i, v, -1, SQLITE_STATIC);
+		sqldb_bind_text(s, i, v, -1);
 	else
-		sqlite3_bind_null(s, i);
+		sqldb_bind_null(s, i);
 }
 
 /* Step `s` (bound), handing each row to `cb`; then reset it. */
-static enum db_result rec_rows(struct db *db, sqlite3_stmt *s, db_rec_cb cb, void *ctx)
+static enum db_result rec_rows(struct db *db, struct sqldb_stmt *s, db_rec_cb cb, void *ctx)
 {
 	struct db_rec_row row;
 	int rc;
 
-	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+	while ((rc = sqldb_step(s)) == SQLDB_ROW) {
 		rec_row(s, &row);
 		if (cb(ctx, &row))
 			break;
 	}
-	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+	if (rc != SQLDB_ROW && rc != SQLDB_DONE)
 		return step_failed(db, rc);
-	sqlite3_reset(s);
-	sqlite3_clear_bindings(s);
+	sqldb_reset(s);
 	return DB_OK;
 }
 
 enum db_result db_rec_names(struct db *db, const char *user, const char *users_json,
 			    struct jbuf *out)
 {
-	sqlite3_stmt *s;
+	struct sqldb_stmt *s;
 	int rc, n = 0;
 
 	if (!db_ready(db))
 		return DB_UNAVAILABLE;
 	s = db->stmt[user ? DB_REC_DEVICES : DB_REC_USERS];
 	if (user)
-		sqlite3_bind_text(s, 1, user, -1, SQLITE_STATIC);
+		sqldb_bind_text(s, 1, user, -1);
 	bind_visible(s, users_json);
-	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+	while ((rc = sqldb_step(s)) == SQLDB_ROW) {
 		if (n++)
 			jbuf_putc(out, ',');
 		jbuf_json_cstr(out, col_str(s, 0) ? col_str(s, 0) : "");
 	}
-	if (rc != SQLITE_DONE)
+	if (rc != SQLDB_DONE)
 		return step_failed(db, rc);
-	sqlite3_reset(s);
-	sqlite3_clear_bindings(s);
+	sqldb_reset(s);
 	return jbuf_failed(out) ? DB_NOMEM : DB_OK;
 }
 
 enum db_result db_rec_last(struct db *db, const char *user, const char *device,
 			   const char *users_json, db_rec_cb cb, void *ctx)
 {
-	sqlite3_stmt *s;
+	struct sqldb_stmt *s;
 
 	if (!db_ready(db))
 		return DB_UNAVAILABLE;
@@ -441,16 +462,16 @@ enum db_result db_rec_last(struct db *db, const char *user, const char *device,
 enum db_result db_rec_locations(struct db *db, const struct db_rec_query *q, db_rec_cb cb,
 				void *ctx)
 {
-	sqlite3_stmt *s;
+	struct sqldb_stmt *s;
 
 	if (!db_ready(db))
 		return DB_UNAVAILABLE;
 	s = db->stmt[DB_REC_LOCATIONS];
-	sqlite3_bind_text(s, 1, q->user, -1, SQLITE_STATIC);
-	sqlite3_bind_text(s, 2, q->device, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(s, 3, q->from);
-	sqlite3_bind_int64(s, 4, q->to);
-	sqlite3_bind_int64(s, 5, q->limit > 0 ? q->limit : -1);
+	sqldb_bind_text(s, 1, q->user, -1);
+	sqldb_bind_text(s, 2, q->device, -1);
+	sqldb_bind_int64(s, 3, q->from);
+	sqldb_bind_int64(s, 4, q->to);
+	sqldb_bind_int64(s, 5, q->limit > 0 ? q->limit : INT64_MAX);
 	bind_visible(s, q->users_json);
 	return rec_rows(db, s, cb, ctx);
 }
@@ -467,18 +488,18 @@ enum db_result db_rec_max_id(struct db *db, int64_t *id)
 enum db_result db_track_page(struct db *db, int64_t device_id, int64_t after, int64_t end,
 			     int limit, db_track_row_fn fn, void *ctx, int *n)
 {
-	sqlite3_stmt *s;
+	struct sqldb_stmt *s;
 	int rc;
 
 	*n = 0;
 	if (!db_ready(db))
 		return DB_UNAVAILABLE;
 	s = db->stmt[DB_TRACK_PAGE];
-	sqlite3_bind_int64(s, 1, device_id);
-	sqlite3_bind_int64(s, 2, after);
-	sqlite3_bind_int64(s, 3, end);
-	sqlite3_bind_int64(s, 4, limit);
-	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+	sqldb_bind_int64(s, 1, device_id);
+	sqldb_bind_int64(s, 2, after);
+	sqldb_bind_int64(s, 3, end);
+	sqldb_bind_int64(s, 4, limit);
+	while ((rc = sqldb_step(s)) == SQLDB_ROW) {
 		struct ot_location loc;
 		struct dataobj_location d;
 		struct ot_extras x;
@@ -488,45 +509,43 @@ enum db_result db_track_page(struct db *db, int64_t device_id, int64_t after, in
 		ot_extras_free(doc);
 		(*n)++;
 	}
-	if (rc != SQLITE_DONE)
+	if (rc != SQLDB_DONE)
 		return step_failed(db, rc);
-	sqlite3_reset(s);
-	sqlite3_clear_bindings(s);
+	sqldb_reset(s);
 	return DB_OK;
 }
 
 enum db_result db_track_span(struct db *db, int64_t device_id, int64_t start, int64_t end,
 			     int64_t *count, int64_t *first, int64_t *last)
 {
-	sqlite3_stmt *s;
+	struct sqldb_stmt *s;
 	int rc;
 
 	*count = *first = *last = 0;
 	if (!db_ready(db))
 		return DB_UNAVAILABLE;
 	s = db->stmt[DB_TRACK_SPAN];
-	sqlite3_bind_int64(s, 1, device_id);
-	sqlite3_bind_int64(s, 2, start);
-	sqlite3_bind_int64(s, 3, end);
-	rc = sqlite3_step(s);
-	if (rc != SQLITE_ROW)
+	sqldb_bind_int64(s, 1, device_id);
+	sqldb_bind_int64(s, 2, start);
+	sqldb_bind_int64(s, 3, end);
+	rc = sqldb_step(s);
+	if (rc != SQLDB_ROW)
 		return step_failed(db, rc);
-	*count = sqlite3_column_int64(s, 0);
-	*first = sqlite3_column_int64(s, 1);
-	*last = sqlite3_column_int64(s, 2);
-	sqlite3_reset(s);
-	sqlite3_clear_bindings(s);
+	*count = sqldb_col_int64(s, 0);
+	*first = sqldb_col_int64(s, 1);
+	*last = sqldb_col_int64(s, 2);
+	sqldb_reset(s);
 	return DB_OK;
 }
 
 enum db_result db_next_device(struct db *db, int64_t after, const char *users_json, int64_t *id)
 {
-	sqlite3_stmt *s;
+	struct sqldb_stmt *s;
 
 	if (!db_ready(db))
 		return DB_UNAVAILABLE;
 	s = db->stmt[DB_NEXT_DEVICE];
-	sqlite3_bind_int64(s, 1, after);
+	sqldb_bind_int64(s, 1, after);
 	bind_visible(s, users_json);
 	return lookup_id(db, s, id);
 }

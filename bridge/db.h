@@ -1,9 +1,10 @@
-/* db: read-only history queries on the plugin's SQLite database.
+/* db: read-only history queries on the plugin's database: a SQLite file or
+ * a PostgreSQL connection string (core/sqldb.h).
  *
  * Part of mytracks. SPDX-License-Identifier: MIT
  *
  * The database is opened lazily: it may not exist yet when the bridge
- * starts (the broker's plugin creates it). db_ready() tries again on every
+ * starts (the broker's plugin creates it), or PostgreSQL may be down. db_ready() tries again on every
  * call until it succeeds; a failing query closes it so the next request
  * reopens. Prepared statements are made once per open and kept.
  */
@@ -13,11 +14,11 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include <sqlite3.h>
 
 #include "dataobj.h"
 #include "jbuf.h"
 #include "ot.h"
+#include "sqldb.h"
 
 enum db_stmt {
 	DB_LOC_FWD,	   /* id > since, tst in range, ascending */
@@ -41,10 +42,10 @@ enum db_stmt {
 };
 
 struct db {
-	const char *path;
-	sqlite3 *h;
-	sqlite3_stmt *stmt[DB_N_STMTS];
-	char error[128]; /* why the last open or query failed */
+	const char *spec; /* file path or connection string */
+	struct sqldb *h;
+	struct sqldb_stmt *stmt[DB_N_STMTS];
+	char error[160]; /* why the last open or query failed (never a password) */
 };
 
 enum db_result {
@@ -69,8 +70,8 @@ struct db_loc_page {
 	int64_t last_id; /* 0 when count is 0 */
 };
 
-/* Remember `path` (kept, not copied); nothing is opened yet. Cannot fail. */
-void db_init(struct db *db, const char *path);
+/* Remember `spec` (kept, not copied); nothing is opened yet. Cannot fail. */
+void db_init(struct db *db, const char *spec);
 /* Finalize the statements and close; db_ready() may open it again. */
 void db_close(struct db *db);
 /* Open and prepare if needed. True when queries can run. */

@@ -28,6 +28,7 @@
 #include "log.h"
 #include "mqtt.h"
 #include "otcrypto.h"
+#include "sqldb.h"
 #include "tiles.h"
 #include "utf8.h"
 #include "ws.h"
@@ -385,7 +386,7 @@ int main(int argc, char **argv)
 {
 	struct bridge_config cfg;
 	struct bridge b;
-	char csp[TILES_CSP_MAX], err[1024];
+	char csp[TILES_CSP_MAX], err[1024], dbname[256];
 	struct lws_protocol_vhost_options hdr_csp = {&headers, NULL,
 						     "content-security-policy:", csp};
 	int rc = 1;
@@ -468,9 +469,10 @@ int main(int argc, char **argv)
 	if (!b.mqtt)
 		goto out;
 	lws_sul_schedule(b.lws, 0, &b.tick, tick_cb, LWS_US_PER_SEC);
+	sqldb_redact(cfg.database, dbname, sizeof(dbname)); /* never the password */
 	log_info("bridge", "listening on http%s://%s:%d/ (WebSocket %s), broker %s:%d, database %s",
 		 cfg.tls_cert ? "s" : "", cfg.http_host, cfg.http_port, WS_PATH, cfg.mqtt_host,
-		 cfg.mqtt_port, cfg.database);
+		 cfg.mqtt_port, dbname);
 
 	while (!stop_requested)
 		if (lws_service(b.lws, 0) < 0)

@@ -159,7 +159,9 @@ int config_parse(struct mt_config *cfg, const struct mt_option *opts, int n, cha
 		free(v);
 	}
 	if (!cfg->database) {
-		snprintf(err, errlen, "plugin_opt_database is required (path of the SQLite file)");
+		snprintf(err, errlen,
+			 "plugin_opt_database is required (a SQLite file, or a PostgreSQL "
+			 "connection string)");
 		return -1;
 	}
 	if (!cfg->buffer_per_user)

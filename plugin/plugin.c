@@ -12,6 +12,7 @@
 #include "dblock.h"
 #include "ingest.h"
 #include "otcrypto.h"
+#include "sqldb.h"
 #include "stats.h"
 #include "store.h"
 
@@ -125,7 +126,7 @@ EXPORT int mosquitto_plugin_init(mosquitto_plugin_id_t *identifier, void **userd
 	struct mt_option *o = NULL;
 	struct mt_ctx *ctx;
 	int64_t max_dev = 0;
-	char err[512];
+	char err[512], dbname[256];
 	int i;
 
 	ctx = calloc(1, sizeof(*ctx));
@@ -166,11 +167,18 @@ EXPORT int mosquitto_plugin_init(mosquitto_plugin_id_t *identifier, void **userd
 		ctx_free(ctx);
 		return MOSQ_ERR_NOMEM;
 	}
-	ctx->lock_fd = dblock_acquire(ctx->cfg.database, err, sizeof(err));
-	if (ctx->lock_fd < 0) {
-		mosquitto_log_printf(MOSQ_LOG_ERR, "mytracks: plugin_opt_database: %s", err);
-		ctx_free(ctx);
-		return MOSQ_ERR_UNKNOWN;
+	/* what the logs say: a PostgreSQL connection string without its password */
+	sqldb_redact(ctx->cfg.database, dbname, sizeof(dbname));
+	/* A SQLite file has one writer per host by this lock; PostgreSQL one
+	 * per database by the store's advisory lock. */
+	if (sqldb_kind_of(ctx->cfg.database) == SQLDB_SQLITE) {
+		ctx->lock_fd = dblock_acquire(ctx->cfg.database, err, sizeof(err));
+		if (ctx->lock_fd < 0) {
+			mosquitto_log_printf(MOSQ_LOG_ERR, "mytracks: plugin_opt_database: %s",
+					     err);
+			ctx_free(ctx);
+			return MOSQ_ERR_UNKNOWN;
+		}
 	}
 	ctx->store = store_open(ctx->cfg.database, ctx->cfg.commit_window_ms, ctx->cfg.buffer_max,
 				err, sizeof(err));
@@ -184,7 +192,7 @@ EXPORT int mosquitto_plugin_init(mosquitto_plugin_id_t *identifier, void **userd
 	if (store_load(ctx->store, load_device_cb, ctx, &ctx->last_location_id, &ctx->last_event_id,
 		       &max_dev) != 0 ||
 	    ctx->load_failed) {
-		mosquitto_log_printf(MOSQ_LOG_ERR, "mytracks: cannot read %s%s", ctx->cfg.database,
+		mosquitto_log_printf(MOSQ_LOG_ERR, "mytracks: cannot read %s%s", dbname,
 				     ctx->load_failed ? ": out of memory loading its devices" : "");
 		ctx_free(ctx);
 		return MOSQ_ERR_UNKNOWN;
@@ -209,7 +217,7 @@ EXPORT int mosquitto_plugin_init(mosquitto_plugin_id_t *identifier, void **userd
 	mosquitto_log_printf(MOSQ_LOG_NOTICE,
 			     "mytracks: storing %s/+/+ in %s (commit window %d ms, %zu devices, "
 			     "last location id %" PRId64 "), republishing on %s/",
-			     ctx->cfg.input_prefix, ctx->cfg.database, ctx->cfg.commit_window_ms,
+			     ctx->cfg.input_prefix, dbname, ctx->cfg.commit_window_ms,
 			     ctx->devices.count, ctx->last_location_id, ctx->cfg.output_prefix);
 	return MOSQ_ERR_SUCCESS;
 }

@@ -1,19 +1,21 @@
-/* store: the SQLite database, written by one worker thread in grouped commits.
+/* store: the database (SQLite or PostgreSQL), written by one worker thread in grouped commits.
  *
  * Part of mytracks. SPDX-License-Identifier: MIT
  */
 #include "store.h"
 
+#include "sqldb.h"
+
 #include <errno.h>
 #include <pthread.h>
-#include <sqlite3.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
-extern const char mytracks_schema_sql[]; /* generated from schema/schema.sql */
+extern const char mytracks_schema_sql[];    /* generated from schema/schema.sql */
+extern const char mytracks_schema_pg_sql[]; /* generated from schema/schema_pg.sql */
 #define SCHEMA_VERSION 3
 #define WAKE_BATCH 2048 /* queued ops that wake a writer inside a window */
 
@@ -37,22 +39,25 @@ enum {
 	ST_COUNT
 };
 
+/* SQL both engines read (sqldb.h); ST_BEGIN is the one that differs. */
 static const char *const stmt_sql[ST_COUNT] = {
-	[ST_INS_DEVICE] = "INSERT OR IGNORE INTO devices(id, user, device, first_seen, last_seen) "
-			  "VALUES (?1, ?2, ?3, ?4, ?4)",
+	[ST_INS_DEVICE] = "INSERT INTO devices(id, \"user\", device, first_seen, last_seen) "
+			  "VALUES (?1, ?2, ?3, ?4, ?4) ON CONFLICT DO NOTHING",
 	[ST_INS_LOCATION] =
-		"INSERT OR IGNORE INTO locations(id, device_id, tst, lat, lon, acc, alt, vel, "
+		"INSERT INTO locations(id, device_id, tst, lat, lon, acc, alt, vel, "
 		"batt, conn, tid, trig, cog, vac, bs, ssid, bssid, created_at, ip_address, "
 		"received_at, raw, decrypted) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, "
-		"?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22)",
-	[ST_UPD_STATUS] = "UPDATE devices SET online = ?2, status_changed = ?3, "
-			  "last_seen = max(coalesce(last_seen, 0), ?3) WHERE id = ?1",
+		"?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22) ON CONFLICT DO NOTHING",
+	[ST_UPD_STATUS] = "UPDATE devices SET online = ?2, status_changed = ?3, last_seen = "
+			  "CASE WHEN coalesce(last_seen, 0) > ?3 THEN last_seen ELSE ?3 END "
+			  "WHERE id = ?1",
 	[ST_UPD_CARD] =
 		"UPDATE devices SET display_name = ?2, tid = coalesce(?3, tid) WHERE id = ?1",
-	[ST_UPD_TOUCH] = "UPDATE devices SET last_seen = max(coalesce(last_seen, 0), ?2), "
+	[ST_UPD_TOUCH] = "UPDATE devices SET last_seen = "
+			 "CASE WHEN coalesce(last_seen, 0) > ?2 THEN last_seen ELSE ?2 END, "
 			 "tid = coalesce(?3, tid) WHERE id = ?1",
-	[ST_INS_EVENT] = "INSERT OR IGNORE INTO events(id, device_id, type, tst, received_at, raw, "
-			 "decrypted) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+	[ST_INS_EVENT] = "INSERT INTO events(id, device_id, type, tst, received_at, raw, "
+			 "decrypted) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT DO NOTHING",
 	[ST_DEL_LOC_ID] = "DELETE FROM locations WHERE device_id = ?1 AND id = ?2",
 	[ST_DEL_LOC_RANGE] = "DELETE FROM locations WHERE device_id = ?1 AND tst BETWEEN ?2 AND ?3",
 	[ST_DEL_EV_RANGE] = "DELETE FROM events WHERE device_id = ?1 AND tst BETWEEN ?2 AND ?3",
@@ -64,16 +69,16 @@ static const char *const stmt_sql[ST_COUNT] = {
 			 "(SELECT id FROM locations WHERE tst < ?1 ORDER BY tst LIMIT ?2)",
 	[ST_PURGE_EV] = "DELETE FROM events WHERE id IN "
 			"(SELECT id FROM events WHERE tst < ?1 ORDER BY tst LIMIT ?2)",
-	[ST_BEGIN] = "BEGIN IMMEDIATE",
+	[ST_BEGIN] = "BEGIN IMMEDIATE", /* PostgreSQL: "BEGIN" */
 	[ST_COMMIT] = "COMMIT",
 };
 
 struct store {
-	sqlite3 *wdb; /* writer thread's connection */
-	sqlite3 *rdb; /* broker thread's connection (reads) */
-	sqlite3_stmt *st[ST_COUNT];
-	sqlite3_stmt *exists;	    /* on rdb */
-	sqlite3_stmt *event_exists; /* on rdb */
+	struct sqldb *wdb; /* writer thread's connection */
+	struct sqldb *rdb; /* broker thread's connection (reads) */
+	struct sqldb_stmt *st[ST_COUNT];
+	struct sqldb_stmt *exists;	 /* on rdb */
+	struct sqldb_stmt *event_exists; /* on rdb */
 	int window_ms;
 	size_t buffer_max;
 
@@ -160,10 +165,10 @@ static bool ts_reached(const struct timespec *deadline)
 	       (now.tv_sec == deadline->tv_sec && now.tv_nsec >= deadline->tv_nsec);
 }
 
-static void set_error(struct store *s, const char *what, sqlite3 *db)
+static void set_error(struct store *s, const char *what, struct sqldb *db)
 {
 	pthread_mutex_lock(&s->lock);
-	snprintf(s->error, sizeof(s->error), "%s: %s", what, db ? sqlite3_errmsg(db) : "");
+	snprintf(s->error, sizeof(s->error), "%s: %s", what, db ? sqldb_errmsg(db) : "");
 	s->error_new = true;
 	pthread_mutex_unlock(&s->lock);
 }
@@ -198,15 +203,15 @@ void store_counters(struct store *s, struct store_counters *c)
 
 /* ---- writer thread ---- */
 
-/* The bind helpers return SQLITE_OK or SQLite's error, like sqlite3_bind_*. */
-static int bind_opt_int(sqlite3_stmt *st, int i, int64_t v)
+/* The bind helpers return SQLDB_DONE (0) or an error, like sqldb_bind_*. */
+static int bind_opt_int(struct sqldb_stmt *st, int i, int64_t v)
 {
-	return v == OT_NONE ? sqlite3_bind_null(st, i) : sqlite3_bind_int64(st, i, v);
+	return v == OT_NONE ? sqldb_bind_null(st, i) : sqldb_bind_int64(st, i, v);
 }
 
-static int bind_text(sqlite3_stmt *st, int i, const char *v)
+static int bind_text(struct sqldb_stmt *st, int i, const char *v)
 {
-	return v ? sqlite3_bind_text(st, i, v, -1, SQLITE_STATIC) : sqlite3_bind_null(st, i);
+	return sqldb_bind_text(st, i, v, -1);
 }
 
 /* Run statement `which` with up to three integer parameters (NULL: none
@@ -214,19 +219,19 @@ static int bind_text(sqlite3_stmt *st, int i, const char *v)
 static int run_delete(struct store *s, int which, int64_t a, const int64_t *b, const int64_t *c,
 		      int64_t *changed)
 {
-	sqlite3_stmt *st = s->st[which];
+	struct sqldb_stmt *st = s->st[which];
 	int rc;
 
-	if (sqlite3_bind_int64(st, 1, a) != SQLITE_OK ||
-	    (b && sqlite3_bind_int64(st, 2, *b) != SQLITE_OK) ||
-	    (c && sqlite3_bind_int64(st, 3, *c) != SQLITE_OK)) {
-		sqlite3_reset(st);
-		return SQLITE_MISUSE;
+	if (sqldb_bind_int64(st, 1, a) != SQLDB_DONE ||
+	    (b && sqldb_bind_int64(st, 2, *b) != SQLDB_DONE) ||
+	    (c && sqldb_bind_int64(st, 3, *c) != SQLDB_DONE)) {
+		sqldb_reset(st);
+		return SQLDB_ERROR;
 	}
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_DONE)
-		*changed += sqlite3_changes(s->wdb);
-	sqlite3_reset(st);
+	rc = sqldb_step(st);
+	if (rc == SQLDB_DONE)
+		*changed += sqldb_changes(st);
+	sqldb_reset(st);
 	return rc;
 }
 
@@ -239,9 +244,9 @@ static int apply_delete(struct store *s, struct store_op *op)
 
 	if (op->whole_device) {
 		rc = run_delete(s, ST_DEL_LOC_DEVICE, op->device_id, NULL, NULL, &n);
-		if (rc == SQLITE_DONE)
+		if (rc == SQLDB_DONE)
 			rc = run_delete(s, ST_DEL_EV_DEVICE, op->device_id, NULL, NULL, &n);
-		if (rc == SQLITE_DONE) {
+		if (rc == SQLDB_DONE) {
 			int64_t rows = 0; /* the device's own row is not counted */
 
 			rc = run_delete(s, ST_DEL_DEVICE, op->device_id, NULL, NULL, &rows);
@@ -250,7 +255,7 @@ static int apply_delete(struct store *s, struct store_op *op)
 		rc = run_delete(s, ST_DEL_LOC_ID, op->device_id, &op->id, NULL, &n);
 	} else {
 		rc = run_delete(s, ST_DEL_LOC_RANGE, op->device_id, &op->tst, &op->until, &n);
-		if (rc == SQLITE_DONE)
+		if (rc == SQLDB_DONE)
 			rc = run_delete(s, ST_DEL_EV_RANGE, op->device_id, &op->tst, &op->until,
 					&n);
 	}
@@ -258,28 +263,31 @@ static int apply_delete(struct store *s, struct store_op *op)
 	return rc;
 }
 
-/* Apply one op. SQLITE_DONE on success (or a row that is already there). */
+/* Apply one op. SQLDB_DONE on success (or a row that is already there). */
 static int apply(struct store *s, struct store_op *op)
 {
 	const struct ot_location *l = &op->loc;
-	sqlite3_stmt *st;
-	int rc, bad = 0; /* any bind that failed (SQLITE_OK is 0) */
+	struct sqldb_stmt *st;
+	int rc, bad = 0; /* any bind that failed (SQLDB_DONE is 0) */
+
+	if (op->skip)
+		return SQLDB_DONE; /* refused by PostgreSQL in an earlier attempt */
 
 	switch (op->kind) {
 	case STORE_DEVICE_NEW:
 		st = s->st[ST_INS_DEVICE];
-		bad |= sqlite3_bind_int64(st, 1, op->id);
+		bad |= sqldb_bind_int64(st, 1, op->id);
 		bad |= bind_text(st, 2, op->s1);
 		bad |= bind_text(st, 3, op->s2);
-		bad |= sqlite3_bind_int64(st, 4, op->received_at);
+		bad |= sqldb_bind_int64(st, 4, op->received_at);
 		break;
 	case STORE_LOCATION:
 		st = s->st[ST_INS_LOCATION];
-		bad |= sqlite3_bind_int64(st, 1, op->id);
-		bad |= sqlite3_bind_int64(st, 2, op->device_id);
-		bad |= sqlite3_bind_int64(st, 3, l->tst);
-		bad |= sqlite3_bind_double(st, 4, l->lat);
-		bad |= sqlite3_bind_double(st, 5, l->lon);
+		bad |= sqldb_bind_int64(st, 1, op->id);
+		bad |= sqldb_bind_int64(st, 2, op->device_id);
+		bad |= sqldb_bind_int64(st, 3, l->tst);
+		bad |= sqldb_bind_double(st, 4, l->lat);
+		bad |= sqldb_bind_double(st, 5, l->lon);
 		bad |= bind_opt_int(st, 6, l->acc);
 		bad |= bind_opt_int(st, 7, l->alt);
 		bad |= bind_opt_int(st, 8, l->vel);
@@ -294,80 +302,85 @@ static int apply(struct store *s, struct store_op *op)
 		bad |= bind_text(st, 17, l->bssid);
 		bad |= bind_opt_int(st, 18, l->created_at);
 		bad |= bind_text(st, 19, op->s1);
-		bad |= sqlite3_bind_int64(st, 20, op->received_at);
-		bad |= sqlite3_bind_text(st, 21, op->raw, (int)op->raw_len, SQLITE_STATIC);
-		bad |= sqlite3_bind_int(st, 22, op->decrypted);
+		bad |= sqldb_bind_int64(st, 20, op->received_at);
+		bad |= sqldb_bind_text(st, 21, op->raw, (int)op->raw_len);
+		bad |= sqldb_bind_int64(st, 22, op->decrypted);
 		break;
 	case STORE_DEVICE_STATUS:
 		st = s->st[ST_UPD_STATUS];
-		bad |= sqlite3_bind_int64(st, 1, op->device_id);
-		bad |= sqlite3_bind_int(st, 2, op->online);
-		bad |= sqlite3_bind_int64(st, 3, op->received_at);
+		bad |= sqldb_bind_int64(st, 1, op->device_id);
+		bad |= sqldb_bind_int64(st, 2, op->online);
+		bad |= sqldb_bind_int64(st, 3, op->received_at);
 		break;
 	case STORE_DEVICE_CARD:
 		st = s->st[ST_UPD_CARD];
-		bad |= sqlite3_bind_int64(st, 1, op->device_id);
+		bad |= sqldb_bind_int64(st, 1, op->device_id);
 		bad |= bind_text(st, 2, op->s1);
 		bad |= bind_text(st, 3, op->s2);
 		break;
 	case STORE_DEVICE_TOUCH:
 		st = s->st[ST_UPD_TOUCH];
-		bad |= sqlite3_bind_int64(st, 1, op->device_id);
-		bad |= sqlite3_bind_int64(st, 2, op->received_at);
+		bad |= sqldb_bind_int64(st, 1, op->device_id);
+		bad |= sqldb_bind_int64(st, 2, op->received_at);
 		bad |= bind_text(st, 3, op->s2);
 		break;
 	case STORE_EVENT:
 		st = s->st[ST_INS_EVENT];
-		bad |= sqlite3_bind_int64(st, 1, op->id);
-		bad |= sqlite3_bind_int64(st, 2, op->device_id);
+		bad |= sqldb_bind_int64(st, 1, op->id);
+		bad |= sqldb_bind_int64(st, 2, op->device_id);
 		bad |= bind_text(st, 3, op->s1);
 		bad |= bind_opt_int(st, 4, op->tst);
-		bad |= sqlite3_bind_int64(st, 5, op->received_at);
-		bad |= sqlite3_bind_text(st, 6, op->raw, (int)op->raw_len, SQLITE_STATIC);
-		bad |= sqlite3_bind_int(st, 7, op->decrypted);
+		bad |= sqldb_bind_int64(st, 5, op->received_at);
+		bad |= sqldb_bind_text(st, 6, op->raw, (int)op->raw_len);
+		bad |= sqldb_bind_int64(st, 7, op->decrypted);
 		break;
 	case STORE_MARK:
 		s->mark_inserted = atomic_load(&s->locations_stored);
 		s->mark_duplicates = atomic_load(&s->duplicates);
-		return SQLITE_DONE;
+		return SQLDB_DONE;
 	case STORE_ACK:
 		op->inserted = (int64_t)(atomic_load(&s->locations_stored) - s->mark_inserted);
 		op->duplicate = (int64_t)(atomic_load(&s->duplicates) - s->mark_duplicates);
-		return SQLITE_DONE;
+		return SQLDB_DONE;
 	case STORE_DELETE:
 		return apply_delete(s, op);
 	default:
-		return SQLITE_MISUSE;
+		return SQLDB_ERROR;
 	}
 	if (bad) {
-		/* about this row alone (a value SQLite will not take): skip it,
-		 * counted and logged as a write error, rather than retry forever */
+		/* about this row alone (a value the engine will not take): skip
+		 * it, counted and logged as a write error, rather than retry
+		 * forever */
 		atomic_fetch_add(&s->write_errors, 1);
 		set_error(s, "bind a row's values (row skipped)", s->wdb);
-		sqlite3_reset(st);
-		return SQLITE_DONE;
+		sqldb_reset(st);
+		return SQLDB_DONE;
 	}
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_DONE && op->kind == STORE_LOCATION) {
-		if (sqlite3_changes(s->wdb) == 0)
+	rc = sqldb_step(st);
+	if (rc == SQLDB_DONE && op->kind == STORE_LOCATION) {
+		if (sqldb_changes(st) == 0)
 			atomic_fetch_add(&s->duplicates, 1);
 		else
 			atomic_fetch_add(&s->locations_stored, 1);
 	}
-	sqlite3_reset(st); /* every parameter is bound again next time */
-	/* A constraint failure is about this row alone: skip it, keep going. */
-	if ((rc & 0xff) == SQLITE_CONSTRAINT) {
+	sqldb_reset(st); /* every parameter is bound again next time */
+	/* A constraint failure is about this row alone: SQLite skips it and
+	 * goes on; PostgreSQL has aborted the transaction, so the op is
+	 * marked and the batch is written again without it. */
+	if (rc == SQLDB_CONSTRAINT) {
 		atomic_fetch_add(&s->duplicates, 1);
-		return SQLITE_DONE;
+		if (sqldb_kind(s->wdb) == SQLDB_SQLITE)
+			return SQLDB_DONE;
+		op->skip = true;
 	}
 	return rc;
 }
 
 static int exec_simple(struct store *s, int which)
 {
-	int rc = sqlite3_step(s->st[which]);
+	int rc = sqldb_step(s->st[which]);
 
-	sqlite3_reset(s->st[which]);
+	sqldb_reset(s->st[which]);
 	return rc;
 }
 
@@ -449,17 +462,17 @@ static int64_t purge_batch(struct store *s)
 	int64_t limit = s->retention_batch;
 	int rc = exec_simple(s, ST_BEGIN);
 
-	if (rc == SQLITE_DONE)
+	if (rc == SQLDB_DONE)
 		rc = run_delete(s, ST_PURGE_LOC, cutoff, &limit, NULL, &n);
-	if (rc == SQLITE_DONE)
+	if (rc == SQLDB_DONE)
 		rc = run_delete(s, ST_PURGE_EV, cutoff, &limit, NULL, &n);
-	if (rc == SQLITE_DONE)
+	if (rc == SQLDB_DONE)
 		rc = exec_simple(s, ST_COMMIT);
-	if (rc != SQLITE_DONE) {
+	if (rc != SQLDB_DONE) {
 		atomic_fetch_add(&s->write_errors, 1);
 		set_error(s, "retention", s->wdb);
-		if (!sqlite3_get_autocommit(s->wdb))
-			sqlite3_exec(s->wdb, "ROLLBACK", NULL, NULL, NULL);
+		if (sqldb_in_txn(s->wdb))
+			sqldb_exec(s->wdb, "ROLLBACK");
 		return -1;
 	}
 	atomic_fetch_add(&s->purged, (uint64_t)n);
@@ -573,14 +586,14 @@ static struct store_op *wait_for_work(struct writer *w)
 
 /* Apply `*batch` inside the open transaction (opening one if needed).
  * Applied ops move to w->done; on failure *batch holds the rest and
- * `*what` names the step. SQLITE_DONE when all went in. */
+ * `*what` names the step. SQLDB_DONE when all went in. */
 static int apply_batch(struct writer *w, struct store_op **batch, const char **what)
 {
 	int rc;
 
 	if (*batch && !w->in_txn) {
 		rc = exec_simple(w->s, ST_BEGIN);
-		if (rc != SQLITE_DONE) {
+		if (rc != SQLDB_DONE) {
 			*what = "begin transaction";
 			return rc;
 		}
@@ -592,7 +605,7 @@ static int apply_batch(struct writer *w, struct store_op **batch, const char **w
 		struct store_op *op = *batch;
 
 		rc = apply(w->s, op);
-		if (rc != SQLITE_DONE) {
+		if (rc != SQLDB_DONE) {
 			*what = "write";
 			return rc;
 		}
@@ -601,11 +614,11 @@ static int apply_batch(struct writer *w, struct store_op **batch, const char **w
 		*w->done_tail = op;
 		w->done_tail = &op->next;
 	}
-	return SQLITE_DONE;
+	return SQLDB_DONE;
 }
 
 /* Commit when the window has passed (at once with a window of 0, or when
- * stopping). SQLITE_DONE when committed or not due yet. */
+ * stopping). SQLDB_DONE when committed or not due yet. */
 static int commit_if_due(struct writer *w, const char **what)
 {
 	struct store *s = w->s;
@@ -613,10 +626,10 @@ static int commit_if_due(struct writer *w, const char **what)
 	int rc;
 
 	if (!w->in_txn || !(s->window_ms == 0 || w->stopping || ts_reached(&w->deadline)))
-		return SQLITE_DONE;
+		return SQLDB_DONE;
 	n = list_len(w->done);
 	rc = exec_simple(s, ST_COMMIT);
-	if (rc != SQLITE_DONE) {
+	if (rc != SQLDB_DONE) {
 		*what = "commit";
 		return rc;
 	}
@@ -628,7 +641,7 @@ static int commit_if_due(struct writer *w, const char **what)
 	w->done = NULL;
 	w->done_tail = &w->done;
 	w->backoff_ms = 0;
-	return SQLITE_DONE;
+	return SQLDB_DONE;
 }
 
 /* Retention between transactions: a full batch means more is due, taken
@@ -655,7 +668,7 @@ static void fail_and_requeue(struct writer *w, struct store_op *rest, const char
 	atomic_fetch_add(&s->write_errors, 1);
 	set_error(s, what, s->wdb);
 	if (w->in_txn)
-		sqlite3_exec(s->wdb, "ROLLBACK", NULL, NULL, NULL);
+		sqldb_exec(s->wdb, "ROLLBACK");
 	w->in_txn = false;
 	*w->done_tail = rest;
 	requeue_front(s, w->done);
@@ -709,8 +722,8 @@ static void *writer_main(void *arg)
 		pthread_mutex_lock(&w.s->lock);
 		batch = wait_for_work(&w);
 		pthread_mutex_unlock(&w.s->lock);
-		if (apply_batch(&w, &batch, &what) != SQLITE_DONE ||
-		    commit_if_due(&w, &what) != SQLITE_DONE) {
+		if (apply_batch(&w, &batch, &what) != SQLDB_DONE ||
+		    commit_if_due(&w, &what) != SQLDB_DONE) {
 			fail_and_requeue(&w, batch, what);
 			if (w.stopping && ts_reached(&w.stop_deadline)) {
 				drop_queue(w.s);
@@ -759,58 +772,48 @@ enum store_submit_result store_submit(struct store *s, struct store_op *op,
 
 /* ---- opening, schema, loading ---- */
 
-static int open_db(const char *path, sqlite3 **db, char *err, size_t errlen)
+static int exec_or_fail(struct sqldb *db, const char *sql, const char *what, char *err,
+			size_t errlen)
 {
-	int rc = sqlite3_open_v2(
-		path, db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
-
-	if (rc != SQLITE_OK) {
-		snprintf(err, errlen, "cannot open database %s: %s", path,
-			 *db ? sqlite3_errmsg(*db) : sqlite3_errstr(rc));
-		return -1;
-	}
-	sqlite3_busy_timeout(*db, 2000);
-	sqlite3_extended_result_codes(*db, 1);
-	return 0;
-}
-
-static int exec_or_fail(sqlite3 *db, const char *sql, const char *what, char *err, size_t errlen)
-{
-	char *msg = NULL;
-
-	if (sqlite3_exec(db, sql, NULL, NULL, &msg) != SQLITE_OK) {
-		snprintf(err, errlen, "%s: %s", what, msg ? msg : sqlite3_errmsg(db));
-		sqlite3_free(msg);
+	if (sqldb_exec(db, sql) != SQLDB_DONE) {
+		snprintf(err, errlen, "%s: %s", what, sqldb_errmsg(db));
 		return -1;
 	}
 	return 0;
 }
 
-static int user_version(sqlite3 *db)
+/* The first column of the first row of `sql` as an integer, or `dflt`
+ * when there is no row; -1 on error. */
+static int64_t query_int(struct sqldb *db, const char *sql, int64_t dflt)
 {
-	sqlite3_stmt *st;
-	int v = -1;
+	struct sqldb_stmt *st = sqldb_prepare(db, sql);
+	int64_t v = -1;
+	int rc;
 
-	if (sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &st, NULL) != SQLITE_OK)
+	if (!st)
 		return -1;
-	if (sqlite3_step(st) == SQLITE_ROW)
-		v = sqlite3_column_int(st, 0);
-	sqlite3_finalize(st);
+	rc = sqldb_step(st);
+	if (rc == SQLDB_ROW)
+		v = sqldb_col_int64(st, 0);
+	else if (rc == SQLDB_DONE)
+		v = dflt;
+	sqldb_finalize(st);
 	return v;
 }
 
-/* Create the schema, or migrate an older one. Future migrations go in the
- * switch, each moving user_version one step up inside the transaction. */
-static int migrate(sqlite3 *db, char *err, size_t errlen)
+/* Create the SQLite schema, or migrate an older one. Future migrations go
+ * in the switch, each moving user_version one step up inside the
+ * transaction. */
+static int migrate_sqlite(struct sqldb *db, char *err, size_t errlen)
 {
-	int v;
+	int64_t v;
 
 	if (exec_or_fail(db, "BEGIN IMMEDIATE", "begin schema transaction", err, errlen))
 		return -1;
-	v = user_version(db);
+	v = query_int(db, "PRAGMA user_version", 0);
 	if (v < 0 || v > SCHEMA_VERSION) {
-		snprintf(err, errlen, "database schema version %d is not supported (want <= %d)", v,
-			 SCHEMA_VERSION);
+		snprintf(err, errlen, "database schema version %lld is not supported (want <= %d)",
+			 (long long)v, SCHEMA_VERSION);
 		goto fail;
 	}
 	if (v == 0) {
@@ -842,7 +845,62 @@ static int migrate(sqlite3 *db, char *err, size_t errlen)
 	}
 	return exec_or_fail(db, "COMMIT", "commit schema", err, errlen);
 fail:
-	sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+	sqldb_exec(db, "ROLLBACK");
+	return -1;
+}
+
+/* The same for PostgreSQL: schema/schema_pg.sql starts at version 3. Two
+ * plugins starting at once on a new database are serialized by a
+ * transaction-level advisory lock. */
+static int migrate_pg(struct sqldb *db, char *err, size_t errlen)
+{
+	int64_t v;
+
+	if (exec_or_fail(db, "BEGIN; SELECT pg_advisory_xact_lock(7238517)",
+			 "begin schema transaction", err, errlen))
+		return -1;
+	v = query_int(db, "SELECT to_regclass('mytracks_schema') IS NOT NULL", 0);
+	if (v == 1)
+		v = query_int(db, "SELECT max(version) FROM mytracks_schema", -1);
+	if (v < 0 || v > SCHEMA_VERSION) {
+		snprintf(err, errlen, "database schema version %lld is not supported (want <= %d)",
+			 (long long)v, SCHEMA_VERSION);
+		goto fail;
+	}
+	if (v == 0 && exec_or_fail(db, mytracks_schema_pg_sql, "create schema", err, errlen))
+		goto fail;
+	return exec_or_fail(db, "COMMIT", "commit schema", err, errlen);
+fail:
+	sqldb_exec(db, "ROLLBACK");
+	return -1;
+}
+
+static struct sqldb_stmt *prepare_or_fail(struct sqldb *db, const char *sql, char *err,
+					  size_t errlen)
+{
+	struct sqldb_stmt *st = sqldb_prepare(db, sql);
+
+	if (!st)
+		snprintf(err, errlen, "prepare statement: %s", sqldb_errmsg(db));
+	return st;
+}
+
+/* PostgreSQL takes one writer: a second plugin on the same database would
+ * hand out the same ids (they are assigned by the broker thread from the
+ * largest in use). The session-level advisory lock is released when the
+ * connection closes. */
+static int claim_pg_writer(struct sqldb *db, char *err, size_t errlen)
+{
+	int64_t got = query_int(db, "SELECT pg_try_advisory_lock(7238518)::int", -1);
+
+	if (got == 1)
+		return 0;
+	if (got < 0)
+		snprintf(err, errlen, "take the writer lock: %s", sqldb_errmsg(db));
+	else
+		snprintf(err, errlen,
+			 "another mytracks plugin is already writing to this PostgreSQL "
+			 "database (one writer per database)");
 	return -1;
 }
 
@@ -850,6 +908,7 @@ struct store *store_open(const char *path, int commit_window_ms, size_t buffer_m
 			 size_t errlen)
 {
 	struct store *s = calloc(1, sizeof(*s));
+	bool pg = sqldb_kind_of(path) == SQLDB_POSTGRES;
 	int i;
 
 	if (!s) {
@@ -863,34 +922,37 @@ struct store *store_open(const char *path, int commit_window_ms, size_t buffer_m
 	pthread_mutex_init(&s->lock, NULL);
 	pthread_cond_init(&s->cond, NULL);
 
-	if (open_db(path, &s->wdb, err, errlen))
+	s->wdb = sqldb_open(path, 0, 2000, err, errlen);
+	if (!s->wdb)
 		goto fail;
-	if (exec_or_fail(s->wdb, "PRAGMA journal_mode = WAL", "set WAL mode", err, errlen) ||
-	    exec_or_fail(s->wdb, "PRAGMA synchronous = NORMAL", "set synchronous", err, errlen) ||
-	    exec_or_fail(s->wdb, "PRAGMA foreign_keys = ON", "enable foreign keys", err, errlen))
-		goto fail;
-	if (migrate(s->wdb, err, errlen))
+	if (pg ? claim_pg_writer(s->wdb, err, errlen) || migrate_pg(s->wdb, err, errlen)
+	       : exec_or_fail(s->wdb, "PRAGMA journal_mode = WAL", "set WAL mode", err, errlen) ||
+			 exec_or_fail(s->wdb, "PRAGMA synchronous = NORMAL", "set synchronous",
+				      err, errlen) ||
+			 exec_or_fail(s->wdb, "PRAGMA foreign_keys = ON", "enable foreign keys",
+				      err, errlen) ||
+			 migrate_sqlite(s->wdb, err, errlen))
 		goto fail;
 	for (i = 0; i < ST_COUNT; i++) {
-		if (sqlite3_prepare_v3(s->wdb, stmt_sql[i], -1, SQLITE_PREPARE_PERSISTENT,
-				       &s->st[i], NULL) != SQLITE_OK) {
-			snprintf(err, errlen, "prepare statement: %s", sqlite3_errmsg(s->wdb));
+		s->st[i] = prepare_or_fail(s->wdb, i == ST_BEGIN && pg ? "BEGIN" : stmt_sql[i], err,
+					   errlen);
+		if (!s->st[i])
 			goto fail;
-		}
 	}
-	if (open_db(path, &s->rdb, err, errlen))
+	s->rdb = sqldb_open(path, 0, 2000, err, errlen);
+	if (!s->rdb)
 		goto fail;
-	if (sqlite3_prepare_v3(s->rdb, "SELECT 1 FROM locations WHERE device_id = ?1 AND tst = ?2",
-			       -1, SQLITE_PREPARE_PERSISTENT, &s->exists, NULL) != SQLITE_OK) {
-		snprintf(err, errlen, "prepare statement: %s", sqlite3_errmsg(s->rdb));
+	s->exists = prepare_or_fail(s->rdb,
+				    "SELECT 1 FROM locations WHERE device_id = ?1 AND tst = ?2", err,
+				    errlen);
+	if (!s->exists)
 		goto fail;
-	}
-	if (sqlite3_prepare_v3(
-		    s->rdb, "SELECT 1 FROM events WHERE device_id = ?1 AND type = ?2 AND tst IS ?3",
-		    -1, SQLITE_PREPARE_PERSISTENT, &s->event_exists, NULL) != SQLITE_OK) {
-		snprintf(err, errlen, "prepare statement: %s", sqlite3_errmsg(s->rdb));
+	s->event_exists = prepare_or_fail(s->rdb,
+					  "SELECT 1 FROM events WHERE device_id = ?1 AND type = ?2 "
+					  "AND tst IS NOT DISTINCT FROM ?3",
+					  err, errlen);
+	if (!s->event_exists)
 		goto fail;
-	}
 	if (pthread_create(&s->thread, NULL, writer_main, s) != 0) {
 		snprintf(err, errlen, "cannot start the writer thread");
 		goto fail;
@@ -906,83 +968,81 @@ int store_load(struct store *s, store_device_cb cb, void *arg, int64_t *max_loca
 	       int64_t *max_event_id, int64_t *max_device_id)
 {
 	static const char *q =
-		"SELECT d.id, d.user, d.device, d.display_name, d.online, "
+		"SELECT d.id, d.\"user\", d.device, d.display_name, d.online, "
 		"(SELECT max(tst) FROM locations l WHERE l.device_id = d.id) FROM devices d";
-	sqlite3_stmt *st;
+	struct sqldb_stmt *st;
 	int rc;
 
 	/* Every device is offline until heard from: no client is connected
 	 * yet, and an HTTP-mode phone's window did not survive the restart.
 	 * last_seen is left alone (a restart is not news from the device).
 	 * Before the first op is queued, so the writer thread is idle. */
-	if (sqlite3_prepare_v2(
-		    s->rdb, "UPDATE devices SET online = 0, status_changed = ?1 WHERE online <> 0",
-		    -1, &st, NULL) != SQLITE_OK)
+	st = sqldb_prepare(s->rdb,
+			   "UPDATE devices SET online = 0, status_changed = ?1 WHERE online <> 0");
+	if (!st)
 		return -1;
-	sqlite3_bind_int64(st, 1, (int64_t)time(NULL));
-	rc = sqlite3_step(st);
-	sqlite3_finalize(st);
-	if (rc != SQLITE_DONE)
+	sqldb_bind_int64(st, 1, (int64_t)time(NULL));
+	rc = sqldb_step(st);
+	sqldb_finalize(st);
+	if (rc != SQLDB_DONE)
 		return -1;
-	if (sqlite3_prepare_v2(s->rdb, q, -1, &st, NULL) != SQLITE_OK)
+	st = sqldb_prepare(s->rdb, q);
+	if (!st)
 		return -1;
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		cb(arg, sqlite3_column_int64(st, 0), (const char *)sqlite3_column_text(st, 1),
-		   (const char *)sqlite3_column_text(st, 2),
-		   (const char *)sqlite3_column_text(st, 3), sqlite3_column_int(st, 4) != 0,
-		   sqlite3_column_type(st, 5) == SQLITE_NULL ? 0 : sqlite3_column_int64(st, 5));
+	while ((rc = sqldb_step(st)) == SQLDB_ROW)
+		cb(arg, sqldb_col_int64(st, 0), sqldb_col_text(st, 1), sqldb_col_text(st, 2),
+		   sqldb_col_text(st, 3), sqldb_col_int64(st, 4) != 0, sqldb_col_int64(st, 5));
+	sqldb_finalize(st);
+	if (rc != SQLDB_DONE)
+		return -1;
+	st = sqldb_prepare(s->rdb, "SELECT (SELECT coalesce(max(id), 0) FROM locations), "
+				   "(SELECT coalesce(max(id), 0) FROM events), "
+				   "(SELECT coalesce(max(id), 0) FROM devices)");
+	if (!st)
+		return -1;
+	rc = sqldb_step(st);
+	if (rc == SQLDB_ROW) {
+		*max_location_id = sqldb_col_int64(st, 0);
+		*max_event_id = sqldb_col_int64(st, 1);
+		*max_device_id = sqldb_col_int64(st, 2);
 	}
-	sqlite3_finalize(st);
-	if (rc != SQLITE_DONE)
-		return -1;
-	if (sqlite3_prepare_v2(s->rdb,
-			       "SELECT (SELECT coalesce(max(id), 0) FROM locations), "
-			       "(SELECT coalesce(max(id), 0) FROM events), "
-			       "(SELECT coalesce(max(id), 0) FROM devices)",
-			       -1, &st, NULL) != SQLITE_OK)
-		return -1;
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW) {
-		*max_location_id = sqlite3_column_int64(st, 0);
-		*max_event_id = sqlite3_column_int64(st, 1);
-		*max_device_id = sqlite3_column_int64(st, 2);
-	}
-	sqlite3_finalize(st);
-	return rc == SQLITE_ROW ? 0 : -1;
+	sqldb_finalize(st);
+	return rc == SQLDB_ROW ? 0 : -1;
+}
+
+/* The first row's existence: 1, 0, or -1 on error. */
+static int step_exists(struct sqldb_stmt *st)
+{
+	int rc = sqldb_step(st);
+
+	sqldb_reset(st);
+	if (rc == SQLDB_ROW)
+		return 1;
+	return rc == SQLDB_DONE ? 0 : -1;
 }
 
 int store_location_exists(struct store *s, int64_t device_id, int64_t tst)
 {
-	int rc;
-
-	if (sqlite3_bind_int64(s->exists, 1, device_id) != SQLITE_OK ||
-	    sqlite3_bind_int64(s->exists, 2, tst) != SQLITE_OK)
+	if (sqldb_bind_int64(s->exists, 1, device_id) != SQLDB_DONE ||
+	    sqldb_bind_int64(s->exists, 2, tst) != SQLDB_DONE) {
+		sqldb_reset(s->exists);
 		return -1;
-	rc = sqlite3_step(s->exists);
-	sqlite3_reset(s->exists);
-	if (rc == SQLITE_ROW)
-		return 1;
-	return rc == SQLITE_DONE ? 0 : -1;
+	}
+	return step_exists(s->exists);
 }
 
 int store_event_exists(struct store *s, int64_t device_id, const char *type, int64_t tst)
 {
-	sqlite3_stmt *st = s->event_exists;
-	int rc;
+	struct sqldb_stmt *st = s->event_exists;
 
-	if (sqlite3_bind_int64(st, 1, device_id) != SQLITE_OK ||
-	    sqlite3_bind_text(st, 2, type, -1, SQLITE_STATIC) != SQLITE_OK ||
-	    (tst == OT_NONE ? sqlite3_bind_null(st, 3) : sqlite3_bind_int64(st, 3, tst)) !=
-		    SQLITE_OK) {
-		sqlite3_reset(st);
+	if (sqldb_bind_int64(st, 1, device_id) != SQLDB_DONE ||
+	    sqldb_bind_text(st, 2, type, -1) != SQLDB_DONE ||
+	    (tst == OT_NONE ? sqldb_bind_null(st, 3) : sqldb_bind_int64(st, 3, tst)) !=
+		    SQLDB_DONE) {
+		sqldb_reset(st);
 		return -1;
 	}
-	rc = sqlite3_step(st);
-	sqlite3_reset(st);
-	sqlite3_clear_bindings(st); /* `type` is not ours to keep */
-	if (rc == SQLITE_ROW)
-		return 1;
-	return rc == SQLITE_DONE ? 0 : -1;
+	return step_exists(st);
 }
 
 void store_close(struct store *s, int give_up_ms, struct store_counters *final)
@@ -1004,15 +1064,14 @@ void store_close(struct store *s, int give_up_ms, struct store_counters *final)
 	free_list(s->head);
 	free_list(s->acks);
 	for (i = 0; i < ST_COUNT; i++)
-		sqlite3_finalize(s->st[i]);
-	sqlite3_finalize(s->exists);
-	sqlite3_finalize(s->event_exists);
-	if (s->wdb) {
-		/* Fold the WAL back so the file is complete on its own. */
-		sqlite3_wal_checkpoint_v2(s->wdb, NULL, SQLITE_CHECKPOINT_TRUNCATE, NULL, NULL);
-		sqlite3_close(s->wdb);
-	}
-	sqlite3_close(s->rdb);
+		sqldb_finalize(s->st[i]);
+	sqldb_finalize(s->exists);
+	sqldb_finalize(s->event_exists);
+	/* SQLite: fold the WAL back so the file is complete on its own. */
+	if (s->wdb && sqldb_kind(s->wdb) == SQLDB_SQLITE)
+		sqldb_exec(s->wdb, "PRAGMA wal_checkpoint(TRUNCATE)");
+	sqldb_close(s->wdb);
+	sqldb_close(s->rdb);
 	pthread_mutex_destroy(&s->lock);
 	pthread_cond_destroy(&s->cond);
 	free(s);

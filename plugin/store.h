@@ -1,4 +1,5 @@
-/* store: the SQLite database, written by one worker thread in grouped commits.
+/* store: the database (SQLite or PostgreSQL, see core/sqldb.h), written by
+ * one worker thread in grouped commits.
  *
  * Part of mytracks. SPDX-License-Identifier: MIT
  *
@@ -57,6 +58,7 @@ struct store_op {
 	const char *s1, *s2, *raw;
 	size_t raw_len;
 	bool decrypted; /* raw is the plaintext of an encrypted report */
+	bool skip;	/* the writer's: refused by the database, not written again */
 	/* STORE_ACK and STORE_DELETE come back from store_take_acks() with
 	 * what the writer did: rows deleted, or locations inserted and found
 	 * already stored since the last STORE_MARK. */
@@ -93,8 +95,10 @@ struct store_counters {
 
 struct store;
 
-/* Open (creating or migrating) the database at `path`, in WAL mode, and
- * start the writer thread. NULL on failure with `err` set. */
+/* Open (creating or migrating) the database and start the writer thread.
+ * `path` is a SQLite file (opened in WAL mode) or a PostgreSQL connection
+ * string (sqldb_kind_of(); one plugin writes to a PostgreSQL database at a
+ * time). NULL on failure with `err` set (never holding a password). */
 struct store *store_open(const char *path, int commit_window_ms, size_t buffer_max, char *err,
 			 size_t errlen);
 

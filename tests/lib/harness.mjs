@@ -5,6 +5,7 @@
 // Environment (set by ctest, see tests/CMakeLists.txt):
 //   MYTRACKS_BUILD_DIR   the CMake build directory whose binaries are tested
 //   MYTRACKS_SANITIZE    "1" when that build uses ASan/UBSan
+//   MYTRACKS_TEST_BACKEND "postgres": brokers store in PostgreSQL (lib/pg.mjs)
 import { spawn, execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
@@ -12,6 +13,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import mqtt from 'mqtt';
+import { backend, pgSql, sharedPostgres } from './pg.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 export const sourceDir = path.resolve(here, '..', '..');
@@ -198,7 +200,11 @@ process.on('exit', (code) => {
  */
 export async function startBroker({ dir = tmpDir(), options = {}, extraConf = '', port, plugin = true, ownLeaksOnly = false } = {}) {
   port ??= await freePort();
-  const db = options.database ?? path.join(dir, 'mytracks.db');
+  // With MYTRACKS_TEST_BACKEND=postgres, a fresh database on the test
+  // process's PostgreSQL server instead of the file.
+  const db = options.database ?? (backend === 'postgres'
+    ? (await sharedPostgres()).createDatabase()
+    : path.join(dir, 'mytracks.db'));
   const confFile = path.join(dir, `mosquitto-${port}.conf`);
   const lines = [
     `listener ${port} 127.0.0.1`,
@@ -278,8 +284,12 @@ export async function untilSentinel(pub, sub, topic = 'owntracks/sentinel/last')
   return sub.messages.slice(0, sub.messages.findIndex(mine));
 }
 
-/** Run SQL against a database file with the sqlite3 shell; rows as objects. */
+/**
+ * Run SQL against a database file with the sqlite3 shell, or a PostgreSQL
+ * URL with psql; rows as objects. Write SQL both read ("user" quoted).
+ */
 export function sql(db, query) {
+  if (/^postgres(ql)?:\/\//.test(db)) return pgSql(db, query);
   const out = execFileSync('sqlite3', ['-json', '-bail', db, query]).toString().trim();
   return out ? JSON.parse(out) : [];
 }

@@ -9,6 +9,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <sqlite3.h>
+
 #include "db.h"
 
 #ifndef MYTRACKS_SCHEMA_FILE
@@ -90,7 +92,7 @@ static void test_plans_use_indexes(void)
 	CU_ASSERT_FATAL(db_ready(&db));
 	CU_ASSERT_EQUAL_FATAL(sqlite3_open(path, &h), SQLITE_OK);
 	for (i = 0; i < sizeof(which) / sizeof(which[0]); i++)
-		assert_no_scan(h, sqlite3_sql(db.stmt[which[i]]));
+		assert_no_scan(h, sqldb_sql(db.stmt[which[i]]));
 	sqlite3_close(h);
 	db_close(&db);
 	unlink(path);
