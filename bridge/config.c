@@ -528,7 +528,8 @@ static int apply(struct bridge_config *cfg, int opt, const char *arg)
 		return 0;
 	case OPT_DATABASE:
 		if (!*arg)
-			return bad("database", "expected a file name or a connection string, got '%s'", arg);
+			return bad("database",
+				   "expected a file name or a connection string, got '%s'", arg);
 		cfg->database = arg;
 		return 0;
 	case OPT_WS_BACKLOG:

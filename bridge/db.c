@@ -69,38 +69,54 @@
 		[DB_LOC_LATEST_DEV] = "SELECT * FROM (SELECT " LOC_COLS LOC_FROM                   \
 				      " WHERE l.device_id = ?5 AND " VISIBLE                       \
 				      " ORDER BY l.id DESC LIMIT ?4) AS t ORDER BY 1",             \
-		[DB_DEVICES] = "SELECT d.id, d.\"user\", d.device, d.display_name, d.tid, "        \
-			       "d.last_seen, d.online, " LOC_COLS                                  \
-			       " FROM devices d LEFT JOIN locations l ON l.id = "                  \
-			       "(SELECT MAX(id) FROM locations WHERE device_id = d.id) WHERE " VISIBLE \
-			       " ORDER BY d.id",                                                   \
+		[DB_DEVICES] =                                                                     \
+			"SELECT d.id, d.\"user\", d.device, d.display_name, d.tid, "               \
+			"d.last_seen, d.online, " LOC_COLS                                         \
+			" FROM devices d LEFT JOIN locations l ON l.id = "                         \
+			"(SELECT MAX(id) FROM locations WHERE device_id = d.id) WHERE " VISIBLE    \
+			" ORDER BY d.id",                                                          \
 		[DB_DEVICE_BY_ID] = "SELECT id FROM devices d WHERE id = ?1 AND " VISIBLE,         \
 		[DB_DEVICE_BY_NAME] = "SELECT id FROM devices d WHERE d.\"user\" = ?1 AND "        \
 				      "d.device = ?2 AND " VISIBLE,                                \
-		[DB_REC_USERS] = "SELECT DISTINCT d.\"user\" FROM devices d WHERE " VISIBLE        \
-				 " ORDER BY 1",                                                    \
-		[DB_REC_DEVICES] = "SELECT d.device FROM devices d WHERE d.\"user\" = ?1 AND " VISIBLE \
-				   " ORDER BY 1",                                                  \
+		[DB_REC_USERS] =                                                                   \
+			"SELECT DISTINCT d.\"user\" FROM devices d WHERE " VISIBLE " ORDER BY 1",  \
+		[DB_REC_DEVICES] =                                                                 \
+			"SELECT d.device FROM devices d WHERE d.\"user\" = ?1 AND " VISIBLE        \
+			" ORDER BY 1",                                                             \
 		[DB_REC_LAST] = "SELECT " REC_COLS(JSON_ARRAY, JSON_STR) ", " JSON_STR(            \
-			"c.raw", "name") ", " JSON_STR("c.raw", "face")                            \
-			" FROM devices d JOIN locations l ON l.id = (SELECT id FROM locations "    \
-			"WHERE device_id = d.id ORDER BY tst DESC, id DESC LIMIT 1) LEFT JOIN "   \
-			"events c ON c.id = (SELECT MAX(id) FROM events WHERE device_id = d.id "  \
-			"AND type = 'card') WHERE " VISIBLE                                        \
-			" AND (CAST(?1 AS TEXT) IS NULL OR d.\"user\" = ?1) AND (CAST(?2 AS "     \
-			"TEXT) IS NULL OR d.device = ?2) ORDER BY d.\"user\", d.device",          \
+			"c.raw",                                                                   \
+			"name") ", " JSON_STR("c.raw",                                             \
+					      "face") " FROM devices d JOIN locations l ON l.id "  \
+						      "= (SELECT id FROM locations "               \
+						      "WHERE device_id = d.id ORDER BY tst DESC, " \
+						      "id DESC LIMIT 1) LEFT JOIN "                \
+						      "events c ON c.id = (SELECT MAX(id) FROM "   \
+						      "events WHERE device_id = d.id "             \
+						      "AND type = 'card') WHERE " VISIBLE          \
+						      " AND (CAST(?1 AS TEXT) IS NULL OR "         \
+						      "d.\"user\" = ?1) AND (CAST(?2 AS "          \
+						      "TEXT) IS NULL OR d.device = ?2) ORDER BY "  \
+						      "d.\"user\", d.device",                      \
 		[DB_REC_LOCATIONS] = "SELECT * FROM (SELECT " REC_COLS(                            \
-			JSON_ARRAY, JSON_STR) ", NULL, NULL" LOC_FROM                              \
-			" WHERE d.\"user\" = ?1 AND d.device = ?2 AND " VISIBLE                    \
-			" AND l.tst > ?3 AND l.tst < ?4 ORDER BY l.tst DESC LIMIT ?5) AS t "       \
-			"ORDER BY 3",                                                              \
-		[DB_REC_MAX_ID] = "SELECT coalesce(MAX(id), 0) FROM locations",                    \
-		/* Tracks and exports go device by device along the (device_id, tst)           \
-		 * unique index: a range search with or without a device, never a scan     \
-		 * (?1 device, ?2 after / start, ?3 end, ?4 limit). */                         \
-		[DB_TRACK_PAGE] = "SELECT " LOC_COLS LOC_FROM                                      \
-				  " WHERE l.device_id = ?1 AND l.tst > ?2 AND l.tst <= ?3"         \
-				  " ORDER BY l.tst LIMIT ?4",                                      \
+			JSON_ARRAY,                                                                \
+			JSON_STR) ", NULL, NULL" LOC_FROM                                          \
+				  " WHERE d.\"user\" = ?1 AND d.device = ?2 AND " VISIBLE          \
+				  " AND l.tst > ?3 AND l.tst < ?4 ORDER BY l.tst DESC LIMIT ?5) "  \
+				  "AS t "                                                          \
+				  "ORDER BY 3",                                                    \
+		[DB_REC_MAX_ID] =                                                                  \
+			"SELECT coalesce(MAX(id), 0) FROM locations", /* Tracks and exports go     \
+								       * device by device along    \
+								       * the (device_id, tst)      \
+								       * unique index: a range     \
+								       * search with or without a  \
+								       * device, never a scan      \
+								       * (?1 device, ?2 after /    \
+								       * start, ?3 end, ?4 limit). \
+								       */                          \
+			[DB_TRACK_PAGE] = "SELECT " LOC_COLS LOC_FROM                              \
+					  " WHERE l.device_id = ?1 AND l.tst > ?2 AND l.tst <= ?3" \
+					  " ORDER BY l.tst LIMIT ?4",                              \
 		[DB_TRACK_SPAN] = "SELECT count(*), min(tst), max(tst) FROM locations"             \
 				  " WHERE device_id = ?1 AND tst >= ?2 AND tst <= ?3",             \
 		[DB_NEXT_DEVICE] = "SELECT id FROM devices d WHERE id > ?1 AND " VISIBLE           \

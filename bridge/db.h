@@ -4,16 +4,15 @@
  * Part of mytracks. SPDX-License-Identifier: MIT
  *
  * The database is opened lazily: it may not exist yet when the bridge
- * starts (the broker's plugin creates it), or PostgreSQL may be down. db_ready() tries again on every
- * call until it succeeds; a failing query closes it so the next request
- * reopens. Prepared statements are made once per open and kept.
+ * starts (the broker's plugin creates it), or PostgreSQL may be down. db_ready() tries again on
+ * every call until it succeeds; a failing query closes it so the next request reopens. Prepared
+ * statements are made once per open and kept.
  */
 #ifndef MYTRACKS_BRIDGE_DB_H
 #define MYTRACKS_BRIDGE_DB_H
 
 #include <stdbool.h>
 #include <stdint.h>
-
 
 #include "dataobj.h"
 #include "jbuf.h"

@@ -47,7 +47,8 @@ static const char *const stmt_sql[ST_COUNT] = {
 		"INSERT INTO locations(id, device_id, tst, lat, lon, acc, alt, vel, "
 		"batt, conn, tid, trig, cog, vac, bs, ssid, bssid, created_at, ip_address, "
 		"received_at, raw, decrypted) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, "
-		"?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22) ON CONFLICT DO NOTHING",
+		"?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22) ON CONFLICT DO "
+		"NOTHING",
 	[ST_UPD_STATUS] = "UPDATE devices SET online = ?2, status_changed = ?3, last_seen = "
 			  "CASE WHEN coalesce(last_seen, 0) > ?3 THEN last_seen ELSE ?3 END "
 			  "WHERE id = ?1",
@@ -927,11 +928,11 @@ struct store *store_open(const char *path, int commit_window_ms, size_t buffer_m
 		goto fail;
 	if (pg ? claim_pg_writer(s->wdb, err, errlen) || migrate_pg(s->wdb, err, errlen)
 	       : exec_or_fail(s->wdb, "PRAGMA journal_mode = WAL", "set WAL mode", err, errlen) ||
-			 exec_or_fail(s->wdb, "PRAGMA synchronous = NORMAL", "set synchronous",
-				      err, errlen) ||
-			 exec_or_fail(s->wdb, "PRAGMA foreign_keys = ON", "enable foreign keys",
-				      err, errlen) ||
-			 migrate_sqlite(s->wdb, err, errlen))
+			    exec_or_fail(s->wdb, "PRAGMA synchronous = NORMAL", "set synchronous",
+					 err, errlen) ||
+			    exec_or_fail(s->wdb, "PRAGMA foreign_keys = ON", "enable foreign keys",
+					 err, errlen) ||
+			    migrate_sqlite(s->wdb, err, errlen))
 		goto fail;
 	for (i = 0; i < ST_COUNT; i++) {
 		s->st[i] = prepare_or_fail(s->wdb, i == ST_BEGIN && pg ? "BEGIN" : stmt_sql[i], err,
@@ -942,9 +943,8 @@ struct store *store_open(const char *path, int commit_window_ms, size_t buffer_m
 	s->rdb = sqldb_open(path, 0, 2000, err, errlen);
 	if (!s->rdb)
 		goto fail;
-	s->exists = prepare_or_fail(s->rdb,
-				    "SELECT 1 FROM locations WHERE device_id = ?1 AND tst = ?2", err,
-				    errlen);
+	s->exists = prepare_or_fail(
+		s->rdb, "SELECT 1 FROM locations WHERE device_id = ?1 AND tst = ?2", err, errlen);
 	if (!s->exists)
 		goto fail;
 	s->event_exists = prepare_or_fail(s->rdb,
