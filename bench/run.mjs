@@ -129,7 +129,7 @@ async function tool(name, args) {
 }
 
 /** mosquitto on a free port; with the plugin when `db` is given. */
-async function broker({ db, nodelay = true, options = [] } = {}) {
+async function broker({ db, nodelay = true, options = [], cpu } = {}) {
   const dir = fs.mkdtempSync(path.join(work, 'broker-'));
   const port = await freePort();
   const conf = path.join(dir, 'mosquitto.conf');
@@ -145,7 +145,9 @@ async function broker({ db, nodelay = true, options = [] } = {}) {
   if (db) lines.push(`plugin ${pluginPath}`, `plugin_opt_database ${db}`, 'plugin_opt_trusted_user mytracks-bridge');
   if (db) for (const o of options) lines.push(`plugin_opt_${o}`);
   fs.writeFileSync(conf, lines.join('\n') + '\n');
-  const proc = new Proc('mosquitto', 'mosquitto', ['-c', conf], { env: H.sanitizerEnv(true), logFile: path.join(dir, 'mosquitto.log') });
+  // taskset execs mosquitto: the PID is the broker's
+  const [cmd, args] = cpu === undefined ? ['mosquitto', ['-c', conf]] : ['taskset', ['-c', String(cpu), 'mosquitto', '-c', conf]];
+  const proc = new Proc('mosquitto', cmd, args, { env: H.sanitizerEnv(true), logFile: path.join(dir, 'mosquitto.log') });
   await waitFor(async () => {
     if (!proc.running) throw new Error(`mosquitto exited: ${proc.output}`);
     return tcpOpen(port);
@@ -194,41 +196,113 @@ function skip(measurement, why) {
 }
 
 // ---- 1. ingest ----
+const CLK_TCK = 100; // Linux's USER_HZ: /proc stat times are in these ticks
+
+/** CPU seconds (user, system) per thread of `pid`: the main thread (the
+ * broker's event loop) and the sum of the others (the plugin's writer). */
+function threadCpu(pid) {
+  const out = { main: { user: 0, sys: 0 }, others: { user: 0, sys: 0 } };
+  for (const tid of fs.readdirSync(`/proc/${pid}/task`)) {
+    let stat;
+    try { stat = fs.readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8'); } catch { continue; } // ended
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' '); // fields from 3 (state) on
+    const t = +tid === pid ? out.main : out.others;
+    t.user += +f[11] / CLK_TCK; // utime, field 14
+    t.sys += +f[12] / CLK_TCK; // stime, field 15
+  }
+  return out;
+}
+const cpuDiff = (a, b) => ({ user: b.user - a.user, sys: b.sys - a.sys });
+
+/** generate_load (pinned to `cpu` if given) under sh, whose `times`
+ * reports the CPU its child used: { ...json result, cpu: { user, sys } }. */
+async function timedLoad(args, cpu) {
+  const gen = path.join(tools, 'generate_load');
+  const cmd = cpu === undefined ? '"$@"' : `taskset -c ${cpu} "$@"`;
+  const p = new Proc('generate_load', 'sh', ['-c', `${cmd}; rc=$?; times >&2; exit $rc`, 'sh', gen, ...args],
+    { env: H.sanitizerEnv(false), logFile: path.join(work, 'generate_load.log') });
+  const { code, signal } = await p.exited;
+  const lines = p.output.split('\n');
+  const json = lines.reverse().find((l) => l.startsWith('{'));
+  const times = lines.filter((l) => /^\d+m[\d.]+s \d+m[\d.]+s$/.test(l.trim())); // reversed: children first
+  if (!json || times.length < 2) throw new Error(`generate_load ${args.join(' ')} failed (${code ?? signal}): ${p.output.slice(-800)}`);
+  const secs = (t) => { const [m, s] = t.split('m'); return +m * 60 + parseFloat(s); };
+  const [user, sys] = times[0].trim().split(' ').map(secs);
+  return { ...JSON.parse(json), exitCode: code, cpu: { user, sys } };
+}
+
+/** One ingest run on a fresh broker: rate, and CPU per message (µs) of
+ * the broker thread, the writer thread and the load generator. With
+ * `pinned` the broker (and so its writer) runs on CPU 0, the load on CPU 1. */
+async function ingestRun(n, r, withPlugin, pinned, check) {
+  const db = withPlugin ? path.join(work, `ingest-${pinned ? 'pin-' : ''}${r}.db`) : undefined;
+  const b = await broker({ db, cpu: pinned ? 0 : undefined });
+  const before = threadCpu(b.proc.pid);
+  const res = await timedLoad(['--port', String(b.port), '--devices', '10', '--rate', 'max',
+    '--count', String(n), '--qos', '1', '--max-inflight', '20', '--json', '--user', `ingest${pinned ? 'p' : ''}${r}`], pinned ? 1 : undefined);
+  const after = threadCpu(b.proc.pid);
+  if (res.exitCode !== 0 || res.acked !== n) throw new Error(`ingest run failed: ${JSON.stringify(res)}`);
+  const us = (c) => ({ user: (c.user / n) * 1e6, sys: (c.sys / n) * 1e6 });
+  const cpu = { broker: us(cpuDiff(before.main, after.main)), writer: us(cpuDiff(before.others, after.others)), load: us(res.cpu) };
+  if (withPlugin) {
+    // every acknowledged location must be stored once: wait for the commit
+    await waitFor(() => sql(db, 'SELECT count(*) AS n FROM locations')[0].n >= n,
+      { timeout: 30000, interval: 100, what: 'all rows committed' }).catch(() => {});
+    await b.stop(); // a clean shutdown commits what is pending
+    const q = sql(db, 'SELECT count(*) AS n, count(DISTINCT device_id || \'/\' || tst) AS d FROM locations')[0];
+    check.stored += q.n; check.distinct += q.d; check.expected += n;
+  } else {
+    await b.stop();
+  }
+  log(`ingest${pinned ? ' pinned' : ''} round ${r + 1}: ${withPlugin ? 'plugin' : 'bare  '} ${fmt(res.rate)} msg/s`);
+  return { rate: res.rate, cpu };
+}
+
+/** Medians per component of a list of ingestRun results, as text. */
+function cpuText(runs, withPlugin) {
+  const m = (k, f) => median(runs.map((x) => x.cpu[k][f]));
+  const one = (label, k) => `${label} ${fmt(m(k, 'user'), 2)} + ${fmt(m(k, 'sys'), 2)}`;
+  return `CPU µs/msg user + sys: ${[one('broker thread', 'broker'), ...(withPlugin ? [one('writer', 'writer')] : []), one('generate_load', 'load')].join(', ')}`;
+}
+
+function canPin() {
+  return os.cpus().length >= 2 && spawnSync('taskset', ['-c', '0', 'true']).status === 0;
+}
+
 async function ingest() {
   const n = S.ingest;
-  const bare = [], plug = [];
-  let stored = 0, distinct = 0, expected = 0;
-  for (let r = 0; r < S.rounds; r++) {
-    // bare and plugin alternate, so drifting machine load hits both alike
-    for (const withPlugin of [false, true]) {
-      const db = withPlugin ? path.join(work, `ingest-${r}.db`) : undefined;
-      const b = await broker({ db });
-      const res = await tool('generate_load', ['--port', String(b.port), '--devices', '10', '--rate', 'max',
-        '--count', String(n), '--qos', '1', '--max-inflight', '20', '--json', '--user', `ingest${r}`]);
-      if (res.exitCode !== 0 || res.acked !== n) throw new Error(`ingest run failed: ${JSON.stringify(res)}`);
-      (withPlugin ? plug : bare).push(res.rate);
-      if (withPlugin) {
-        // every acknowledged location must be stored once: wait for the commit
-        await waitFor(() => sql(db, 'SELECT count(*) AS n FROM locations')[0].n >= n,
-          { timeout: 30000, interval: 100, what: 'all rows committed' }).catch(() => {});
-        await b.stop(); // a clean shutdown commits what is pending
-        const q = sql(db, 'SELECT count(*) AS n, count(DISTINCT device_id || \'/\' || tst) AS d FROM locations')[0];
-        stored += q.n; distinct += q.d; expected += n;
-      } else {
-        await b.stop();
+  const check = { stored: 0, distinct: 0, expected: 0 };
+  const res = { free: { bare: [], plugin: [] }, pinned: { bare: [], plugin: [] } };
+  const setups = canPin() ? ['free', 'pinned'] : ['free'];
+  for (const setup of setups) {
+    for (let r = 0; r < S.rounds; r++) {
+      // bare and plugin alternate, so drifting machine load hits both alike
+      for (const withPlugin of [false, true]) {
+        res[setup][withPlugin ? 'plugin' : 'bare'].push(await ingestRun(n, r, withPlugin, setup === 'pinned', check));
       }
-      log(`ingest round ${r + 1}: ${withPlugin ? 'plugin' : 'bare  '} ${fmt(res.rate)} msg/s`);
     }
   }
-  const ratio = median(plug) / median(bare);
-  raw.results.ingest = { n, bare, plugin: plug, ratio, stored, distinct, expected };
-  const runs = (a) => a.map((x) => fmt(x)).join(', ');
-  row(`Ingest, bare mosquitto: QoS 1, 10 devices, ${fmt(n)} msgs × ${S.rounds}`, `${fmt(median(bare))} msg/s (runs: ${runs(bare)})`);
-  row('Ingest, mosquitto + mytracks plugin, same load', `${fmt(median(plug))} msg/s (runs: ${runs(plug)})`);
+  const rates = (a) => a.map((x) => x.rate);
+  const runs = (a) => rates(a).map((x) => fmt(x)).join(', ');
+  const { free, pinned } = res;
+  const ratio = median(rates(free.plugin)) / median(rates(free.bare));
+  raw.results.ingest = { n, bare: rates(free.bare), plugin: rates(free.plugin), ratio, ...check, runs: res };
+  row(`Ingest, bare mosquitto: QoS 1, 10 devices, ${fmt(n)} msgs × ${S.rounds}`, `${fmt(median(rates(free.bare)))} msg/s (runs: ${runs(free.bare)}); ${cpuText(free.bare, false)}`);
+  row('Ingest, mosquitto + mytracks plugin, same load', `${fmt(median(rates(free.plugin)))} msg/s (runs: ${runs(free.plugin)}); ${cpuText(free.plugin, true)}`);
   row('Ingest ratio plugin / bare (medians)', fmt(ratio, 2), '≥ 0.80', ratio >= 0.8, true);
-  row('Every acknowledged location stored exactly once', `${fmt(stored)} rows, ${fmt(distinct)} distinct (device, tst), ${fmt(expected)} sent`,
-    'all, once', stored === expected && distinct === expected);
-  if (stored !== expected || distinct !== expected) raw.undelivered = true;
+  if (setups.includes('pinned')) {
+    const pr = median(rates(pinned.plugin)) / median(rates(pinned.bare));
+    raw.results.ingest.pinnedRatio = pr;
+    row('Ingest pinned (taskset: broker and its writer on CPU 0, generate_load on CPU 1), bare',
+      `${fmt(median(rates(pinned.bare)))} msg/s (runs: ${runs(pinned.bare)}); ${cpuText(pinned.bare, false)}`);
+    row('Ingest pinned, with the plugin', `${fmt(median(rates(pinned.plugin)))} msg/s (runs: ${runs(pinned.plugin)}); ${cpuText(pinned.plugin, true)}`);
+    row('Ingest ratio pinned plugin / bare (medians)', fmt(pr, 2), '≥ 0.80', pr >= 0.8, true);
+  } else {
+    skip('Ingest pinned (taskset)', 'needs 2 cores and taskset (util-linux)');
+  }
+  row('Every acknowledged location stored exactly once', `${fmt(check.stored)} rows, ${fmt(check.distinct)} distinct (device, tst), ${fmt(check.expected)} sent`,
+    'all, once', check.stored === check.expected && check.distinct === check.expected);
+  if (check.stored !== check.expected || check.distinct !== check.expected) raw.undelivered = true;
 }
 
 // ---- 2. latency ----

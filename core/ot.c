@@ -3,9 +3,9 @@
  * Part of mytracks. SPDX-License-Identifier: MIT
  */
 #include "ot.h"
+#include "jdoc.h"
 #include "utf8.h"
 
-#include <cjson/cJSON.h>
 #include <math.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -75,16 +75,16 @@ static bool plain_number(const char *s)
 /* The value of a numeric member: a finite JSON number, or a string holding
  * a plain number (older apps send "tst":"1526617158"; the Recorder takes
  * those too). Returns 1, or -1 for anything else. */
-static int json_number(const cJSON *it, double *out)
+static int json_number(const struct jdoc_node *it, double *out)
 {
-	if (cJSON_IsNumber(it)) {
-		if (!isfinite(it->valuedouble))
+	if (jdoc_is(it, JDOC_NUMBER)) {
+		if (!isfinite(it->v.num))
 			return -1;
-		*out = it->valuedouble;
+		*out = it->v.num;
 		return 1;
 	}
-	if (cJSON_IsString(it) && plain_number(it->valuestring)) {
-		*out = strtod(it->valuestring, NULL);
+	if (jdoc_is(it, JDOC_STRING) && plain_number(it->v.str)) {
+		*out = strtod(it->v.str, NULL);
 		return isfinite(*out) ? 1 : -1;
 	}
 	return -1;
@@ -92,40 +92,42 @@ static int json_number(const cJSON *it, double *out)
 
 /* Field readers: return 1 when read, 0 when absent, -1 when wrong. */
 
-static int get_number(const cJSON *obj, const char *key, double *out)
+static int get_number(const struct jdoc *d, const struct jdoc_node *obj, const char *key,
+		      double *out)
 {
-	const cJSON *it = cJSON_GetObjectItemCaseSensitive(obj, key);
+	const struct jdoc_node *it = jdoc_get(d, obj, key);
 
-	if (!it || cJSON_IsNull(it))
+	if (!it || it->type == JDOC_NULL)
 		return 0;
 	return json_number(it, out);
 }
 
-static int get_int(const cJSON *obj, const char *key, int64_t *out)
+static int get_int(const struct jdoc *d, const struct jdoc_node *obj, const char *key, int64_t *out)
 {
-	double d;
-	int rc = get_number(obj, key, &d);
+	double v;
+	int rc = get_number(d, obj, key, &v);
 
 	if (rc <= 0) {
 		*out = OT_NONE;
 		return rc;
 	}
-	if (fabs(d) >= OT_INT_LIMIT)
+	if (fabs(v) >= OT_INT_LIMIT)
 		return -1;
-	*out = (int64_t)llround(d);
+	*out = (int64_t)llround(v);
 	return 1;
 }
 
-static int get_str(const cJSON *obj, const char *key, size_t max, const char **out)
+static int get_str(const struct jdoc *d, const struct jdoc_node *obj, const char *key, size_t max,
+		   const char **out)
 {
-	const cJSON *it = cJSON_GetObjectItemCaseSensitive(obj, key);
+	const struct jdoc_node *it = jdoc_get(d, obj, key);
 
 	*out = NULL;
-	if (!it || cJSON_IsNull(it))
+	if (!it || it->type == JDOC_NULL)
 		return 0;
-	if (!cJSON_IsString(it) || strlen(it->valuestring) > max)
+	if (it->type != JDOC_STRING || strlen(it->v.str) > max)
 		return -1;
-	*out = it->valuestring;
+	*out = it->v.str;
 	return 1;
 }
 
@@ -135,31 +137,32 @@ static int get_str(const cJSON *obj, const char *key, size_t max, const char **o
 			return fail(reason, rlen, OT_ERR_FIELD, "field '%s': " what, field);       \
 	} while (0)
 
-static enum ot_result need_latlon(const cJSON *o, double *lat, double *lon, char *reason,
-				  size_t rlen)
+static enum ot_result need_latlon(const struct jdoc *d, const struct jdoc_node *o, double *lat,
+				  double *lon, char *reason, size_t rlen)
 {
-	int rc = get_number(o, "lat", lat);
+	int rc = get_number(d, o, "lat", lat);
 
 	if (rc == 0)
 		return fail(reason, rlen, OT_ERR_FIELD, "field '%s' is missing", "lat");
 	NEED(rc, "lat", "expected a finite number");
-	rc = get_number(o, "lon", lon);
+	rc = get_number(d, o, "lon", lon);
 	if (rc == 0)
 		return fail(reason, rlen, OT_ERR_FIELD, "field '%s' is missing", "lon");
 	NEED(rc, "lon", "expected a finite number");
 	return OT_OK;
 }
 
-static enum ot_result need_tst(const cJSON *o, int64_t *tst, char *reason, size_t rlen)
+static enum ot_result need_tst(const struct jdoc *d, const struct jdoc_node *o, int64_t *tst,
+			       char *reason, size_t rlen)
 {
-	double d;
-	int rc = get_number(o, "tst", &d);
+	double v;
+	int rc = get_number(d, o, "tst", &v);
 
 	if (rc == 0)
 		return fail(reason, rlen, OT_ERR_FIELD, "field '%s' is missing", "tst");
-	if (rc < 0 || d != floor(d) || fabs(d) >= OT_INT_LIMIT)
+	if (rc < 0 || v != floor(v) || fabs(v) >= OT_INT_LIMIT)
 		return fail(reason, rlen, OT_ERR_FIELD, "field '%s': expected an integer", "tst");
-	*tst = (int64_t)d;
+	*tst = (int64_t)v;
 	return OT_OK;
 }
 
@@ -216,7 +219,7 @@ enum ot_result ot_location_check(const struct ot_location *l, int64_t now, int64
 
 /* The location's fields, read in one pass over the object (a lookup per
  * field would scan the member list each time). The first occurrence of a
- * key counts, as with cJSON_GetObjectItem; a field with two spellings
+ * key counts, as with jdoc_get(); a field with two spellings
  * (Android's "SSID", iOS 18.3's "ssid") takes whichever comes first. */
 enum field_kind { F_LAT, F_LON, F_TST, F_INT, F_STR };
 
@@ -265,22 +268,22 @@ static void unknown_is_absent(int64_t *v)
 }
 
 /* Store one member's value. Returns OT_OK or OT_ERR_FIELD with a reason. */
-static enum ot_result take_loc_field(const struct field *f, const cJSON *it, struct ot_location *l,
-				     char *reason, size_t rlen)
+static enum ot_result take_loc_field(const struct field *f, const struct jdoc_node *it,
+				     struct ot_location *l, char *reason, size_t rlen)
 {
 	char *base = (char *)l; /* fields are written at their offsetof */
 	int64_t i;
 	double d;
 
-	if (cJSON_IsNull(it))
+	if (it->type == JDOC_NULL)
 		return f->kind == F_LAT || f->kind == F_LON || f->kind == F_TST
 			       ? fail(reason, rlen, OT_ERR_FIELD, "field '%s' is missing", f->key)
 			       : OT_OK;
 	if (f->kind == F_STR) {
-		if (!cJSON_IsString(it) || strlen(it->valuestring) > OT_SHORT_STR_MAX)
+		if (it->type != JDOC_STRING || strlen(it->v.str) > OT_SHORT_STR_MAX)
 			return fail(reason, rlen, OT_ERR_FIELD,
 				    "field '%s': expected a short string", f->key);
-		memcpy(base + f->off, &it->valuestring, sizeof(it->valuestring));
+		memcpy(base + f->off, &it->v.str, sizeof(it->v.str));
 		return OT_OK;
 	}
 	if (json_number(it, &d) < 0)
@@ -312,19 +315,20 @@ static enum ot_result take_loc_field(const struct field *f, const cJSON *it, str
 	return OT_OK;
 }
 
-static enum ot_result parse_location(const cJSON *o, struct ot_location *l, int64_t now,
-				     int64_t max_future, char *reason, size_t rlen)
+static enum ot_result parse_location(const struct jdoc *d, const struct jdoc_node *o,
+				     struct ot_location *l, int64_t now, int64_t max_future,
+				     char *reason, size_t rlen)
 {
 	uint32_t seen = 0;
-	const cJSON *it;
+	const struct jdoc_node *it;
 	enum ot_result r;
 	size_t i;
 
 	memset(l, 0, sizeof(*l));
 	l->acc = l->alt = l->vel = l->batt = OT_NONE;
 	l->cog = l->vac = l->bs = l->created_at = OT_NONE;
-	for (it = o->child; it; it = it->next) {
-		int f = it->string ? find_loc_field(it->string) : -1;
+	for (it = jdoc_child(d, o); it; it = jdoc_next(d, it)) {
+		int f = find_loc_field(it->key);
 
 		if (f < 0 || (seen & (1u << f)))
 			continue;
@@ -356,187 +360,213 @@ static void extras_clear(struct ot_extras *x)
 }
 
 /* A string member of at most `max` bytes, else NULL. */
-static const char *lenient_str(const cJSON *o, const char *key, size_t max)
+static const char *lenient_str(const struct jdoc *d, const struct jdoc_node *o, const char *key,
+			       size_t max)
 {
-	const cJSON *it = cJSON_GetObjectItemCaseSensitive(o, key);
+	const struct jdoc_node *it = jdoc_get(d, o, key);
 
-	return cJSON_IsString(it) && strlen(it->valuestring) <= max ? it->valuestring : NULL;
+	return jdoc_is(it, JDOC_STRING) && strlen(it->v.str) <= max ? it->v.str : NULL;
 }
 
 /* The string elements (at most OT_LIST_MAX, each at most OT_TEXT_MAX
  * bytes) of an array member; -1 when it is absent or not an array. */
-static int lenient_list(const cJSON *o, const char *key, const char **out)
+static int lenient_list(const struct jdoc *d, const struct jdoc_node *o, const char *key,
+			const char **out)
 {
-	const cJSON *arr = cJSON_GetObjectItemCaseSensitive(o, key), *it;
+	const struct jdoc_node *arr = jdoc_get(d, o, key), *it;
 	int n = 0;
 
-	if (!cJSON_IsArray(arr))
+	if (!jdoc_is(arr, JDOC_ARRAY))
 		return -1;
-	cJSON_ArrayForEach(it, arr)
-	{
-		if (n == OT_LIST_MAX)
-			break;
-		if (cJSON_IsString(it) && strlen(it->valuestring) <= OT_TEXT_MAX)
-			out[n++] = it->valuestring;
+	for (it = jdoc_child(d, arr); it && n < OT_LIST_MAX; it = jdoc_next(d, it)) {
+		if (it->type == JDOC_STRING && strlen(it->v.str) <= OT_TEXT_MAX)
+			out[n++] = it->v.str;
 	}
 	return n;
 }
 
-static void take_extras(const cJSON *o, struct ot_extras *x)
+static void take_extras(const struct jdoc *d, const struct jdoc_node *o, struct ot_extras *x)
 {
-	const cJSON *m;
-	double d;
+	const struct jdoc_node *m;
+	double v;
 
 	extras_clear(x);
-	if (!cJSON_IsObject(o))
+	if (!jdoc_is(o, JDOC_OBJECT))
 		return;
-	x->n_inregions = lenient_list(o, "inregions", x->inregions);
-	x->n_inrids = lenient_list(o, "inrids", x->inrids);
-	x->poi = lenient_str(o, "poi", OT_TEXT_MAX);
-	x->tag = lenient_str(o, "tag", OT_TEXT_MAX);
-	x->source = lenient_str(o, "source", OT_SHORT_STR_MAX);
-	m = cJSON_GetObjectItemCaseSensitive(o, "m");
-	if (m && json_number(m, &d) > 0 && d == floor(d) && d >= -1 && d <= 2)
-		x->m = (int64_t)d;
+	x->n_inregions = lenient_list(d, o, "inregions", x->inregions);
+	x->n_inrids = lenient_list(d, o, "inrids", x->inrids);
+	x->poi = lenient_str(d, o, "poi", OT_TEXT_MAX);
+	x->tag = lenient_str(d, o, "tag", OT_TEXT_MAX);
+	x->source = lenient_str(d, o, "source", OT_SHORT_STR_MAX);
+	m = jdoc_get(d, o, "m");
+	if (m && json_number(m, &v) > 0 && v == floor(v) && v >= -1 && v <= 2)
+		x->m = (int64_t)v;
 }
 
 void *ot_extras_parse(const char *raw, size_t len, struct ot_extras *x)
 {
-	cJSON *doc = raw && len ? cJSON_ParseWithLength(raw, len) : NULL;
+	struct jdoc *d = raw && len ? malloc(sizeof(*d)) : NULL;
 
-	take_extras(doc, x);
-	return doc;
+	extras_clear(x);
+	if (!d)
+		return NULL;
+	jdoc_init(d);
+	if (!jdoc_parse(d, raw, len, NULL)) {
+		ot_extras_free(d);
+		return NULL;
+	}
+	take_extras(d, jdoc_root(d), x);
+	return d;
 }
 
 void ot_extras_free(void *doc)
 {
-	cJSON_Delete(doc);
+	if (!doc)
+		return;
+	jdoc_free(doc);
+	free(doc);
 }
 
-static enum ot_result parse_transition(const cJSON *o, struct ot_transition *t, int64_t now,
-				       int64_t max_future, char *reason, size_t rlen)
+static enum ot_result parse_transition(const struct jdoc *d, const struct jdoc_node *o,
+				       struct ot_transition *t, int64_t now, int64_t max_future,
+				       char *reason, size_t rlen)
 {
 	enum ot_result r;
 
 	memset(t, 0, sizeof(*t));
-	r = need_latlon(o, &t->lat, &t->lon, reason, rlen);
+	r = need_latlon(d, o, &t->lat, &t->lon, reason, rlen);
 	if (r == OT_OK)
 		r = check_latlon(t->lat, t->lon, reason, rlen);
 	if (r == OT_OK)
-		r = need_tst(o, &t->tst, reason, rlen);
+		r = need_tst(d, o, &t->tst, reason, rlen);
 	if (r == OT_OK)
 		r = check_tst(t->tst, now, max_future, "tst", reason, rlen);
 	if (r != OT_OK)
 		return r;
-	if (get_str(o, "event", OT_SHORT_STR_MAX, &t->event) <= 0 ||
+	if (get_str(d, o, "event", OT_SHORT_STR_MAX, &t->event) <= 0 ||
 	    (strcmp(t->event, "enter") != 0 && strcmp(t->event, "leave") != 0))
 		return fail(reason, rlen, OT_ERR_FIELD,
 			    "field '%s': expected \"enter\" or \"leave\"", "event");
-	NEED(get_int(o, "wtst", &t->wtst), "wtst", "expected a number");
-	NEED(get_int(o, "acc", &t->acc), "acc", "expected a number");
+	NEED(get_int(d, o, "wtst", &t->wtst), "wtst", "expected a number");
+	NEED(get_int(d, o, "acc", &t->acc), "acc", "expected a number");
 	unknown_is_absent(&t->acc);
-	NEED(get_str(o, "desc", OT_TEXT_MAX, &t->desc), "desc", "expected a string");
-	NEED(get_str(o, "rid", OT_SHORT_STR_MAX, &t->rid), "rid", "expected a short string");
-	NEED(get_str(o, "t", OT_SHORT_STR_MAX, &t->trigger), "t", "expected a short string");
-	NEED(get_str(o, "tid", OT_SHORT_STR_MAX, &t->tid), "tid", "expected a short string");
+	NEED(get_str(d, o, "desc", OT_TEXT_MAX, &t->desc), "desc", "expected a string");
+	NEED(get_str(d, o, "rid", OT_SHORT_STR_MAX, &t->rid), "rid", "expected a short string");
+	NEED(get_str(d, o, "t", OT_SHORT_STR_MAX, &t->trigger), "t", "expected a short string");
+	NEED(get_str(d, o, "tid", OT_SHORT_STR_MAX, &t->tid), "tid", "expected a short string");
 	return OT_OK;
 }
 
-enum ot_result ot_parse(const char *payload, size_t len, int64_t now, int64_t max_future,
-			struct ot_msg *msg, char *reason, size_t rlen)
+/* Forget the message's fields; its document keeps its memory. */
+static void msg_clear(struct ot_msg *msg)
 {
-	const cJSON *type;
-	const char *end = NULL;
-	cJSON *doc;
-	enum ot_result r = OT_OK;
-	size_t i;
-
-	memset(msg, 0, sizeof(*msg));
+	memset(msg, 0, offsetof(struct ot_msg, doc));
 	msg->tst = OT_NONE;
 	extras_clear(&msg->extras);
-	if (!payload || len == 0)
-		return fail(reason, rlen, OT_ERR_EMPTY, "%s", "empty payload");
+}
+
+/* The document must be one object, with nothing but white space after it. */
+static enum ot_result parse_object(struct jdoc *d, const char *payload, size_t len, char *reason,
+				   size_t rlen)
+{
+	const char *end = NULL;
+
 	if (!utf8_valid(payload, len))
 		return fail(reason, rlen, OT_ERR_UTF8, "%s", "payload is not valid UTF-8");
-	doc = cJSON_ParseWithLengthOpts(payload, len, &end, false);
-	if (!doc)
+	if (!jdoc_parse(d, payload, len, &end))
 		return fail(reason, rlen, OT_ERR_JSON, "%s", "payload is not valid JSON");
-	/* Only white space may follow the value. */
 	while (end < payload + len && (*end == ' ' || *end == '\t' || *end == '\n' || *end == '\r'))
 		end++;
-	if (end != payload + len) {
-		r = fail(reason, rlen, OT_ERR_JSON, "%s", "payload has data after the JSON value");
-		goto fail;
-	}
-	if (!cJSON_IsObject(doc)) {
-		r = fail(reason, rlen, OT_ERR_JSON, "%s", "payload is not a JSON object");
-		goto fail;
-	}
-	type = cJSON_GetObjectItemCaseSensitive(doc, "_type");
-	if (!cJSON_IsString(type)) {
-		r = fail(reason, rlen, OT_ERR_TYPE, "%s",
-			 "field '_type' is missing or not a string");
-		goto fail;
-	}
+	if (end != payload + len)
+		return fail(reason, rlen, OT_ERR_JSON, "%s",
+			    "payload has data after the JSON value");
+	if (!jdoc_is(jdoc_root(d), JDOC_OBJECT))
+		return fail(reason, rlen, OT_ERR_JSON, "%s", "payload is not a JSON object");
+	return OT_OK;
+}
+
+/* The _type member, looked up in ot_types. */
+static enum ot_result take_type(const struct jdoc *d, struct ot_msg *msg, char *reason, size_t rlen)
+{
+	const struct jdoc_node *type = jdoc_get(d, jdoc_root(d), "_type");
+	bool encrypted;
+	size_t i;
+
+	if (!jdoc_is(type, JDOC_STRING))
+		return fail(reason, rlen, OT_ERR_TYPE, "%s",
+			    "field '_type' is missing or not a string");
 	for (i = 0; i < sizeof(ot_types) / sizeof(ot_types[0]); i++) {
-		if (strcmp(type->valuestring, ot_types[i].name) == 0) {
+		if (strcmp(type->v.str, ot_types[i].name) == 0) {
 			msg->type = ot_types[i].type;
-			break;
+			msg->type_name = type->v.str;
+			return OT_OK;
 		}
 	}
-	if (msg->type == OT_UNKNOWN) {
-		r = fail(reason, rlen, OT_ERR_TYPE,
-			 strcmp(type->valuestring, "encrypted") == 0 ? "%s"
-								     : "unknown _type (%.40s)",
-			 strcmp(type->valuestring, "encrypted") == 0
-				 ? "encrypted payloads are not supported"
-				 : type->valuestring);
-		goto fail;
-	}
-	msg->type_name = type->valuestring;
-	msg->doc = doc;
+	encrypted = strcmp(type->v.str, "encrypted") == 0;
+	return fail(reason, rlen, OT_ERR_TYPE, encrypted ? "%s" : "unknown _type (%.40s)",
+		    encrypted ? "encrypted payloads are not supported" : type->v.str);
+}
+
+/* The fields of the message's type. */
+static enum ot_result take_fields(const struct jdoc *d, struct ot_msg *msg, int64_t now,
+				  int64_t max_future, char *reason, size_t rlen)
+{
+	const struct jdoc_node *o = jdoc_root(d);
+	enum ot_result r = OT_OK;
 
 	switch (msg->type) {
 	case OT_LOCATION:
-		r = parse_location(doc, &msg->u.loc, now, max_future, reason, rlen);
+		r = parse_location(d, o, &msg->u.loc, now, max_future, reason, rlen);
 		msg->tst = msg->u.loc.tst;
 		if (r == OT_OK)
-			take_extras(doc, &msg->extras);
+			take_extras(d, o, &msg->extras);
 		break;
 	case OT_TRANSITION:
-		r = parse_transition(doc, &msg->u.tr, now, max_future, reason, rlen);
+		r = parse_transition(d, o, &msg->u.tr, now, max_future, reason, rlen);
 		msg->tst = msg->u.tr.tst;
 		break;
 	case OT_CARD:
-		if (get_str(doc, "name", OT_TEXT_MAX, &msg->u.card.name) < 0)
+		if (get_str(d, o, "name", OT_TEXT_MAX, &msg->u.card.name) < 0)
 			r = fail(reason, rlen, OT_ERR_FIELD, "field '%s': expected a string",
 				 "name");
-		else if (get_str(doc, "tid", OT_SHORT_STR_MAX, &msg->u.card.tid) < 0)
+		else if (get_str(d, o, "tid", OT_SHORT_STR_MAX, &msg->u.card.tid) < 0)
 			r = fail(reason, rlen, OT_ERR_FIELD, "field '%s': expected a short string",
 				 "tid");
 		break;
 	default:
 		/* lwt, waypoints and the rest: a tst is optional but must be sane */
-		if (get_int(doc, "tst", &msg->tst) < 0)
+		if (get_int(d, o, "tst", &msg->tst) < 0)
 			r = fail(reason, rlen, OT_ERR_FIELD, "field '%s': expected a number",
 				 "tst");
 		break;
 	}
-	if (r != OT_OK)
-		goto fail;
-	return OT_OK;
-fail:
-	cJSON_Delete(doc);
-	memset(msg, 0, sizeof(*msg));
-	msg->tst = OT_NONE;
-	extras_clear(&msg->extras);
+	return r;
+}
+
+enum ot_result ot_parse(const char *payload, size_t len, int64_t now, int64_t max_future,
+			struct ot_msg *msg, char *reason, size_t rlen)
+{
+	enum ot_result r;
+
+	msg_clear(msg);
+	jdoc_init(&msg->doc);
+	if (!payload || len == 0)
+		return fail(reason, rlen, OT_ERR_EMPTY, "%s", "empty payload");
+	r = parse_object(&msg->doc, payload, len, reason, rlen);
+	if (r == OT_OK)
+		r = take_type(&msg->doc, msg, reason, rlen);
+	if (r == OT_OK)
+		r = take_fields(&msg->doc, msg, now, max_future, reason, rlen);
+	if (r != OT_OK) {
+		ot_msg_free(msg);
+		msg_clear(msg);
+	}
 	return r;
 }
 
 void ot_msg_free(struct ot_msg *msg)
 {
-	cJSON_Delete(msg->doc);
-	msg->doc = NULL;
+	jdoc_free(&msg->doc);
 }
 
 /* Copy the level [s, e) into dst; false if empty or too long. */

@@ -8,6 +8,8 @@
 #ifndef MYTRACKS_OT_H
 #define MYTRACKS_OT_H
 
+#include "jdoc.h"
+
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -87,14 +89,17 @@ struct ot_msg {
 		struct ot_card card;
 	} u;
 	struct ot_extras extras; /* locations only; else all absent */
-	void *doc;		 /* the parsed JSON (cJSON *), owned */
+	struct jdoc doc;	 /* the parsed JSON the strings point into: last */
 };
 
 /* Parse `len` bytes of `payload` (need not be NUL-terminated) as one
  * OwnTracks message. `now` is the server's clock (unix seconds) and
  * `max_future` the tolerance for timestamps ahead of it.
  * On OT_OK, `msg` holds the message; release it with ot_msg_free().
- * On error `msg` holds nothing to free and `reason` says why. */
+ * On error `msg` holds nothing to free and `reason` says why.
+ * The strings of a message point into the message itself (a report's
+ * document fits in it: no allocation): do not copy or move a parsed
+ * ot_msg, and keep it while its strings are used. */
 enum ot_result ot_parse(const char *payload, size_t len, int64_t now, int64_t max_future,
 			struct ot_msg *msg, char *reason, size_t reason_len);
 /* Free what ot_parse() put in `msg`; its strings are invalid afterwards. */

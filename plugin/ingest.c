@@ -617,83 +617,100 @@ int ingest_message(struct mt_ctx *ctx, const struct mosquitto_evt_message *ed)
 	return ingest_decrypting(ctx, ed, &topic, trusted);
 }
 
-static int ingest_plain(struct mt_ctx *ctx, const struct mosquitto_evt_message *ed,
-			const struct ot_topic *t, bool trusted)
+/* Parse the payload into `msg`. False when it is not a report to store:
+ * counted (and, if invalid, logged) here; `msg` then holds nothing. */
+static bool parse_report(struct mt_ctx *ctx, const struct mosquitto_evt_message *ed, int64_t now,
+			 struct ot_msg *msg)
 {
-	char sub[UTF8_LOG_LEN(LOG_STR)];
-	struct ot_topic topic = *t;
-	bool stored = true;
-	struct device *dev;
-	struct ot_msg msg;
-	enum ot_result r;
+	static const enum mt_reject why[] = {
+		[OT_ERR_UTF8] = REJ_UTF8,
+		[OT_ERR_JSON] = REJ_JSON,
+		[OT_ERR_TYPE] = REJ_TYPE,
+		[OT_ERR_FIELD] = REJ_FIELD,
+	};
 	char reason[256];
-	int64_t now;
+	enum ot_result r = ot_parse(ed->payload, ed->payloadlen, now, ctx->cfg.max_future, msg,
+				    reason, sizeof(reason));
 
-	now = now_s();
-	r = ot_parse(ed->payload, ed->payloadlen, now, ctx->cfg.max_future, &msg, reason,
-		     sizeof(reason));
-	switch (r) {
-	case OT_OK:
-		break;
-	case OT_ERR_EMPTY:
+	if (r == OT_OK)
+		return true;
+	if (r == OT_ERR_EMPTY)
 		ctx->c.ignored++; /* clears a retained message */
-		return MOSQ_ERR_SUCCESS;
-	case OT_ERR_UTF8:
-		reject(ctx, ed, REJ_UTF8, reason);
-		return MOSQ_ERR_SUCCESS;
-	case OT_ERR_JSON:
-		reject(ctx, ed, REJ_JSON, reason);
-		return MOSQ_ERR_SUCCESS;
-	case OT_ERR_TYPE:
-		reject(ctx, ed, REJ_TYPE, reason);
-		return MOSQ_ERR_SUCCESS;
-	case OT_ERR_FIELD:
-		reject(ctx, ed, REJ_FIELD, reason);
-		return MOSQ_ERR_SUCCESS;
-	}
-	if (msg.type == OT_IGNORED || (ctx->importing && msg.type != OT_LOCATION &&
-				       msg.type != OT_TRANSITION && msg.type != OT_CARD)) {
-		ctx->c.ignored++; /* an import keeps locations, transitions and cards */
-		goto done;
-	}
-	if (msg.type == OT_LOCATION && topic.sub[0]) {
-		snprintf(reason, sizeof(reason), "location on sub-topic '%s'",
-			 utf8_log_escape(sub, sizeof(sub), topic.sub, strnlen(topic.sub, LOG_STR)));
-		reject(ctx, ed, REJ_TOPIC, reason);
-		goto done;
-	}
-	dev = find_or_add(ctx, &topic, now, ed);
-	if (!dev) {
-		stored = false;
-		goto done;
-	}
-	if (!trusted && !ctx->importing)
-		dev->client = ed->client;
+	else
+		reject(ctx, ed, why[r], reason);
+	return false;
+}
 
-	switch (msg.type) {
+/* Is a parsed report one to store? Counts or rejects the others. */
+static bool is_wanted(struct mt_ctx *ctx, const struct mosquitto_evt_message *ed,
+		      const struct ot_topic *topic, const struct ot_msg *msg)
+{
+	char sub[UTF8_LOG_LEN(LOG_STR)], reason[256];
+
+	if (msg->type == OT_IGNORED || (ctx->importing && msg->type != OT_LOCATION &&
+					msg->type != OT_TRANSITION && msg->type != OT_CARD)) {
+		ctx->c.ignored++; /* an import keeps locations, transitions and cards */
+		return false;
+	}
+	if (msg->type == OT_LOCATION && topic->sub[0]) {
+		snprintf(reason, sizeof(reason), "location on sub-topic '%s'",
+			 utf8_log_escape(sub, sizeof(sub), topic->sub,
+					 strnlen(topic->sub, LOG_STR)));
+		reject(ctx, ed, REJ_TOPIC, reason);
+		return false;
+	}
+	return true;
+}
+
+/* Hand the report to its handler. False when it could not be stored. */
+static bool store_report(struct mt_ctx *ctx, struct device *dev, const struct ot_msg *msg,
+			 const struct mosquitto_evt_message *ed, bool trusted, int64_t now)
+{
+	bool stored;
+
+	switch (msg->type) {
 	case OT_LOCATION:
-		stored = on_location(ctx, dev, &msg, ed, trusted, now);
-		break;
+		return on_location(ctx, dev, msg, ed, trusted, now);
 	case OT_TRANSITION:
-		stored = on_transition(ctx, dev, &msg, ed, now);
-		break;
+		return on_transition(ctx, dev, msg, ed, now);
 	case OT_CARD:
-		stored = on_card(ctx, dev, &msg, ed, now);
-		break;
+		return on_card(ctx, dev, msg, ed, now);
 	case OT_LWT:
-		stored = submit(ctx, event_op(ctx, dev, &msg, ed, now), dev, ed);
+		stored = submit(ctx, event_op(ctx, dev, msg, ed, now), dev, ed);
 		if (stored) {
 			ctx->c.events++;
 			set_online(ctx, dev, false, now);
 		}
-		break;
+		return stored;
 	default: /* waypoint(s) */
-		stored = submit(ctx, event_op(ctx, dev, &msg, ed, now), dev, ed);
+		stored = submit(ctx, event_op(ctx, dev, msg, ed, now), dev, ed);
 		if (stored)
 			ctx->c.events++;
-		break;
+		return stored;
 	}
-done:
+}
+
+/* A plaintext report: parse, check, find its device, store, publish. */
+static int ingest_plain(struct mt_ctx *ctx, const struct mosquitto_evt_message *ed,
+			const struct ot_topic *topic, bool trusted)
+{
+	int64_t now = now_s();
+	bool stored = true;
+	struct device *dev;
+	struct ot_msg msg;
+
+	if (!parse_report(ctx, ed, now, &msg))
+		return MOSQ_ERR_SUCCESS;
+	if (is_wanted(ctx, ed, topic, &msg)) {
+		dev = find_or_add(ctx, topic, now, ed);
+		if (dev) {
+			if (!trusted && !ctx->importing)
+				dev->client = ed->client;
+			stored = store_report(ctx, dev, &msg, ed, trusted, now);
+		} else {
+			stored = false;
+		}
+	}
 	ot_msg_free(&msg);
 	return stored ? MOSQ_ERR_SUCCESS : refuse(ctx, ed);
 }

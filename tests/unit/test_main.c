@@ -8,6 +8,7 @@ int main(void)
 {
 	static int (*const inits[])(void) = {
 		init_jbuf_tests,
+		init_jdoc_tests,
 		init_utf8_tests,
 		init_ot_tests,
 		init_dataobj_tests,

@@ -9,6 +9,7 @@
 #include <CUnit/CUnit.h>
 
 int init_jbuf_tests(void);
+int init_jdoc_tests(void);
 int init_utf8_tests(void);
 int init_num_tests(void);
 int init_toolutil_tests(void);
