@@ -85,6 +85,12 @@ test('a 2017 fix sent now: "last heard" is the receive time, the fix time is lab
     body: JSON.stringify(location({ tst: fix, tid: 'ko', lat: 47.3769, lon: 8.5417 })),
   });
   assert.equal(r.status, 200);
+  // the Friends reply (no --users: every other device): the phone the page shows, as the page shows it
+  const friends = await r.json();
+  const alice = friends.find((o) => o._type === 'location' && o.topic === 'owntracks/alice/phone');
+  assert.ok(alice, JSON.stringify(friends));
+  assert.deepEqual([alice.tid, alice.lat, alice.lon, alice.inregions, alice.poi], ['al', 48.8584, 2.2945, ['Home', '<b>Work</b>'], 'Bakery & Co']);
+  assert.ok(!friends.some((o) => o.topic === 'owntracks/kim/old'), 'never the reporting device');
   const id = await deviceId(page, 'kim/old');
   const meta = `#devices li[data-device-id="${id}"] [data-field="meta"]`;
   await page.waitForFunction((s) => /last heard/.test(document.querySelector(s)?.textContent || ''), meta, { timeout: 10000 });
