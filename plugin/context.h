@@ -74,7 +74,9 @@ struct mt_ctx {
 	bool store_failing;	     /* a write error was logged, no commit since */
 	uint64_t commits_at_failure; /* commit count when it was logged */
 	size_t in_prefix_len;
-	bool load_failed; /* a stored device could not be loaded (start only) */
+	bool load_failed;	 /* a stored device could not be loaded (start only) */
+	bool will_registered;	 /* will.c: the ACL_CHECK callback is registered */
+	const void *will_client; /* will.c: the client whose DISCONNECT just fired */
 };
 
 #endif

@@ -15,6 +15,7 @@
 #include "sqldb.h"
 #include "stats.h"
 #include "store.h"
+#include "will.h"
 
 #include <mosquitto_broker.h>
 #include <mosquitto_plugin.h>
@@ -45,6 +46,7 @@ static int tick_cb(int event, void *event_data, void *userdata)
 	control_tick(userdata);
 	ingest_tick(userdata);
 	stats_tick(userdata);
+	will_tick(userdata);
 	return MOSQ_ERR_SUCCESS;
 }
 
@@ -54,6 +56,7 @@ static int disconnect_cb(int event, void *event_data, void *userdata)
 
 	(void)event;
 	ingest_disconnect(userdata, ed->client);
+	will_disconnect(userdata, ed->client);
 	return MOSQ_ERR_SUCCESS;
 }
 
@@ -204,21 +207,24 @@ EXPORT int mosquitto_plugin_init(mosquitto_plugin_id_t *identifier, void **userd
 	    mosquitto_callback_register(identifier, MOSQ_EVT_TICK, tick_cb, NULL, ctx) ||
 	    mosquitto_callback_register(identifier, MOSQ_EVT_DISCONNECT, disconnect_cb, NULL,
 					ctx) ||
-	    mosquitto_callback_register(identifier, MOSQ_EVT_RELOAD, reload_cb, NULL, ctx)) {
+	    mosquitto_callback_register(identifier, MOSQ_EVT_RELOAD, reload_cb, NULL, ctx) ||
+	    will_register(ctx)) {
 		mosquitto_log_printf(MOSQ_LOG_ERR, "mytracks: cannot register callbacks");
 		mosquitto_callback_unregister(identifier, MOSQ_EVT_MESSAGE, message_cb, NULL);
 		mosquitto_callback_unregister(identifier, MOSQ_EVT_TICK, tick_cb, NULL);
 		mosquitto_callback_unregister(identifier, MOSQ_EVT_DISCONNECT, disconnect_cb, NULL);
 		mosquitto_callback_unregister(identifier, MOSQ_EVT_RELOAD, reload_cb, NULL);
+		will_unregister(ctx);
 		ctx_free(ctx);
 		return MOSQ_ERR_UNKNOWN;
 	}
 	*userdata = ctx;
 	mosquitto_log_printf(MOSQ_LOG_NOTICE,
 			     "mytracks: storing %s/+/+ in %s (commit window %d ms, %zu devices, "
-			     "last location id %" PRId64 "), republishing on %s/",
+			     "last location id %" PRId64 "), republishing on %s/%s",
 			     ctx->cfg.input_prefix, dbname, ctx->cfg.commit_window_ms,
-			     ctx->devices.count, ctx->last_location_id, ctx->cfg.output_prefix);
+			     ctx->devices.count, ctx->last_location_id, ctx->cfg.output_prefix,
+			     ctx->cfg.wills ? ", storing Last Wills (needs an acl_file)" : "");
 	return MOSQ_ERR_SUCCESS;
 }
 
@@ -235,6 +241,7 @@ EXPORT int mosquitto_plugin_cleanup(void *userdata, struct mosquitto_opt *opts, 
 	mosquitto_callback_unregister(ctx->pid, MOSQ_EVT_TICK, tick_cb, NULL);
 	mosquitto_callback_unregister(ctx->pid, MOSQ_EVT_DISCONNECT, disconnect_cb, NULL);
 	mosquitto_callback_unregister(ctx->pid, MOSQ_EVT_RELOAD, reload_cb, NULL);
+	will_unregister(ctx);
 	store_close(ctx->store, SHUTDOWN_GIVE_UP_MS, &sc);
 	ctx->store = NULL;
 	mosquitto_log_printf(MOSQ_LOG_NOTICE,

@@ -134,6 +134,49 @@ describe('my-tracks-server', () => {
     assert.deepEqual(sanitizerFindings(fs.readFileSync(path.join(dir, 'bridge.log'), 'utf8')), []);
   });
 
+  it('passes --http-online-window to the plugin, and stores Last Wills (plugin_opt_wills with its ACL)', async () => {
+    const dir = tmpDir();
+    const httpPort = await freePort();
+    const mqttPort = await freePort();
+    const server = new Proc('my-tracks-server', script, [
+      '--no-install', '--no-build', '--build-dir', buildDir, '--http-online-window', '1',
+      '--http-port', String(httpPort), '--mqtt-port', String(mqttPort), '--data-dir', dir,
+    ], { env: sanitizerEnv(false), logFile: path.join(dir, 'server.out') });
+    await waitFor(() => {
+      if (!server.running) throw new Error(`exited: ${server.output}`);
+      return server.output.includes('mytracks is running');
+    }, { timeout: 30000, what: 'the start-up banner' });
+    const conf = fs.readFileSync(path.join(dir, 'mosquitto.conf'), 'utf8');
+    assert.match(conf, /^plugin_opt_http_online_window 1$/m);
+    assert.match(conf, /^plugin_opt_wills true$/m);
+    assert.match(conf, /^acl_file /m);
+    const db = path.join(dir, 'mytracks.db');
+    const online = (device) => sql(db, `SELECT online FROM devices WHERE user = 'dora' AND device = '${device}'`)[0]?.online;
+    // an HTTP-mode phone: online at its report, offline a window later
+    const pub = await fetch(`http://127.0.0.1:${httpPort}/pub?u=dora&d=http`, {
+      method: 'POST', body: JSON.stringify(location({ tst: 1705600100 })), headers: { 'Content-Type': 'application/json' },
+    });
+    assert.equal(pub.status, 200);
+    await waitFor(() => online('http') === 1, { what: 'the HTTP phone online' });
+    await waitFor(() => online('http') === 0, { what: 'the HTTP phone offline after 1 s', timeout: 5000 });
+    // an MQTT phone whose connection drops: its will is an lwt event
+    const phone = await mqttConnect(mqttPort, {
+      clientId: 'server-test-will', clean: false,
+      will: { topic: 'owntracks/dora/phone', payload: Buffer.from('{"_type":"lwt","tst":1705600200}'), qos: 1 },
+    });
+    await phone.publishAsync('owntracks/dora/phone', JSON.stringify(location({ tst: 1705600201 })), { qos: 1 });
+    await waitFor(() => online('phone') === 1, { what: 'the MQTT phone online' });
+    phone.stream.destroy();
+    await waitFor(() => sql(db, "SELECT e.raw FROM events e JOIN devices d ON d.id = e.device_id WHERE d.user = 'dora' AND e.type = 'lwt'")[0]?.raw === '{"_type":"lwt","tst":1705600200}',
+      { what: 'the will stored as an lwt event' });
+    assert.equal(online('phone'), 0);
+    const r = await server.stop();
+    assert.equal(r.code, 0, server.output);
+    const bad = spawnSync(script, ['--http-online-window', '0'], { encoding: 'utf8' });
+    assert.equal(bad.status, 1);
+    assert.match(bad.stderr, /--http-online-window: expected seconds from 1 to 604800, got '0'/);
+  });
+
   it('says clearly when a port is in use, and names bad options', async () => {
     const busy = net.createServer().listen(0, '127.0.0.1');
     await new Promise((r) => busy.once('listening', r));

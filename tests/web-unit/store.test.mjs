@@ -77,6 +77,26 @@ test('devices: list entries, cards, status events, per-device tracks', () => {
   assert.equal(s.devices.get(1).online, false);
 });
 
+test('last heard (receive time) and the newest fix (fix time) are kept apart', () => {
+  const s = new Store();
+  const iso = (unix) => new Date(unix * 1000).toISOString().replace('.000Z', 'Z');
+  s.applyDevice({ id: 1, user: 'ann', device: 'phone', device_name: 'ann/phone', online: false, last_seen_unix: 1705329000,
+    last_location: dataObject({ id: 5, device: 1, timestamp_unix: 1705328990 }) });
+  assert.deepEqual([s.devices.get(1).heardUnix, s.devices.get(1).fixUnix], [1705329000, 1705328990]);
+  // a 2017 fix sent late, received now: heard now, the newest fix is still the newer one
+  s.addLocation(dataObject({ id: 6, device: 1, timestamp_unix: 1495095540, received_at: iso(1705329050) }));
+  assert.deepEqual([s.devices.get(1).heardUnix, s.devices.get(1).fixUnix], [1705329050, 1705328990]);
+  // a device whose only fix is from 2017: fix 2017, heard at the receive time
+  s.addLocation(dataObject({ id: 7, device: 2, device_name: 'ann/old', timestamp_unix: 1495095540, received_at: iso(1705329060) }));
+  assert.deepEqual([s.devices.get(2).heardUnix, s.devices.get(2).fixUnix], [1705329060, 1495095540]);
+  // history (it may hold imports, received at the import) moves only the fix time
+  s.addLocation(dataObject({ id: 8, device: 3, device_name: 'ann/imp', timestamp_unix: 1495000000, received_at: iso(1705329070) }), { live: false });
+  assert.deepEqual([s.devices.get(3).heardUnix, s.devices.get(3).fixUnix], [null, 1495000000]);
+  // going offline (closed connection, HTTP window) is not news from the phone
+  s.applyStatus({ device: 1, online: false, timestamp_unix: 1705330000 });
+  assert.equal(s.devices.get(1).heardUnix, 1705329050);
+});
+
 test("the device list's last location places a device but does not move highestId", () => {
   const s = new Store();
   s.addLocation(dataObject({ id: 10 }));

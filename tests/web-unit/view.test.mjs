@@ -10,12 +10,13 @@ import {
   viewAction,
 } from '../../web/js/view.js';
 import { dataObject } from './fakes.mjs';
+import { formatTime } from '../../web/js/format.js';
 
 const NOW = Date.UTC(2024, 0, 15, 15, 0, 0);
 
 function dev(fields) {
   return {
-    id: 1, name: 'alice/phone', displayName: null, tid: null, online: null, lastSeenUnix: null,
+    id: 1, name: 'alice/phone', displayName: null, tid: null, online: null, heardUnix: null, fixUnix: null,
     transition: null, ...fields,
   };
 }
@@ -35,13 +36,29 @@ test('device state and the meta line', () => {
   assert.equal(deviceState(dev({ online: true })), 'online');
   assert.equal(deviceState(dev({ online: false })), 'offline');
   assert.equal(deviceState(dev({})), 'unknown');
-  assert.equal(deviceMeta(dev({}), NOW), 'last seen never');
+  assert.equal(deviceMeta(dev({}), NOW), 'never heard from');
   assert.equal(
-    deviceMeta(dev({ displayName: 'Alice', tid: 'AP', lastSeenUnix: NOW / 1000 - 300 }), NOW),
-    'alice/phone · tid AP · last seen 5 min ago',
+    deviceMeta(dev({ displayName: 'Alice', tid: 'AP', heardUnix: NOW / 1000 - 300, fixUnix: NOW / 1000 - 302 }), NOW),
+    'alice/phone · tid AP · last heard 5 min ago',
   );
   // the name is not repeated when it is the label
-  assert.equal(deviceMeta(dev({ tid: 'AP', lastSeenUnix: NOW / 1000 }), NOW), 'tid AP · last seen just now');
+  assert.equal(deviceMeta(dev({ tid: 'AP', heardUnix: NOW / 1000 }), NOW), 'tid AP · last heard just now');
+});
+
+test('last heard and the fix time are never confused', () => {
+  const now = NOW / 1000;
+  // a 2017 fix sent (or imported) 49 s ago: heard 49 s ago, the fix is from 2017
+  const fix2017 = formatTime(1495095540, NOW); // local time: 2017-05-18 08:19 in UTC
+  assert.match(fix2017, /^2017-05-1\d \d\d:\d\d$/);
+  assert.equal(deviceMeta(dev({ heardUnix: now - 49, fixUnix: 1495095540 }), NOW),
+    `last heard 49 s ago · fix of ${fix2017}`);
+  // a phone's backlog of this morning, delivered now
+  assert.match(deviceMeta(dev({ heardUnix: now - 2, fixUnix: now - 3 * 3600 }), NOW),
+    /^last heard just now · fix of \d\d:\d\d:\d\d$/);
+  // only a fix known (history, no device row yet): no "heard" claimed
+  assert.equal(deviceMeta(dev({ fixUnix: 1495095540 }), NOW), `fix of ${fix2017}`);
+  // within two minutes of each other: one text
+  assert.equal(deviceMeta(dev({ heardUnix: now - 60, fixUnix: now - 170 }), NOW), 'last heard 1 min ago');
 });
 
 test('transition text: entered/left, unknown events as sent, a region without a name', () => {
@@ -55,7 +72,14 @@ test('transition text: entered/left, unknown events as sent, a region without a 
 test('popup pairs: optional rows only when known', () => {
   const loc = { ts: NOW / 1000, lat: 52.5, lon: 13.4, accuracy: 9.6, velocity: 12, battery_level: 80, connection_type: 'm', altitude: null, ssid: null };
   const keys = (pairs) => pairs.map(([k]) => k);
-  assert.deepEqual(keys(popupPairs(dev({}), loc, NOW)), ['Device', 'Time', 'Position', 'Accuracy', 'Speed', 'Battery', 'Connection']);
+  assert.deepEqual(keys(popupPairs(dev({}), loc, NOW)), ['Device', 'Fix time', 'Position', 'Accuracy', 'Speed', 'Battery', 'Connection']);
+  // received at about the fix time: no second time; received much later: both, labelled
+  assert.equal(keys(popupPairs(dev({}), { ...loc, received_at: '2024-01-15T15:01:00Z' }, NOW)).length, 7);
+  const late = Object.fromEntries(popupPairs(dev({}), { ...loc, ts: 1495095540, received_at: '2024-01-15T14:59:11Z' }, NOW));
+  assert.equal(late['Fix time'], formatTime(1495095540, NOW));
+  assert.equal(late.Received, formatTime(Date.UTC(2024, 0, 15, 14, 59, 11) / 1000, NOW));
+  assert.deepEqual(keys(popupPairs(dev({}), { ...loc, ts: 1495095540, received_at: '2024-01-15T14:59:11Z' }, NOW)).slice(0, 3),
+    ['Device', 'Fix time', 'Received']);
   const full = popupPairs(dev({ online: false }), { ...loc, altitude: 34, ssid: 'home-net' }, NOW);
   assert.deepEqual(keys(full).slice(7), ['Altitude', 'SSID', 'Status']);
   assert.deepEqual(Object.fromEntries(full).Position, '52.500000, 13.400000');

@@ -325,7 +325,7 @@ function render() {
   }
   // in history mode the live layers update off the map
   if (mode === 'live') autoView();
-  // "last seen" texts change with every location: rebuild for those once a second
+  // "last heard" texts change with every location: rebuild for those once a second
   if (plan.devicesChanged || performance.now() - lastDevicesRender > 1000) renderDevices();
   renderActivity();
   plan.done();
@@ -742,7 +742,7 @@ function debugView() {
     devices() {
       return [...store.devices.values()].map((d) => ({
         id: d.id, name: d.name, displayName: d.displayName, tid: d.tid, online: d.online,
-        lastSeenUnix: d.lastSeenUnix, points: d.track.length,
+        heardUnix: d.heardUnix, fixUnix: d.fixUnix, points: d.track.length,
       }));
     },
   });
@@ -777,7 +777,7 @@ export function start(win) {
     log: (...a) => console.debug('[mytracks]', ...a),
     onEvent: onClientEvent,
   });
-  // refresh "last seen ... ago" now and then
+  // refresh "last heard ... ago" now and then
   win.setInterval(renderDevices, 10000);
   Object.defineProperty(win, 'mytracks', { value: debugView(), enumerable: true });
   initMap();

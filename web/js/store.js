@@ -28,6 +28,13 @@ export function normalizeLocation(raw) {
   return { ...raw, lat, lon, ts: ts ?? 0 };
 }
 
+/** A location's receive time (its received_at, server time) in unix seconds, or null. */
+export function receivedUnix(loc) {
+  if (!loc || typeof loc.received_at !== 'string') return null;
+  const p = Date.parse(loc.received_at);
+  return Number.isFinite(p) ? Math.floor(p / 1000) : null;
+}
+
 // order of two locations in a track: by fix time, then id
 const byTime = (a, b) => (a.ts - b.ts) || (a.id - b.id);
 
@@ -78,7 +85,11 @@ export class Store {
     if (!dev) {
       dev = {
         id, name: null, user: null, device: null, displayName: null, tid: null, online: null,
-        lastSeenUnix: null, last: null, track: [], transition: null, statusUnix: 0, placeholderId: null,
+        // heardUnix: server time the device was last heard from (the API's
+        // last_seen, a live location's received_at); fixUnix: the newest
+        // fix time the phone reported. A late or imported fix moves only
+        // fixUnix: a 2017 fix sent now is "heard just now, fix of 2017".
+        heardUnix: null, fixUnix: null, last: null, track: [], transition: null, statusUnix: 0, placeholderId: null,
       };
       this.devices.set(id, dev);
     }
@@ -102,13 +113,14 @@ export class Store {
     if (typeof d.device === 'string') dev.device = d.device;
     if (typeof d.online === 'boolean') dev.online = d.online;
     const ls = num(d.last_seen_unix);
-    if (ls !== null && (dev.lastSeenUnix === null || ls > dev.lastSeenUnix)) dev.lastSeenUnix = ls;
+    if (ls !== null && (dev.heardUnix === null || ls > dev.heardUnix)) dev.heardUnix = ls;
     const last = normalizeLocation(d.last_location);
     if (last && !dev.last) {
       dev.last = last;
       dev.track = [last];
       dev.placeholderId = last.id;
     }
+    if (last && last.ts && (dev.fixUnix === null || last.ts > dev.fixUnix)) dev.fixUnix = last.ts;
     return dev;
   }
 
@@ -135,7 +147,10 @@ export class Store {
     insertSorted(dev.track, loc, byTime);
     if (dev.track.length > this.trackLength) dev.track.splice(0, dev.track.length - this.trackLength);
     if (!dev.last || byTime(dev.last, loc) < 0) dev.last = loc;
-    if (dev.lastSeenUnix === null || loc.ts > dev.lastSeenUnix) dev.lastSeenUnix = loc.ts;
+    if (loc.ts && (dev.fixUnix === null || loc.ts > dev.fixUnix)) dev.fixUnix = loc.ts;
+    // history may hold imported rows (received at the import): only live ones are news
+    const rx = live ? receivedUnix(loc) : null;
+    if (rx !== null && (dev.heardUnix === null || rx > dev.heardUnix)) dev.heardUnix = rx;
     if (live && loc.ts >= dev.statusUnix) dev.online = true;
     this._addToPanel(loc);
     return { added: true, loc, device: dev };
@@ -167,7 +182,7 @@ export class Store {
     if (ts < dev.statusUnix) return dev; // older than what we know
     dev.statusUnix = ts;
     if (typeof d.online === 'boolean') dev.online = d.online;
-    if (ts && (dev.lastSeenUnix === null || ts > dev.lastSeenUnix)) dev.lastSeenUnix = ts;
+    // not "heard": going offline (a closed connection, the HTTP window) is no news from the phone
     return dev;
   }
 

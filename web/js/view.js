@@ -11,6 +11,7 @@ import {
   deviceLabel, formatAccuracy, formatAgo, formatBattery, formatConnection, formatPosition,
   formatSpeed, formatTime,
 } from './format.js';
+import { receivedUnix } from './store.js';
 
 /** Devices in list order: by label (locale order), then by id. */
 export function sortDevices(devices) {
@@ -24,12 +25,30 @@ export function deviceState(dev) {
   return 'unknown';
 }
 
-/** The grey line under a device's name: "alice/phone · tid AP · last seen 5 min ago". */
+// a fix this far from the receive time is shown apart (seconds)
+const FIX_APART_S = 120;
+
+/**
+ * When the device was last heard from and, if it differs, how old its
+ * newest fix is: "last heard 49 s ago · fix of 2017-05-18 08:19". The two
+ * are never mixed: a fix sent late or imported is not "last heard".
+ */
+export function seenText(dev, nowMs = Date.now()) {
+  const heard = Number.isFinite(dev.heardUnix) ? dev.heardUnix : null;
+  const fix = Number.isFinite(dev.fixUnix) ? dev.fixUnix : null;
+  if (heard === null && fix === null) return 'never heard from';
+  if (heard === null) return `fix of ${formatTime(fix, nowMs)}`;
+  const h = `last heard ${formatAgo(heard, nowMs)}`;
+  if (fix === null || Math.abs(heard - fix) <= FIX_APART_S) return h;
+  return `${h} · fix of ${formatTime(fix, nowMs)}`;
+}
+
+/** The grey line under a device's name: "alice/phone · tid AP · last heard 5 min ago". */
 export function deviceMeta(dev, nowMs) {
   const parts = [];
   if (deviceLabel(dev) !== dev.name) parts.push(dev.name);
   if (dev.tid) parts.push(`tid ${dev.tid}`);
-  parts.push(`last seen ${formatAgo(dev.lastSeenUnix, nowMs)}`);
+  parts.push(seenText(dev, nowMs));
   return parts.join(' · ');
 }
 
@@ -46,13 +65,16 @@ export function transitionText(dev, nowMs) {
 export function popupPairs(dev, loc, nowMs = Date.now()) {
   const pairs = [
     ['Device', dev.name],
-    ['Time', formatTime(loc.ts, nowMs)],
+    ['Fix time', formatTime(loc.ts, nowMs)],
     ['Position', formatPosition(loc.lat, loc.lon)],
     ['Accuracy', formatAccuracy(loc.accuracy)],
     ['Speed', formatSpeed(loc.velocity)],
     ['Battery', formatBattery(loc.battery_level)],
     ['Connection', formatConnection(loc.connection_type)],
   ];
+  // the server's receive time, when it says something the fix time does not
+  const rx = receivedUnix(loc);
+  if (rx !== null && Math.abs(rx - loc.ts) > FIX_APART_S) pairs.splice(2, 0, ['Received', formatTime(rx, nowMs)]);
   if (loc.altitude !== null && loc.altitude !== undefined) pairs.push(['Altitude', `${loc.altitude} m`]);
   if (typeof loc.ssid === 'string' && loc.ssid) pairs.push(['SSID', loc.ssid]);
   const regions = Array.isArray(loc.inregions) ? loc.inregions.filter((r) => typeof r === 'string' && r) : [];
