@@ -81,9 +81,11 @@ export function sanitizerEnv(preload) {
   if (!sanitize) return env;
   if (preload) {
     // mosquitto itself is not instrumented: the ASan runtime must come first.
-    asanLibs ??= ['libasan.so', 'libubsan.so']
-      .map((l) => execFileSync('gcc', [`-print-file-name=${l}`]).toString().trim())
-      .join(':');
+    // asan_first.so makes the runtime initialise before the gettext lock
+    // that libgpg-error's constructor takes (tests/sanitizer/asan_first.c).
+    asanLibs ??= [...['libasan.so', 'libubsan.so']
+      .map((l) => execFileSync('gcc', [`-print-file-name=${l}`]).toString().trim()),
+    path.join(buildDir, 'tests', 'libasan_first.so')].join(':');
     env.LD_PRELOAD = asanLibs;
   }
   env.ASAN_OPTIONS = [
