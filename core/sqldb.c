@@ -13,6 +13,7 @@
 #include <string.h>
 
 #define MAX_PARAMS 32
+#define PG_BOOLOID 16 /* pg_type.oid of boolean, fixed in every server */
 
 struct sqldb {
 	enum sqldb_kind kind;
@@ -553,7 +554,12 @@ int64_t sqldb_col_int64(struct sqldb_stmt *st, int i)
 {
 	if (st->lite)
 		return sqlite3_column_int64(st->lite, i);
-	return sqldb_col_null(st, i) ? 0 : strtoll(PQgetvalue(st->res, st->row, i), NULL, 10);
+	if (sqldb_col_null(st, i))
+		return 0;
+	/* a boolean reads as 1 or 0, as SQLite's do (text "t" and "f") */
+	if (PQftype(st->res, i) == PG_BOOLOID)
+		return PQgetvalue(st->res, st->row, i)[0] == 't';
+	return strtoll(PQgetvalue(st->res, st->row, i), NULL, 10);
 }
 
 double sqldb_col_double(struct sqldb_stmt *st, int i)

@@ -105,7 +105,8 @@ int64_t sqldb_changes(struct sqldb_stmt *st);
 /* Back to the start, every binding cleared (NULL). */
 void sqldb_reset(struct sqldb_stmt *st);
 
-/* Column `i` (from 0) of the current row. NULL reads as 0 / NULL. */
+/* Column `i` (from 0) of the current row. NULL reads as 0 / NULL; a
+ * PostgreSQL boolean as 1 / 0. */
 bool sqldb_col_null(struct sqldb_stmt *st, int i);
 int64_t sqldb_col_int64(struct sqldb_stmt *st, int i);
 double sqldb_col_double(struct sqldb_stmt *st, int i);

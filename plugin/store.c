@@ -860,7 +860,7 @@ static int migrate_pg(struct sqldb *db, char *err, size_t errlen)
 	if (exec_or_fail(db, "BEGIN; SELECT pg_advisory_xact_lock(7238517)",
 			 "begin schema transaction", err, errlen))
 		return -1;
-	v = query_int(db, "SELECT to_regclass('mytracks_schema') IS NOT NULL", 0);
+	v = query_int(db, "SELECT (to_regclass('mytracks_schema') IS NOT NULL)::int", 0);
 	if (v == 1)
 		v = query_int(db, "SELECT max(version) FROM mytracks_schema", -1);
 	if (v < 0 || v > SCHEMA_VERSION) {

@@ -2,7 +2,8 @@
 // against the GPX 1.1 schema, GeoJSON, CSV), a streamed export larger than
 // the 32 MiB response cap in bounded memory, thinning, the bad-fix filter
 // and its distance, visibility with --users. A real broker and bridge on
-// free loopback ports, reading a database written by sqlite3.
+// free loopback ports, reading a database written by sqlite3 (or by psql:
+// integration_history_pg).
 //
 // Part of mytracks. SPDX-License-Identifier: MIT
 import { describe, it, before, after } from 'node:test';
@@ -16,6 +17,7 @@ import {
   sourceDir, sql, tmpDir,
 } from '../lib/harness.mjs';
 import { startBridge, getJson } from '../lib/bridge.mjs';
+import { backend, sharedPostgres } from '../lib/pg.mjs';
 
 const XSD = path.join(sourceDir, 'tests', 'fixtures', 'gpx-1.1.xsd');
 const DAY = Date.UTC(2024, 2, 10) / 1000; // 2024-03-10T00:00:00Z
@@ -25,31 +27,46 @@ const OUTLIER_TST = T0 + 60 * 60 + 30; // 09:00:30Z, 1 degree north, acc 5000
 const BIG = 80000; // rows of carol/big: a GeoJSON export well over 32 MiB
 const PASSWORD = 'history-pass';
 
-/** The schema and three devices, written by the sqlite3 shell. */
-function historyDb(file) {
-  const schema = fs.readFileSync(path.join(sourceDir, 'schema', 'schema.sql'), 'utf8');
+/** The schema and three devices: written by the sqlite3 shell into a file,
+ * or by psql into a fresh PostgreSQL database (integration_history_pg).
+ * Returns what the bridge's --database takes. */
+async function historyDb(dir) {
+  const pg = backend === 'postgres';
+  const schema = fs.readFileSync(path.join(sourceDir, 'schema', pg ? 'schema_pg.sql' : 'schema.sql'), 'utf8');
+  // explicit ids, the same in both: PostgreSQL's have no default
+  const ids = { walk: 0, outlier: WALK, bob: WALK + 1, big: WALK + 11 };
+  const rows = `
+INSERT INTO devices (id, "user", device, first_seen) VALUES
+  (1, 'alice', 'phone', ${DAY}), (2, 'bob', 'tab', ${DAY}), (3, 'carol', 'big', ${DAY});
+WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i < ${WALK - 1})
+INSERT INTO locations (id, device_id, tst, lat, lon, acc, vel, batt, conn, tid, received_at, raw)
+  SELECT ${ids.walk + 1} + i, 1, ${T0} + 60 * i, 52.5 + 0.0005 * i, 13.4, 8, 3, 90 - i / 10, 'w', 'ph', ${T0} + 60 * i, '{}' FROM n;
+INSERT INTO locations (id, device_id, tst, lat, lon, acc, received_at, raw)
+  VALUES (${ids.outlier + 1}, 1, ${OUTLIER_TST}, 53.53, 13.4, 5000, ${OUTLIER_TST}, '{}');
+WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i < 9)
+INSERT INTO locations (id, device_id, tst, lat, lon, acc, received_at, raw)
+  SELECT ${ids.bob + 1} + i, 2, ${T0} + 600 * i, 48.1, 11.5 + 0.001 * i, 20, ${T0}, '{}' FROM n;
+WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i < ${BIG - 1})
+INSERT INTO locations (id, device_id, tst, lat, lon, acc, alt, vel, batt, conn, tid, trig, cog, bs,
+                       ssid, bssid, ip_address, received_at, raw)
+  SELECT ${ids.big + 1} + i, 3, ${DAY - 86400 * 100} + 60 * i, 40 + (i % 1000) * 0.0001, -3.7, 12, 650, 30, 55, 'm', 'cb',
+         'p', 90, 1, 'a "quoted", comma ssid', 'aa:bb:cc:dd:ee:ff', '127.0.0.1', 0, '{}' FROM n;`;
+  if (pg) {
+    const url = (await sharedPostgres()).createDatabase();
+    execFileSync('psql', ['-X', '-q', '-v', 'ON_ERROR_STOP=1', '-1', url],
+      { input: schema + rows, stdio: ['pipe', 'ignore', 'inherit'] });
+    return url;
+  }
+  const file = path.join(dir, 'history.db');
   const script = `PRAGMA journal_mode = WAL;
 BEGIN;
 ${schema}
 PRAGMA user_version = 1;
-INSERT INTO devices (id, user, device, first_seen) VALUES
-  (1, 'alice', 'phone', ${DAY}), (2, 'bob', 'tab', ${DAY}), (3, 'carol', 'big', ${DAY});
-WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i < ${WALK - 1})
-INSERT INTO locations (device_id, tst, lat, lon, acc, vel, batt, conn, tid, received_at, raw)
-  SELECT 1, ${T0} + 60 * i, 52.5 + 0.0005 * i, 13.4, 8, 3, 90 - i / 10, 'w', 'ph', ${T0} + 60 * i, '{}' FROM n;
-INSERT INTO locations (device_id, tst, lat, lon, acc, received_at, raw)
-  VALUES (1, ${OUTLIER_TST}, 53.53, 13.4, 5000, ${OUTLIER_TST}, '{}');
-WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i < 9)
-INSERT INTO locations (device_id, tst, lat, lon, acc, received_at, raw)
-  SELECT 2, ${T0} + 600 * i, 48.1, 11.5 + 0.001 * i, 20, ${T0}, '{}' FROM n;
-WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i < ${BIG - 1})
-INSERT INTO locations (device_id, tst, lat, lon, acc, alt, vel, batt, conn, tid, trig, cog, bs,
-                       ssid, bssid, ip_address, received_at, raw)
-  SELECT 3, ${DAY - 86400 * 100} + 60 * i, 40 + (i % 1000) * 0.0001, -3.7, 12, 650, 30, 55, 'm', 'cb',
-         'p', 90, 1, 'a "quoted", comma ssid', 'aa:bb:cc:dd:ee:ff', '127.0.0.1', 0, '{}' FROM n;
+${rows}
 COMMIT;
 PRAGMA wal_checkpoint(TRUNCATE);`;
   execFileSync('sqlite3', [file], { input: script, stdio: ['pipe', 'ignore', 'inherit'] });
+  return file;
 }
 
 /** Peak and current resident memory of a process, KiB. */
@@ -84,8 +101,7 @@ describe('history API', () => {
 
   before(async () => {
     dir = tmpDir('mytracks-history-');
-    db = path.join(dir, 'history.db');
-    historyDb(db);
+    db = await historyDb(dir);
     broker = await startBroker({ dir });
     bridge = await startBridge(broker, { args: ['--database', db, '--hide-accuracy-over', '150', '--hide-speed-over', '300'] });
     const hash = execFileSync(bridgePath, ['--hash-password'], { input: `${PASSWORD}\n`, env: sanitizerEnv(false) }).toString().trim();
