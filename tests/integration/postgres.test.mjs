@@ -15,12 +15,13 @@
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import path from 'node:path';
+import { execFileSync } from 'node:child_process';
 import {
   startBroker, stopAll, mqttConnect, collector, untilSentinel, location, sql, waitFor, tmpDir,
-  assertNoSanitizerFindings,
+  assertNoSanitizerFindings, sourceDir,
 } from '../lib/harness.mjs';
 import { startBridge } from '../lib/bridge.mjs';
-import { startPostgres } from '../lib/pg.mjs';
+import { startPostgres, pgSql } from '../lib/pg.mjs';
 
 let pg;
 before(async () => { pg = await startPostgres(); });
@@ -177,6 +178,41 @@ describe('PostgreSQL operations', () => {
     await c.endAsync();
     await br.stop();
     await b.stop();
+  });
+});
+
+describe('conf/postgresql-setup.sql.example', () => {
+  it('gives a writer role that creates the schema and restarts on it, and a reader role that serves history only', async () => {
+    const example = path.join(sourceDir, 'conf', 'postgresql-setup.sql.example');
+    execFileSync('psql', ['-X', '-q', '-v', 'writer=mt_w', '-v', 'reader=mt_r', '-v', 'dbname=mt_example',
+      '-f', example, pg.url()], { stdio: ['ignore', 'ignore', 'pipe'] });
+    pgSql(pg.url(), "ALTER ROLE mt_w PASSWORD 'w-pass-1'; ALTER ROLE mt_r PASSWORD 'r-pass-2'");
+    const at = (role, pw) => `postgresql://${role}:${pw}@127.0.0.1:${pg.port}/mt_example`;
+    const b = await startBroker({ options: { database: at('mt_w', 'w-pass-1') } });
+    const c = await mqttConnect(b.port);
+    await c.publishAsync('owntracks/roles/one', JSON.stringify(location({ tst: 1705329003 })), { qos: 1 });
+    await c.endAsync();
+    // a restart finds its own schema (it must not try to create it again)
+    await b.stop();
+    await b.start();
+    const c2 = await mqttConnect(b.port);
+    await c2.publishAsync('owntracks/roles/one', JSON.stringify(location({ tst: 1705329004 })), { qos: 1 });
+    await c2.endAsync();
+    await waitFor(() => sql(b.db, 'SELECT count(*) AS n FROM locations')[0].n === 2, { what: 'both stored' });
+    const br = await startBridge(b, { name: 'bridge-reader', args: ['--database', at('mt_r', 'r-pass-2')] });
+    const r = await fetch(`${br.url}/api/locations/?device=roles/one`);
+    assert.equal(r.status, 200);
+    assert.deepEqual((await r.json()).results.map((x) => x.timestamp_unix).sort(), [1705329003, 1705329004]);
+    // the reader cannot write, nor read anything but what mytracks made
+    assert.throws(() => pgSql(at('mt_r', 'r-pass-2'), 'DELETE FROM locations'), /permission denied/);
+    assert.throws(() => pgSql(at('mt_r', 'r-pass-2'), 'CREATE TABLE x (i int)'), /permission denied/);
+    // other roles cannot even connect
+    pgSql(pg.url(), "CREATE ROLE mt_other LOGIN PASSWORD 'o-pass-3'");
+    assert.throws(() => pgSql(at('mt_other', 'o-pass-3'), 'SELECT 1 AS one'), /permission denied for database/);
+    await br.stop();
+    await b.stop();
+    assertNoSanitizerFindings(assert, b.proc);
+    assertNoSanitizerFindings(assert, br.proc);
   });
 });
 
