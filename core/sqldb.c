@@ -21,6 +21,10 @@ struct sqldb {
 	PGconn *pg;
 	unsigned gen;	    /* PostgreSQL: bumped on every reset (statements are gone) */
 	unsigned next_name; /* PostgreSQL: prepared statement names */
+	bool lock_wanted;   /* PostgreSQL: hold the advisory lock lock_key */
+	bool lock_held;	    /* ... on the current connection */
+	bool err_busy;	    /* the last try found the lock held elsewhere */
+	int64_t lock_key;
 	char err[256];
 };
 
@@ -234,20 +238,57 @@ static enum sqldb_rc lite_rc(struct sqldb *db, int rc)
 	}
 }
 
-/* A broken PostgreSQL connection is reset before the next statement; its
- * prepared statements are gone with it. */
-static bool pg_alive(struct sqldb *db)
+/* Take the session advisory lock db->lock_key on this connection. */
+static bool pg_take_lock(struct sqldb *db)
 {
-	if (PQstatus(db->pg) == CONNECTION_OK)
-		return true;
-	PQreset(db->pg);
-	db->gen++;
-	if (PQstatus(db->pg) != CONNECTION_OK) {
-		set_err(db, "PostgreSQL connection lost", PQerrorMessage(db->pg));
+	char sql[80];
+	PGresult *res;
+
+	db->err_busy = false;
+	snprintf(sql, sizeof(sql), "SELECT pg_try_advisory_lock(%" PRId64 ")", db->lock_key);
+	res = PQexec(db->pg, sql);
+	if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+		set_err(db, "take the advisory lock", PQresultErrorMessage(res));
+		PQclear(res);
 		return false;
 	}
-	PQsetClientEncoding(db->pg, "UTF8");
-	return true;
+	db->lock_held = PQgetvalue(res, 0, 0)[0] == 't';
+	PQclear(res);
+	if (!db->lock_held) {
+		set_err(db, "", "another connection holds this database's advisory lock");
+		db->err_busy = true;
+	}
+	return db->lock_held;
+}
+
+/* A broken PostgreSQL connection is reset before the next statement; its
+ * prepared statements are gone with it, and so is its advisory lock, which
+ * is taken again before anything else runs on the new connection. */
+static bool pg_alive(struct sqldb *db)
+{
+	if (PQstatus(db->pg) != CONNECTION_OK) {
+		PQreset(db->pg);
+		db->gen++;
+		db->lock_held = false;
+		if (PQstatus(db->pg) != CONNECTION_OK) {
+			set_err(db, "PostgreSQL connection lost", PQerrorMessage(db->pg));
+			return false;
+		}
+		PQsetClientEncoding(db->pg, "UTF8");
+	}
+	return !db->lock_wanted || db->lock_held || pg_take_lock(db);
+}
+
+int sqldb_hold_lock(struct sqldb *db, int64_t key)
+{
+	if (db->kind != SQLDB_POSTGRES)
+		return 0;
+	db->lock_wanted = true;
+	db->lock_key = key;
+	db->lock_held = false;
+	if (pg_alive(db))
+		return 0;
+	return PQstatus(db->pg) == CONNECTION_OK && db->err_busy ? 1 : -1;
 }
 
 /* Map a failed PostgreSQL result (consumed). */

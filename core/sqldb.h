@@ -81,6 +81,14 @@ bool sqldb_in_txn(struct sqldb *db);
 /* Run one or more statements without parameters or results. */
 enum sqldb_rc sqldb_exec(struct sqldb *db, const char *sql);
 
+/* PostgreSQL: take the session advisory lock `key` now (0; 1 when another
+ * connection holds it, -1 on another failure, sqldb_errmsg() says), and
+ * keep it:
+ * after a lost connection is re-established, no statement runs on it
+ * until the lock is taken again (each one fails while another connection
+ * holds it). Does nothing and returns 0 on SQLite. */
+int sqldb_hold_lock(struct sqldb *db, int64_t key);
+
 /* Prepare `sql` (`?N` parameters, N from 1 to 32). NULL on failure
  * (reason in sqldb_errmsg). PostgreSQL prepares on first use, per
  * connection. */

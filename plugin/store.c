@@ -889,20 +889,19 @@ static struct sqldb_stmt *prepare_or_fail(struct sqldb *db, const char *sql, cha
 /* PostgreSQL takes one writer: a second plugin on the same database would
  * hand out the same ids (they are assigned by the broker thread from the
  * largest in use). The session-level advisory lock is released when the
- * connection closes. */
+ * connection closes, and taken again by sqldb on a new connection before
+ * anything is written. */
 static int claim_pg_writer(struct sqldb *db, char *err, size_t errlen)
 {
-	int64_t got = query_int(db, "SELECT pg_try_advisory_lock(7238518)::int", -1);
+	int rc = sqldb_hold_lock(db, 7238518);
 
-	if (got == 1)
-		return 0;
-	if (got < 0)
+	if (rc < 0)
 		snprintf(err, errlen, "take the writer lock: %s", sqldb_errmsg(db));
-	else
+	else if (rc > 0)
 		snprintf(err, errlen,
 			 "another mytracks plugin is already writing to this PostgreSQL "
 			 "database (one writer per database)");
-	return -1;
+	return rc == 0 ? 0 : -1;
 }
 
 struct store *store_open(const char *path, int commit_window_ms, size_t buffer_max, char *err,

@@ -241,6 +241,9 @@ describe('a PostgreSQL restart under load', () => {
     assert.equal(stored.d, N, 'each once');
     await waitFor(async () => (await fetch(`${br.url}/api/locations/?limit=1`)).status === 200, { timeout: 15000, what: 'the bridge serving again' });
     assert.match(b.proc.output, /mytracks: .*(PostgreSQL connection lost|terminating connection|server closed)/i, 'the outage was logged');
+    // the writer lock was taken again on the new connection
+    await assert.rejects(startBroker({ options: { database: url }, ownLeaksOnly: true }),
+      /another mytracks plugin is already writing to this PostgreSQL database/);
     await c.endAsync();
     await br.stop();
     await b.stop();
