@@ -32,7 +32,7 @@ const SIZES = {
     fanout: [1000, 10000], fanSecs: 10, histRows: 1000000, histReqs: 500, memory: 1000000, warmup: 2, httpSecs: 10,
     exportRows: 1000000, trackRows: 500000, trackReqs: 5, purgeRows: 1000000 },
 };
-const ALL = ['ingest', 'latency', 'fanout', 'history', 'memory', 'http', 'export', 'retention'];
+const ALL = ['ingest', 'latency', 'fanout', 'history', 'memory', 'http', 'export', 'retention', 'postgres'];
 
 function usage() {
   return `Usage: bench/run [--smoke | --quick] [--only LIST] [--fanout-frames F] [--max-clients N] [--json FILE] [--keep] [--no-build]
@@ -233,21 +233,27 @@ async function timedLoad(args, cpu) {
 
 /** One ingest run on a fresh broker: rate, and CPU per message (µs) of
  * the broker thread, the writer thread and the load generator. With
- * `pinned` the broker (and so its writer) runs on CPU 0, the load on CPU 1. */
-async function ingestRun(n, r, withPlugin, pinned, check) {
-  const db = withPlugin ? path.join(work, `ingest-${pinned ? 'pin-' : ''}${r}.db`) : undefined;
-  const b = await broker({ db, cpu: pinned ? 0 : undefined });
+ * `pinned` the broker (and so its writer) runs on CPU 0, the load on CPU 1.
+ * With the plugin storing in `db` (a fresh SQLite file by default; plugin
+ * `options` as broker() takes them), also `stored`: rows/s from the start
+ * of the load until the last one was committed. */
+async function ingestRun(n, r, withPlugin, pinned, check,
+  db = withPlugin ? path.join(work, `ingest-${pinned ? 'pin-' : ''}${r}.db`) : undefined, options = []) {
+  const b = await broker({ db, cpu: pinned ? 0 : undefined, options });
+  const t0 = Date.now();
   const before = threadCpu(b.proc.pid);
   const res = await timedLoad(['--port', String(b.port), '--devices', '10', '--rate', 'max',
     '--count', String(n), '--qos', '1', '--max-inflight', '20', '--json', '--user', `ingest${pinned ? 'p' : ''}${r}`], pinned ? 1 : undefined);
   const after = threadCpu(b.proc.pid);
+  let stored;
   if (res.exitCode !== 0 || res.acked !== n) throw new Error(`ingest run failed: ${JSON.stringify(res)}`);
   const us = (c) => ({ user: (c.user / n) * 1e6, sys: (c.sys / n) * 1e6 });
   const cpu = { broker: us(cpuDiff(before.main, after.main)), writer: us(cpuDiff(before.others, after.others)), load: us(res.cpu) };
   if (withPlugin) {
     // every acknowledged location must be stored once: wait for the commit
     await waitFor(() => sql(db, 'SELECT count(*) AS n FROM locations')[0].n >= n,
-      { timeout: 30000, interval: 100, what: 'all rows committed' }).catch(() => {});
+      { timeout: 60000, interval: 50, what: 'all rows committed' }).catch(() => {});
+    stored = n / ((Date.now() - t0) / 1000);
     await b.stop(); // a clean shutdown commits what is pending
     const q = sql(db, 'SELECT count(*) AS n, count(DISTINCT device_id || \'/\' || tst) AS d FROM locations')[0];
     check.stored += q.n; check.distinct += q.d; check.expected += n;
@@ -255,7 +261,7 @@ async function ingestRun(n, r, withPlugin, pinned, check) {
     await b.stop();
   }
   log(`ingest${pinned ? ' pinned' : ''} round ${r + 1}: ${withPlugin ? 'plugin' : 'bare  '} ${fmt(res.rate)} msg/s`);
-  return { rate: res.rate, cpu };
+  return { rate: res.rate, cpu, stored };
 }
 
 /** Medians per component of a list of ingestRun results, as text. */
@@ -417,32 +423,103 @@ async function history() {
   historyDb(db, S.histRows);
   const got = sql(db, 'SELECT count(*) AS n, max(id) AS m FROM locations')[0];
   log(`history: ${fmt(got.n)} rows written in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+  raw.results.history = { rows: got.n, ...await historyPages(db, got.n, got.m, 'History') };
+}
+
+/** The history API's paged queries against the bridge on `db`: one row each. */
+async function historyPages(db, rowCount, maxId, label) {
   const b = await broker();
   const br = await bridge(b.port, db);
   const url = `http://127.0.0.1:${br.port}`;
   const limit = Math.min(1000, Math.floor(S.histRows / 100));
   const devPaths = Array.from({ length: 100 }, (_, i) => `--path=/api/locations/?device=${(i * 37) % 100 + 1}&limit=${limit}`);
   // since_id pages: from points spread over the table, all devices and one device
-  const sincePaths = Array.from({ length: 100 }, (_, i) => `--path=/api/locations/?since_id=${Math.floor((got.m - 2 * limit) * i / 100)}&limit=${limit}`);
+  const sincePaths = Array.from({ length: 100 }, (_, i) => `--path=/api/locations/?since_id=${Math.floor((maxId - 2 * limit) * i / 100)}&limit=${limit}`);
   const sinceDevPaths = Array.from({ length: 100 }, (_, i) =>
-    `--path=/api/locations/?device=${i + 1}&since_id=${Math.max(0, Math.floor((got.m - 100 * 2 * limit) * ((i * 53) % 100) / 100))}&limit=${limit}`);
+    `--path=/api/locations/?device=${i + 1}&since_id=${Math.max(0, Math.floor((maxId - 100 * 2 * limit) * ((i * 53) % 100) / 100))}&limit=${limit}`);
   const out = {};
-  for (const [key, label, paths] of [
-    ['device', `History: ?device=X&limit=${limit} (latest page of one device)`, devPaths],
-    ['since', `History: ?since_id=N&limit=${limit} (polling page, all devices)`, sincePaths],
-    ['since_device', `History: ?device=X&since_id=N&limit=${limit}`, sinceDevPaths],
+  for (const [key, what, paths] of [
+    ['device', `?device=X&limit=${limit} (latest page of one device)`, devPaths],
+    ['since', `?since_id=N&limit=${limit} (polling page, all devices)`, sincePaths],
+    ['since_device', `?device=X&since_id=N&limit=${limit}`, sinceDevPaths],
   ]) {
     const res = await tool('http_bench', ['--url', url, ...paths, '--requests', String(S.histReqs), '--warmup', '10',
       '--expect-items', String(limit)]);
     out[key] = res;
-    row(`${label}, ${fmt(got.n)}-row database`, `median ${ms(res.p50_ms)} ms, p99 ${ms(res.p99_ms)} ms, max ${ms(res.max_ms)} ms ` +
+    row(`${label}: ${what}, ${fmt(rowCount)}-row database`, `median ${ms(res.p50_ms)} ms, p99 ${ms(res.p99_ms)} ms, max ${ms(res.max_ms)} ms ` +
       `(${fmt(res.requests)} requests, ${fmt(res.bytes_avg / 1024)} KiB each${res.errors ? `, ${res.errors} errors: ${res.first_error}` : ''})`,
       '< 20 ms', res.errors === 0 && res.p99_ms < 20, res.errors === 0);
     if (res.errors) raw.httpErrors = true;
   }
-  raw.results.history = { rows: got.n, ...out };
   await br.stop();
   await b.stop();
+  return out;
+}
+
+// ---- 9. the PostgreSQL backend ----
+/** The history database of historyDb(), in PostgreSQL: the same rows. */
+function historyPg(url, rows) {
+  const schema = fs.readFileSync(path.join(top, 'schema', 'schema_pg.sql'), 'utf8');
+  const now = Math.floor(Date.now() / 1000);
+  const perDev = Math.ceil(rows / 100);
+  const script = `${schema}
+INSERT INTO devices (id, "user", device, tid, first_seen, last_seen, online)
+  SELECT i, 'hist', format('dev%s', lpad(i::text, 4, '0')), lpad(i::text, 2, '0'), ${now - perDev}, ${now}, 0
+  FROM generate_series(1, 100) AS i;
+INSERT INTO locations (id, device_id, tst, lat, lon, acc, alt, vel, batt, conn, tid, cog, bs,
+                       created_at, ip_address, received_at, raw)
+  SELECT i + 1, d, t, la, lo, acc, 40, vel, batt, 'm', lpad(d::text, 2, '0'), cog, 1, t, '127.0.0.1', t,
+    json_build_object('_type', 'location', 'lat', round(la::numeric, 6), 'lon', round(lo::numeric, 6), 'tst', t,
+      'acc', acc, 'alt', 40, 'vel', vel, 'cog', cog, 'batt', batt, 'bs', 1, 'conn', 'm', 'tid', lpad(d::text, 2, '0'))::text
+  FROM (SELECT i, (i % 100) + 1 AS d, ${now - perDev} + i / 100 AS t,
+               52.4 + (i % 100) * 0.003 + ((i / 100) % 1000) * 0.00001 AS la,
+               13.3 + (i % 100) * 0.002 + ((i / 100) % 777) * 0.00001 AS lo,
+               3 + (i % 27) AS acc, (i % 60) AS vel, (i * 7) % 360 AS cog, 100 - (i / 100) % 85 AS batt
+        FROM generate_series(0, ${rows - 1}) AS i) AS g;
+ANALYZE;`;
+  execFileSync('psql', ['-X', '-q', '-v', 'ON_ERROR_STOP=1', '-1', url], { input: script, stdio: ['pipe', 'ignore', 'inherit'] });
+}
+
+async function postgres() {
+  const { pgBinDir, startPostgres } = await import(path.join(top, 'tests', 'lib', 'pg.mjs'));
+  if (!pgBinDir()) return skip('PostgreSQL backend', 'PostgreSQL server binaries not installed (tools/install-deps --test)');
+  // durable as in production: fsync on, synchronous_commit on
+  const pg = await startPostgres({ fsync: true });
+  const version = sql(pg.url(), 'SELECT current_setting(\'server_version\') AS v')[0].v;
+  const n = S.ingest;
+  const check = { stored: 0, distinct: 0, expected: 0 };
+  const res = { bare: [], plugin: [] };
+  for (let r = 0; r < S.rounds; r++) {
+    for (const withPlugin of [false, true]) {
+      const db = withPlugin ? pg.createDatabase(`ingest${r}`) : undefined;
+      // a buffer for the whole run: the broker's rate, then the writer's
+      const buf = [`buffer_max ${2 * n}`, `buffer_per_user ${2 * n}`];
+      res[withPlugin ? 'plugin' : 'bare'].push(await ingestRun(n, r, withPlugin, false, check, db, buf));
+    }
+  }
+  const rates = (a) => a.map((x) => x.rate);
+  const runs = (a) => rates(a).map((x) => fmt(x)).join(', ');
+  const ratio = median(rates(res.plugin)) / median(rates(res.bare));
+  row(`PostgreSQL ${version} (local, fsync on): ingest, bare mosquitto, QoS 1, 10 devices, ${fmt(n)} msgs × ${S.rounds}`,
+    `${fmt(median(rates(res.bare)))} msg/s (runs: ${runs(res.bare)})`);
+  row('PostgreSQL: ingest with the plugin storing in PostgreSQL, same load',
+    `${fmt(median(rates(res.plugin)))} msg/s (runs: ${runs(res.plugin)}); ${cpuText(res.plugin, true)}`);
+  row('PostgreSQL: ingest ratio plugin / bare (medians)', fmt(ratio, 2), '≥ 0.80', ratio >= 0.8, true);
+  const stored = res.plugin.map((x) => x.stored);
+  row('PostgreSQL: rows stored per second (load start to last commit; the writer catches up from the buffer)',
+    `${fmt(median(stored))} rows/s (runs: ${stored.map((x) => fmt(x)).join(', ')})`);
+  row('PostgreSQL: every acknowledged location stored exactly once',
+    `${fmt(check.stored)} rows, ${fmt(check.distinct)} distinct (device, tst), ${fmt(check.expected)} sent`,
+    'all, once', check.stored === check.expected && check.distinct === check.expected);
+  if (check.stored !== check.expected || check.distinct !== check.expected) raw.undelivered = true;
+  const url = pg.createDatabase('history');
+  const t0 = Date.now();
+  historyPg(url, S.histRows);
+  const got = sql(url, 'SELECT count(*) AS n, max(id) AS m FROM locations')[0];
+  log(`postgres history: ${fmt(got.n)} rows written in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+  const pages = await historyPages(url, got.n, got.m, 'PostgreSQL history');
+  raw.results.postgres = { version, ingest: { n, bare: rates(res.bare), plugin: rates(res.plugin), ratio, ...check }, history: pages };
+  await pg.stop();
 }
 
 // ---- 5. memory ----
@@ -645,7 +722,7 @@ function table() {
 let failed = false;
 try {
   build();
-  const steps = { ingest, latency, fanout, history, memory, http, export: exportBench, retention };
+  const steps = { ingest, latency, fanout, history, memory, http, export: exportBench, retention, postgres };
   for (const name of only) {
     log(`running ${name}`);
     try {

@@ -152,7 +152,8 @@ bool db_ready(struct db *db)
 
 	if (db->h)
 		return true;
-	db->h = sqldb_open(db->spec, SQLDB_READONLY, 1000, db->error, sizeof(db->error));
+	db->h = sqldb_open(db->spec, SQLDB_READONLY | SQLDB_PLAN_EACH, 1000, db->error,
+			   sizeof(db->error));
 	if (!db->h)
 		return false;
 	sql = sqldb_kind(db->h) == SQLDB_POSTGRES ? pg_sql : sqlite_sql;

@@ -17,6 +17,7 @@
 
 struct sqldb {
 	enum sqldb_kind kind;
+	int flags; /* of sqldb_open() */
 	sqlite3 *lite;
 	PGconn *pg;
 	unsigned gen;	    /* PostgreSQL: bumped on every reset (statements are gone) */
@@ -24,6 +25,8 @@ struct sqldb {
 	bool lock_wanted;   /* PostgreSQL: hold the advisory lock lock_key */
 	bool lock_held;	    /* ... on the current connection */
 	bool err_busy;	    /* the last try found the lock held elsewhere */
+	int pipe_unread;    /* pipeline: statements sent, answers not read */
+	bool pipe_synced;   /* pipeline: the sync is sent, its answer not read */
 	int64_t lock_key;
 	char err[256];
 };
@@ -136,6 +139,23 @@ static void quiet_notices(void *arg, const char *msg)
 	(void)msg;
 }
 
+/* What every new PostgreSQL connection is told first (sqldb_open flags).
+ * A failure shows in the next statement. */
+static void pg_session(struct sqldb *db)
+{
+	PGresult *res;
+
+	PQsetClientEncoding(db->pg, "UTF8");
+	if (db->flags & SQLDB_READONLY) {
+		res = PQexec(db->pg, "SET default_transaction_read_only = on");
+		PQclear(res);
+	}
+	if (db->flags & SQLDB_PLAN_EACH) {
+		res = PQexec(db->pg, "SET plan_cache_mode = force_custom_plan");
+		PQclear(res);
+	}
+}
+
 struct sqldb *sqldb_open(const char *spec, int flags, int busy_ms, char *err, size_t errlen)
 {
 	struct sqldb *db = calloc(1, sizeof(*db));
@@ -178,7 +198,8 @@ struct sqldb *sqldb_open(const char *spec, int flags, int busy_ms, char *err, si
 		return NULL;
 	}
 	PQsetNoticeProcessor(db->pg, quiet_notices, NULL);
-	PQsetClientEncoding(db->pg, "UTF8");
+	db->flags = flags;
+	pg_session(db);
 	return db;
 }
 
@@ -261,20 +282,26 @@ static bool pg_take_lock(struct sqldb *db)
 	return db->lock_held;
 }
 
+/* A new connection: no statement is prepared on it, no lock held. */
+static bool pg_reset(struct sqldb *db)
+{
+	PQreset(db->pg);
+	db->gen++;
+	db->lock_held = false;
+	if (PQstatus(db->pg) != CONNECTION_OK)
+		return false;
+	pg_session(db);
+	return true;
+}
+
 /* A broken PostgreSQL connection is reset before the next statement; its
  * prepared statements are gone with it, and so is its advisory lock, which
  * is taken again before anything else runs on the new connection. */
 static bool pg_alive(struct sqldb *db)
 {
-	if (PQstatus(db->pg) != CONNECTION_OK) {
-		PQreset(db->pg);
-		db->gen++;
-		db->lock_held = false;
-		if (PQstatus(db->pg) != CONNECTION_OK) {
-			set_err(db, "PostgreSQL connection lost", PQerrorMessage(db->pg));
-			return false;
-		}
-		PQsetClientEncoding(db->pg, "UTF8");
+	if (PQstatus(db->pg) != CONNECTION_OK && !pg_reset(db)) {
+		set_err(db, "PostgreSQL connection lost", PQerrorMessage(db->pg));
+		return false;
 	}
 	return !db->lock_wanted || db->lock_held || pg_take_lock(db);
 }
@@ -494,30 +521,47 @@ enum sqldb_rc sqldb_bind_null(struct sqldb_stmt *st, int i)
 	return pg_bind(st, i, NULL, 0);
 }
 
-static enum sqldb_rc pg_execute(struct sqldb_stmt *st)
+/* Connected, and `st` prepared on this connection. */
+static enum sqldb_rc pg_ready(struct sqldb_stmt *st)
 {
 	struct sqldb *db = st->db;
-	const char *vals[MAX_PARAMS];
 	Oid types[MAX_PARAMS];
 	PGresult *res;
 	int i;
 
 	if (!pg_alive(db))
 		return SQLDB_ERROR;
-	if (st->prepared != db->gen + 1) {
-		/* PostgreSQL infers the type of each parameter from its use; one
-		 * the SQL skips (the same bindings serve several statements) has
-		 * none, and is declared text */
-		for (i = 0; i < st->nparams; i++)
-			types[i] = st->used[i] ? 0 : 25 /* TEXTOID */;
-		res = PQprepare(db->pg, st->name, st->sql, st->nparams, types);
-		if (PQresultStatus(res) != PGRES_COMMAND_OK)
-			return pg_fail(db, res);
-		PQclear(res);
-		st->prepared = db->gen + 1;
-	}
+	if (st->prepared == db->gen + 1)
+		return SQLDB_DONE;
+	/* PostgreSQL infers the type of each parameter from its use; one the
+	 * SQL skips (the same bindings serve several statements) has none,
+	 * and is declared text */
 	for (i = 0; i < st->nparams; i++)
+		types[i] = st->used[i] ? 0 : 25 /* TEXTOID */;
+	res = PQprepare(db->pg, st->name, st->sql, st->nparams, types);
+	if (PQresultStatus(res) != PGRES_COMMAND_OK)
+		return pg_fail(db, res);
+	PQclear(res);
+	st->prepared = db->gen + 1;
+	return SQLDB_DONE;
+}
+
+static void pg_values(struct sqldb_stmt *st, const char **vals)
+{
+	for (int i = 0; i < st->nparams; i++)
 		vals[i] = st->bound[i] ? st->val[i] : NULL;
+}
+
+static enum sqldb_rc pg_execute(struct sqldb_stmt *st)
+{
+	struct sqldb *db = st->db;
+	const char *vals[MAX_PARAMS];
+	PGresult *res;
+	enum sqldb_rc rc = pg_ready(st);
+
+	if (rc != SQLDB_DONE)
+		return rc;
+	pg_values(st, vals);
 	res = PQexecPrepared(db->pg, st->name, st->nparams, vals, NULL, NULL, 0);
 	switch (PQresultStatus(res)) {
 	case PGRES_TUPLES_OK:
@@ -537,6 +581,129 @@ static enum sqldb_rc pg_execute(struct sqldb_stmt *st)
 	st->row = -1;
 	st->executed = true;
 	return SQLDB_DONE;
+}
+
+enum sqldb_rc sqldb_ready(struct sqldb_stmt *st)
+{
+	if (st->lite) {
+		set_err(st->db, "pipeline", "not available on SQLite");
+		return SQLDB_ERROR;
+	}
+	return pg_ready(st);
+}
+
+/* The connection died: its statements with it. */
+static enum sqldb_rc pg_lost(struct sqldb *db, const char *what)
+{
+	if (PQstatus(db->pg) != CONNECTION_OK)
+		db->gen++;
+	set_err(db, what, PQerrorMessage(db->pg));
+	return SQLDB_ERROR;
+}
+
+enum sqldb_rc sqldb_pipeline_begin(struct sqldb *db)
+{
+	db->pipe_unread = 0;
+	db->pipe_synced = false;
+	if (db->kind != SQLDB_POSTGRES) {
+		set_err(db, "pipeline", "not available on SQLite");
+		return SQLDB_ERROR;
+	}
+	if (PQstatus(db->pg) != CONNECTION_OK || !PQenterPipelineMode(db->pg))
+		return pg_lost(db, "enter pipeline mode");
+	return SQLDB_DONE;
+}
+
+enum sqldb_rc sqldb_send(struct sqldb_stmt *st)
+{
+	struct sqldb *db = st->db;
+	const char *vals[MAX_PARAMS];
+
+	if (st->lite || st->prepared != db->gen + 1 || PQpipelineStatus(db->pg) != PQ_PIPELINE_ON) {
+		set_err(db, "send", "statement not ready, or no pipeline");
+		return SQLDB_ERROR;
+	}
+	pg_values(st, vals);
+	if (!PQsendQueryPrepared(db->pg, st->name, st->nparams, vals, NULL, NULL, 0))
+		return pg_lost(db, "send");
+	db->pipe_unread++;
+	return SQLDB_DONE;
+}
+
+enum sqldb_rc sqldb_pipeline_sync(struct sqldb *db)
+{
+	if (db->kind != SQLDB_POSTGRES || !PQpipelineSync(db->pg))
+		return pg_lost(db, "pipeline sync");
+	db->pipe_synced = true;
+	return SQLDB_DONE;
+}
+
+enum sqldb_rc sqldb_pipeline_result(struct sqldb *db, int64_t *changes)
+{
+	PGresult *res, *end;
+	enum sqldb_rc rc = SQLDB_DONE;
+
+	*changes = 0;
+	if (db->kind != SQLDB_POSTGRES || db->pipe_unread <= 0 || !db->pipe_synced) {
+		set_err(db, "pipeline", "no answer to read");
+		return SQLDB_ERROR;
+	}
+	res = PQgetResult(db->pg);
+	if (!res)
+		return pg_lost(db, "pipeline answer");
+	db->pipe_unread--;
+	switch (PQresultStatus(res)) {
+	case PGRES_COMMAND_OK:
+	case PGRES_TUPLES_OK:
+		*changes = strtoll(PQcmdTuples(res), NULL, 10);
+		PQclear(res);
+		break;
+	case PGRES_PIPELINE_ABORTED: /* an earlier one failed: its error stands */
+		PQclear(res);
+		rc = SQLDB_ERROR;
+		break;
+	default:
+		rc = pg_fail(db, res);
+		break;
+	}
+	/* each statement's answer ends with a NULL */
+	end = PQgetResult(db->pg);
+	if (end) {
+		PQclear(end);
+		set_err(db, "pipeline", "more than one answer to a statement");
+		return SQLDB_ERROR;
+	}
+	return rc;
+}
+
+void sqldb_pipeline_end(struct sqldb *db)
+{
+	PGresult *res;
+
+	if (db->kind != SQLDB_POSTGRES || PQpipelineStatus(db->pg) == PQ_PIPELINE_OFF)
+		return;
+	if (!db->pipe_synced && db->pipe_unread > 0 && !PQpipelineSync(db->pg))
+		db->pipe_unread = 0; /* the connection is gone */
+	else if (db->pipe_unread > 0)
+		db->pipe_synced = true;
+	/* what was not read: each answer and its NULL, then the sync's */
+	while (PQstatus(db->pg) == CONNECTION_OK && (db->pipe_unread > 0 || db->pipe_synced)) {
+		res = PQgetResult(db->pg);
+		if (!res) {
+			if (db->pipe_unread > 0)
+				db->pipe_unread--;
+			continue;
+		}
+		if (PQresultStatus(res) == PGRES_PIPELINE_SYNC) {
+			db->pipe_synced = false;
+			db->pipe_unread = 0;
+		}
+		PQclear(res);
+	}
+	if (!PQexitPipelineMode(db->pg) && PQstatus(db->pg) == CONNECTION_OK)
+		pg_reset(db); /* out of step with the server: start over */
+	db->pipe_unread = 0;
+	db->pipe_synced = false;
 }
 
 enum sqldb_rc sqldb_step(struct sqldb_stmt *st)

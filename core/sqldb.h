@@ -49,7 +49,14 @@ enum sqldb_rc {
 };
 
 /* sqldb_open() flags */
-#define SQLDB_READONLY 0x1 /* SQLite: open read-only (never create) */
+#define SQLDB_READONLY                                                                             \
+	0x1 /* SQLite: open read-only (never create); PostgreSQL:                                  \
+	     * read-only transactions */
+/* PostgreSQL: plan each execution of a prepared statement with its values
+ * (plan_cache_mode = force_custom_plan), for queries whose best plan
+ * depends on them: a generic plan of the history's since_id page walks
+ * the tst index and sorts, 100 times slower (docs/bench.md). */
+#define SQLDB_PLAN_EACH 0x2
 
 struct sqldb;
 struct sqldb_stmt;
@@ -112,6 +119,29 @@ enum sqldb_rc sqldb_step(struct sqldb_stmt *st);
 int64_t sqldb_changes(struct sqldb_stmt *st);
 /* Back to the start, every binding cleared (NULL). */
 void sqldb_reset(struct sqldb_stmt *st);
+
+/* Pipelining (PostgreSQL only; SQLDB_ERROR on SQLite): writes sent one
+ * after the other without waiting for each answer, then answered in
+ * order - one round trip for many rows.
+ *
+ *   sqldb_ready(st) for every statement the pipeline will send (it may
+ *   reconnect and prepare; neither can happen inside), then
+ *   sqldb_pipeline_begin(db); sqldb_send(st) per row, binding between
+ *   sends (the values are copied at once); sqldb_pipeline_sync(db);
+ *   sqldb_pipeline_result(db, &changes) per row sent, in order;
+ *   sqldb_pipeline_end(db), always, also after an error (it reads what
+ *   is left and leaves pipeline mode).
+ *
+ * A statement that fails aborts every later one up to the sync (their
+ * results are SQLDB_ERROR), and an open transaction with it, as if each
+ * had been stepped. Keep a pipeline to a few hundred statements: answers
+ * are read only after the sync. */
+enum sqldb_rc sqldb_ready(struct sqldb_stmt *st);
+enum sqldb_rc sqldb_pipeline_begin(struct sqldb *db);
+enum sqldb_rc sqldb_send(struct sqldb_stmt *st);
+enum sqldb_rc sqldb_pipeline_sync(struct sqldb *db);
+enum sqldb_rc sqldb_pipeline_result(struct sqldb *db, int64_t *changes);
+void sqldb_pipeline_end(struct sqldb *db);
 
 /* Column `i` (from 0) of the current row. NULL reads as 0 / NULL; a
  * PostgreSQL boolean as 1 / 0. */

@@ -265,76 +265,123 @@ static int apply_delete(struct store *s, struct store_op *op)
 }
 
 /* Apply one op. SQLDB_DONE on success (or a row that is already there). */
-static int apply(struct store *s, struct store_op *op)
+/* Bind the row `op` writes to its statement. NULL when `op` is not a row
+ * write (control ops, deletes); *bad when a value would not bind. */
+static struct sqldb_stmt *bind_row(struct store *s, const struct store_op *op, bool *bad)
 {
 	const struct ot_location *l = &op->loc;
 	struct sqldb_stmt *st;
-	int rc, bad = 0; /* any bind that failed (SQLDB_DONE is 0) */
-
-	if (op->skip)
-		return SQLDB_DONE; /* refused by PostgreSQL in an earlier attempt */
+	int b = 0; /* any bind that failed (SQLDB_DONE is 0) */
 
 	switch (op->kind) {
 	case STORE_DEVICE_NEW:
 		st = s->st[ST_INS_DEVICE];
-		bad |= sqldb_bind_int64(st, 1, op->id);
-		bad |= bind_text(st, 2, op->s1);
-		bad |= bind_text(st, 3, op->s2);
-		bad |= sqldb_bind_int64(st, 4, op->received_at);
+		b |= sqldb_bind_int64(st, 1, op->id);
+		b |= bind_text(st, 2, op->s1);
+		b |= bind_text(st, 3, op->s2);
+		b |= sqldb_bind_int64(st, 4, op->received_at);
 		break;
 	case STORE_LOCATION:
 		st = s->st[ST_INS_LOCATION];
-		bad |= sqldb_bind_int64(st, 1, op->id);
-		bad |= sqldb_bind_int64(st, 2, op->device_id);
-		bad |= sqldb_bind_int64(st, 3, l->tst);
-		bad |= sqldb_bind_double(st, 4, l->lat);
-		bad |= sqldb_bind_double(st, 5, l->lon);
-		bad |= bind_opt_int(st, 6, l->acc);
-		bad |= bind_opt_int(st, 7, l->alt);
-		bad |= bind_opt_int(st, 8, l->vel);
-		bad |= bind_opt_int(st, 9, l->batt);
-		bad |= bind_text(st, 10, l->conn);
-		bad |= bind_text(st, 11, l->tid);
-		bad |= bind_text(st, 12, l->trigger);
-		bad |= bind_opt_int(st, 13, l->cog);
-		bad |= bind_opt_int(st, 14, l->vac);
-		bad |= bind_opt_int(st, 15, l->bs);
-		bad |= bind_text(st, 16, l->ssid);
-		bad |= bind_text(st, 17, l->bssid);
-		bad |= bind_opt_int(st, 18, l->created_at);
-		bad |= bind_text(st, 19, op->s1);
-		bad |= sqldb_bind_int64(st, 20, op->received_at);
-		bad |= sqldb_bind_text(st, 21, op->raw, (int)op->raw_len);
-		bad |= sqldb_bind_int64(st, 22, op->decrypted);
+		b |= sqldb_bind_int64(st, 1, op->id);
+		b |= sqldb_bind_int64(st, 2, op->device_id);
+		b |= sqldb_bind_int64(st, 3, l->tst);
+		b |= sqldb_bind_double(st, 4, l->lat);
+		b |= sqldb_bind_double(st, 5, l->lon);
+		b |= bind_opt_int(st, 6, l->acc);
+		b |= bind_opt_int(st, 7, l->alt);
+		b |= bind_opt_int(st, 8, l->vel);
+		b |= bind_opt_int(st, 9, l->batt);
+		b |= bind_text(st, 10, l->conn);
+		b |= bind_text(st, 11, l->tid);
+		b |= bind_text(st, 12, l->trigger);
+		b |= bind_opt_int(st, 13, l->cog);
+		b |= bind_opt_int(st, 14, l->vac);
+		b |= bind_opt_int(st, 15, l->bs);
+		b |= bind_text(st, 16, l->ssid);
+		b |= bind_text(st, 17, l->bssid);
+		b |= bind_opt_int(st, 18, l->created_at);
+		b |= bind_text(st, 19, op->s1);
+		b |= sqldb_bind_int64(st, 20, op->received_at);
+		b |= sqldb_bind_text(st, 21, op->raw, (int)op->raw_len);
+		b |= sqldb_bind_int64(st, 22, op->decrypted);
 		break;
 	case STORE_DEVICE_STATUS:
 		st = s->st[ST_UPD_STATUS];
-		bad |= sqldb_bind_int64(st, 1, op->device_id);
-		bad |= sqldb_bind_int64(st, 2, op->online);
-		bad |= sqldb_bind_int64(st, 3, op->received_at);
+		b |= sqldb_bind_int64(st, 1, op->device_id);
+		b |= sqldb_bind_int64(st, 2, op->online);
+		b |= sqldb_bind_int64(st, 3, op->received_at);
 		break;
 	case STORE_DEVICE_CARD:
 		st = s->st[ST_UPD_CARD];
-		bad |= sqldb_bind_int64(st, 1, op->device_id);
-		bad |= bind_text(st, 2, op->s1);
-		bad |= bind_text(st, 3, op->s2);
+		b |= sqldb_bind_int64(st, 1, op->device_id);
+		b |= bind_text(st, 2, op->s1);
+		b |= bind_text(st, 3, op->s2);
 		break;
 	case STORE_DEVICE_TOUCH:
 		st = s->st[ST_UPD_TOUCH];
-		bad |= sqldb_bind_int64(st, 1, op->device_id);
-		bad |= sqldb_bind_int64(st, 2, op->received_at);
-		bad |= bind_text(st, 3, op->s2);
+		b |= sqldb_bind_int64(st, 1, op->device_id);
+		b |= sqldb_bind_int64(st, 2, op->received_at);
+		b |= bind_text(st, 3, op->s2);
 		break;
 	case STORE_EVENT:
 		st = s->st[ST_INS_EVENT];
-		bad |= sqldb_bind_int64(st, 1, op->id);
-		bad |= sqldb_bind_int64(st, 2, op->device_id);
-		bad |= bind_text(st, 3, op->s1);
-		bad |= bind_opt_int(st, 4, op->tst);
-		bad |= sqldb_bind_int64(st, 5, op->received_at);
-		bad |= sqldb_bind_text(st, 6, op->raw, (int)op->raw_len);
-		bad |= sqldb_bind_int64(st, 7, op->decrypted);
+		b |= sqldb_bind_int64(st, 1, op->id);
+		b |= sqldb_bind_int64(st, 2, op->device_id);
+		b |= bind_text(st, 3, op->s1);
+		b |= bind_opt_int(st, 4, op->tst);
+		b |= sqldb_bind_int64(st, 5, op->received_at);
+		b |= sqldb_bind_text(st, 6, op->raw, (int)op->raw_len);
+		b |= sqldb_bind_int64(st, 7, op->decrypted);
 		break;
+	default:
+		return NULL;
+	}
+	*bad = b != 0;
+	return st;
+}
+
+/* A value the engine will not take is about this row alone: the row is
+ * skipped, counted and logged as a write error, rather than retried
+ * forever. */
+static void bind_failed(struct store *s, struct sqldb_stmt *st)
+{
+	atomic_fetch_add(&s->write_errors, 1);
+	set_error(s, "bind a row's values (row skipped)", s->wdb);
+	sqldb_reset(st);
+}
+
+/* Count a row write's outcome `rc` (`changes` rows changed); the rc to go
+ * on with. */
+static int row_done(struct store *s, struct store_op *op, int rc, int64_t changes)
+{
+	if (rc == SQLDB_DONE && op->kind == STORE_LOCATION) {
+		if (changes == 0)
+			atomic_fetch_add(&s->duplicates, 1);
+		else
+			atomic_fetch_add(&s->locations_stored, 1);
+	}
+	/* A constraint failure is about this row alone: SQLite skips it and
+	 * goes on; PostgreSQL has aborted the transaction, so the op is
+	 * marked and the batch is written again without it. */
+	if (rc == SQLDB_CONSTRAINT) {
+		atomic_fetch_add(&s->duplicates, 1);
+		if (sqldb_kind(s->wdb) == SQLDB_SQLITE)
+			return SQLDB_DONE;
+		op->skip = true;
+	}
+	return rc;
+}
+
+static int apply(struct store *s, struct store_op *op)
+{
+	struct sqldb_stmt *st;
+	bool bad = false;
+	int rc;
+
+	if (op->skip)
+		return SQLDB_DONE; /* refused by PostgreSQL in an earlier attempt */
+	switch (op->kind) {
 	case STORE_MARK:
 		s->mark_inserted = atomic_load(&s->locations_stored);
 		s->mark_duplicates = atomic_load(&s->duplicates);
@@ -346,35 +393,93 @@ static int apply(struct store *s, struct store_op *op)
 	case STORE_DELETE:
 		return apply_delete(s, op);
 	default:
-		return SQLDB_ERROR;
+		break;
 	}
+	st = bind_row(s, op, &bad);
+	if (!st)
+		return SQLDB_ERROR;
 	if (bad) {
-		/* about this row alone (a value the engine will not take): skip
-		 * it, counted and logged as a write error, rather than retry
-		 * forever */
-		atomic_fetch_add(&s->write_errors, 1);
-		set_error(s, "bind a row's values (row skipped)", s->wdb);
-		sqldb_reset(st);
+		bind_failed(s, st);
 		return SQLDB_DONE;
 	}
 	rc = sqldb_step(st);
-	if (rc == SQLDB_DONE && op->kind == STORE_LOCATION) {
-		if (sqldb_changes(st) == 0)
-			atomic_fetch_add(&s->duplicates, 1);
-		else
-			atomic_fetch_add(&s->locations_stored, 1);
-	}
+	rc = row_done(s, op, rc, rc == SQLDB_DONE ? sqldb_changes(st) : 0);
 	sqldb_reset(st); /* every parameter is bound again next time */
-	/* A constraint failure is about this row alone: SQLite skips it and
-	 * goes on; PostgreSQL has aborted the transaction, so the op is
-	 * marked and the batch is written again without it. */
-	if (rc == SQLDB_CONSTRAINT) {
-		atomic_fetch_add(&s->duplicates, 1);
-		if (sqldb_kind(s->wdb) == SQLDB_SQLITE)
-			return SQLDB_DONE;
-		op->skip = true;
-	}
 	return rc;
+}
+
+struct writer {
+	struct store *s;
+	struct store_op *done, **done_tail; /* applied, not committed */
+	struct timespec deadline;	    /* the open transaction's commit time */
+	struct timespec stop_deadline;	    /* when stopping: give up writing after */
+	struct timespec retry_at;	    /* after a failure: try again at */
+	struct timespec purge_at;	    /* the next retention batch */
+	bool in_txn, stopping, have_stop_deadline, retrying, purging;
+	int backoff_ms;
+};
+
+/* PostgreSQL: row writes go through a pipeline, up to PIPE_MAX a round
+ * trip, instead of one round trip each (docs/bench.md has the numbers). */
+#define PIPE_MAX 256
+
+static bool pipelinable(const struct store_op *op)
+{
+	return !op->skip && op->kind != STORE_MARK && op->kind != STORE_ACK &&
+	       op->kind != STORE_DELETE;
+}
+
+/* Write the row ops at the front of `*batch` (up to PIPE_MAX) in one
+ * pipeline inside the open transaction. On success they move to w->done;
+ * on failure *batch is unchanged and the caller rolls back and requeues
+ * (a failed statement aborts the transaction). */
+static int apply_pipelined(struct writer *w, struct store_op **batch)
+{
+	static const int row_stmts[] = {ST_INS_DEVICE, ST_INS_LOCATION, ST_UPD_STATUS,
+					ST_UPD_CARD,   ST_UPD_TOUCH,	ST_INS_EVENT};
+	struct store *s = w->s;
+	struct store_op *first = *batch, *end, *op;
+	bool sent[PIPE_MAX];
+	int rc = SQLDB_DONE, n = 0, k;
+
+	for (size_t i = 0; i < sizeof(row_stmts) / sizeof(row_stmts[0]); i++) {
+		rc = sqldb_ready(s->st[row_stmts[i]]);
+		if (rc != SQLDB_DONE)
+			return rc;
+	}
+	rc = sqldb_pipeline_begin(s->wdb);
+	for (op = first; rc == SQLDB_DONE && op && pipelinable(op) && n < PIPE_MAX;
+	     op = op->next, n++) {
+		bool bad = false;
+		struct sqldb_stmt *st = bind_row(s, op, &bad);
+
+		sent[n] = !bad;
+		if (bad) {
+			bind_failed(s, st);
+			continue;
+		}
+		rc = sqldb_send(st);
+		sqldb_reset(st);
+	}
+	end = op;
+	if (rc == SQLDB_DONE)
+		rc = sqldb_pipeline_sync(s->wdb);
+	for (op = first, k = 0; rc == SQLDB_DONE && op != end; op = op->next, k++) {
+		int64_t changes;
+
+		if (sent[k])
+			rc = row_done(s, op, sqldb_pipeline_result(s->wdb, &changes), changes);
+	}
+	/* after a failure, the later rows' answers are read (and dropped) */
+	sqldb_pipeline_end(s->wdb);
+	if (rc != SQLDB_DONE)
+		return rc;
+	for (op = first; op != end; op = op->next) {
+		*w->done_tail = op;
+		w->done_tail = &op->next;
+	}
+	*batch = end;
+	return SQLDB_DONE;
 }
 
 static int exec_simple(struct store *s, int which)
@@ -509,16 +614,6 @@ static void requeue_front(struct store *s, struct store_op *list)
 }
 
 /* The writer thread's own state between its steps. */
-struct writer {
-	struct store *s;
-	struct store_op *done, **done_tail; /* applied, not committed */
-	struct timespec deadline;	    /* the open transaction's commit time */
-	struct timespec stop_deadline;	    /* when stopping: give up writing after */
-	struct timespec retry_at;	    /* after a failure: try again at */
-	struct timespec purge_at;	    /* the next retention batch */
-	bool in_txn, stopping, have_stop_deadline, retrying, purging;
-	int backoff_ms;
-};
 
 static void take_stop_deadline(struct writer *w)
 {
@@ -590,6 +685,7 @@ static struct store_op *wait_for_work(struct writer *w)
  * `*what` names the step. SQLDB_DONE when all went in. */
 static int apply_batch(struct writer *w, struct store_op **batch, const char **what)
 {
+	bool pipelined = sqldb_kind(w->s->wdb) == SQLDB_POSTGRES;
 	int rc;
 
 	if (*batch && !w->in_txn) {
@@ -605,6 +701,14 @@ static int apply_batch(struct writer *w, struct store_op **batch, const char **w
 	while (*batch) {
 		struct store_op *op = *batch;
 
+		if (pipelined && pipelinable(op)) {
+			rc = apply_pipelined(w, batch);
+			if (rc != SQLDB_DONE) {
+				*what = "write";
+				return rc;
+			}
+			continue;
+		}
 		rc = apply(w->s, op);
 		if (rc != SQLDB_DONE) {
 			*what = "write";

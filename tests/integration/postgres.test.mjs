@@ -164,6 +164,27 @@ describe('PostgreSQL operations', () => {
     await b.stop();
   });
 
+  it('a row PostgreSQL refuses is skipped, and the rows around it in the same pipeline are stored once', async () => {
+    const url = pg.createDatabase('refuse');
+    const b = await startBroker({ options: { database: url, commit_window: '200' } });
+    // a rule of this database alone: it refuses one value mytracks accepts
+    pgSql(url, 'ALTER TABLE locations ADD CONSTRAINT no_4242 CHECK (acc IS DISTINCT FROM 4242)');
+    const c = await mqttConnect(b.port);
+    const sub = await collector(b.port, 'mytracks/#');
+    for (let i = 0; i < 40; i++) {
+      await c.publishAsync('owntracks/refuse/d', JSON.stringify(location({ tst: 1705400000 + i, acc: i === 17 ? 4242 : 5 })), { qos: 1 });
+    }
+    await untilSentinel(c, sub, 'owntracks/refuse/last');
+    await waitFor(() => sql(url, 'SELECT count(*) AS n FROM locations')[0].n === 40, { what: '39 rows and the sentinel' });
+    const rows = sql(url, `SELECT tst FROM locations l JOIN devices d ON d.id = l.device_id
+      WHERE d.device = 'd' ORDER BY tst`).map((r) => r.tst - 1705400000);
+    assert.deepEqual(rows, [...Array(40).keys()].filter((i) => i !== 17));
+    assert.match(b.proc.output, /no_4242/, 'the refusal was logged');
+    await c.endAsync();
+    await sub.close();
+    await b.stop();
+  });
+
   it('the bridge waits for the plugin to create the schema', async () => {
     const url = pg.createDatabase('later');
     const fake = { port: 1, db: url, dir: tmpDir() };

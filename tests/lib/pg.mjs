@@ -63,9 +63,10 @@ export function pgSql(url, query) {
 /**
  * Start a PostgreSQL server. Returns { port, dir, url(db), createDatabase(name),
  * sql(db, query), stop(), start(), restart(), proc }. The superuser is
- * "mytracks" with password `password` (scram-sha-256 over TCP).
+ * "mytracks" with password `password` (scram-sha-256 over TCP). `fsync`
+ * off by default: the tests need no durability against power loss.
  */
-export async function startPostgres({ dir = tmpDir('mytracks-pg-'), password = 'pg-secret-9c1e' } = {}) {
+export async function startPostgres({ dir = tmpDir('mytracks-pg-'), password = 'pg-secret-9c1e', fsync = false } = {}) {
   const bin = pgBinDir();
   if (!bin) throw new Error('PostgreSQL server binaries not found (apt-get install postgresql)');
   const port = await freePort();
@@ -83,7 +84,7 @@ export async function startPostgres({ dir = tmpDir('mytracks-pg-'), password = '
   pg.url = (db = 'postgres') => `postgresql://mytracks:${password}@127.0.0.1:${port}/${db}`;
   pg.start = async () => {
     const [cmd, args] = unprivileged(path.join(bin, 'postgres'), ['-D', data, '-p', String(port),
-      '-k', sock, '-c', 'listen_addresses=127.0.0.1', '-c', 'fsync=off', '-c', 'max_connections=60']);
+      '-k', sock, '-c', 'listen_addresses=127.0.0.1', '-c', `fsync=${fsync ? 'on' : 'off'}`, '-c', 'max_connections=60']);
     pg.proc = new Proc('postgres', cmd, args, { logFile: path.join(dir, 'postgres.log') });
     await waitFor(() => {
       if (!pg.proc.running) throw new Error(`postgres exited: ${pg.proc.output}`);
