@@ -32,7 +32,7 @@ const SIZES = {
     fanout: [1000, 10000], fanSecs: 10, histRows: 1000000, histReqs: 500, memory: 1000000, warmup: 2, httpSecs: 10,
     exportRows: 1000000, trackRows: 500000, trackReqs: 5, purgeRows: 1000000 },
 };
-const ALL = ['ingest', 'latency', 'fanout', 'history', 'memory', 'http', 'export', 'retention', 'postgres'];
+const ALL = ['ingest', 'latency', 'fanout', 'history', 'memory', 'http', 'export', 'retention', 'postgres', 'nginx'];
 
 function usage() {
   return `Usage: bench/run [--smoke | --quick] [--only LIST] [--fanout-frames F] [--max-clients N] [--json FILE] [--keep] [--no-build]
@@ -374,6 +374,43 @@ async function fanout() {
     await b.stop();
   }
   raw.results.fanout = out;
+}
+
+// ---- 10. two bridges behind nginx ----
+/** The PID of the one worker of the nginx master `pid` (worker_processes 1). */
+function nginxWorker(pid) {
+  const kids = fs.readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean);
+  if (kids.length !== 1) throw new Error(`nginx ${pid} has ${kids.length} workers`);
+  return kids[0];
+}
+
+async function nginx() {
+  if (!haveBridge()) return skip('Fan-out through nginx', 'bridge not built');
+  const N = await import(path.join(top, 'tests', 'lib', 'nginx.mjs'));
+  if (spawnSync(N.nginxBin, ['-v']).status !== 0) return skip('Fan-out through nginx', 'nginx not installed (tools/install-deps --test)');
+  const clients = S.fanout[0];
+  const fanRate = Math.max(1, fanFrames / clients);
+  const db = path.join(work, 'nginx.db');
+  const b = await broker({ db });
+  const bridges = [await bridge(b.port, db), await bridge(b.port, db)];
+  const dir = fs.mkdtempSync(path.join(work, 'nginx-'));
+  const front = await N.startNginx({ dir, ports: bridges.map((x) => x.port), connections: 4 * clients + 64 });
+  const res = await tool('ws_bench', ['--ws', `${front.ws}/ws/locations/`, '--mqtt-port', String(b.port),
+    '--clients', String(clients), '--rate', String(fanRate), '--duration', String(S.fanSecs), '--settle', '30', '--warmup', String(S.warmup),
+    '--connect-timeout', '120', '--watch', `bridge-a:${bridges[0].proc.pid}`, '--watch', `bridge-b:${bridges[1].proc.pid}`,
+    '--watch', `nginx:${nginxWorker(front.proc.pid)}`]);
+  const ok = res.open === clients && res.matched === res.frames_expected;
+  const w = res.watch;
+  row(`Fan-out through nginx to two bridges: ${fmt(clients)} WebSocket clients, ${fmt(fanRate)} locations/s`,
+    `${res.open === clients ? '' : `only ${fmt(res.open)} open (${res.first_failure}); `}` +
+    `${fmt(res.frames_per_s)} frames/s, p99 ${ms(res.p99_ms)} ms, ${fmt(res.matched)}/${fmt(res.frames_expected)} frames; ` +
+    `CPU bridge a ${fmt(w['bridge-a'].cpu_pct)} %, bridge b ${fmt(w['bridge-b'].cpu_pct)} %, nginx worker ${fmt(w.nginx.cpu_pct)} %`,
+    'all delivered', ok);
+  if (res.matched !== res.frames_expected) raw.undelivered = true;
+  raw.results.nginx = { clients, ...res };
+  await front.proc.stop();
+  for (const x of bridges) await x.stop();
+  await b.stop();
 }
 
 function rss(pid) {
@@ -722,7 +759,7 @@ function table() {
 let failed = false;
 try {
   build();
-  const steps = { ingest, latency, fanout, history, memory, http, export: exportBench, retention, postgres };
+  const steps = { ingest, latency, fanout, history, memory, http, export: exportBench, retention, postgres, nginx };
   for (const name of only) {
     log(`running ${name}`);
     try {

@@ -11,74 +11,24 @@
 // Part of mytracks. SPDX-License-Identifier: MIT
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, spawnSync, execFileSync } from 'node:child_process';
+import { spawnSync, execFileSync } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import {
-  buildDir, sourceDir, startBroker, mqttConnect, location, waitFor, stopAll, sanitizerEnv, freePort, Proc,
+  buildDir, startBroker, mqttConnect, location, waitFor, stopAll, sanitizerEnv,
   assertNoSanitizerFindings,
 } from '../lib/harness.mjs';
 import { startBridge, wsConnect, framesOfType, metric } from '../lib/bridge.mjs';
+import { fromExample, mainConf, nginxTest, startNginx } from '../lib/nginx.mjs';
 
 const tool = path.join(buildDir, 'tools', 'mytracks-users');
-const example = path.join(sourceDir, 'conf', 'nginx.conf.example');
-const nginxBin = ['/usr/sbin/nginx', '/usr/local/sbin/nginx', '/usr/local/nginx/sbin/nginx']
-  .find((p) => fs.existsSync(p)) ?? 'nginx';
 const PW = { alice: 'alice pw one', alice2: 'alice pw two', bob: 'bob pw one' };
-const isRoot = process.getuid && process.getuid() === 0;
 
 /** Run mytracks-users with the password (if any) on stdin. */
 function users(file, args, input = '') {
   const r = spawnSync(tool, ['--file', file, ...args], { input, encoding: 'utf8', env: sanitizerEnv(false) });
   assert.equal(r.status, 0, r.stdout + r.stderr);
-}
-
-/** The example, changed only where a test must: the bridges' ports, and
- * (for the live run) a plain listener on a free port instead of TLS. */
-function fromExample({ ports, listen, cert, key }) {
-  let text = fs.readFileSync(example, 'utf8');
-  const servers = [...text.matchAll(/^\s*server 127\.0\.0\.1:\d+ /gm)];
-  assert.equal(servers.length, 2, 'the example has an upstream of two bridges');
-  let i = 0;
-  text = text.replace(/^(\s*server) 127\.0\.0\.1:\d+ /gm, (m, pre) => `${pre} 127.0.0.1:${ports[i++]} `);
-  if (listen) {
-    text = text.replace(/^\s*listen 443 ssl;$/m, `    listen 127.0.0.1:${listen};`)
-      .replace(/^\s*ssl_certificate.*$/gm, '');
-  } else {
-    text = text.replace(/^(\s*ssl_certificate)\s+\S+;$/m, `$1 ${cert};`)
-      .replace(/^(\s*ssl_certificate_key)\s+\S+;$/m, `$1 ${key};`);
-  }
-  assert.ok(!/\/etc\/letsencrypt/.test(text) || listen, 'certificate paths replaced');
-  return text;
-}
-
-/** A whole nginx.conf around the http-context example: everything in `dir`. */
-function mainConf(dir, http) {
-  return [
-    // as root the workers would switch to "nobody", who cannot enter the temp dir
-    isRoot ? 'user root;' : '',
-    'daemon off;',
-    'worker_processes 1;',
-    `pid ${dir}/nginx.pid;`,
-    `error_log ${dir}/error.log info;`,
-    'events { worker_connections 256; }',
-    'http {',
-    `    access_log ${dir}/access.log;`,
-    `    client_body_temp_path ${dir}/client_body;`,
-    `    proxy_temp_path ${dir}/proxy;`,
-    `    fastcgi_temp_path ${dir}/fastcgi;`,
-    `    uwsgi_temp_path ${dir}/uwsgi;`,
-    `    scgi_temp_path ${dir}/scgi;`,
-    http,
-    '}',
-    '',
-  ].join('\n');
-}
-
-function nginxTest(dir, conf) {
-  const r = spawnSync(nginxBin, ['-t', '-p', dir, '-e', `${dir}/error.log`, '-c', conf], { encoding: 'utf8' });
-  return { status: r.status, out: r.stdout + r.stderr };
 }
 
 async function login(url, user, password, headers = {}) {
@@ -132,17 +82,8 @@ describe('two bridges behind nginx', () => {
     b = await startBridge(broker, { args: bridgeArgs(), name: 'bridge-b' });
     phone = await mqttConnect(broker.port, { clientId: 'nginx-phones' });
 
-    const port = await freePort();
-    const conf = path.join(dir, 'nginx.conf');
-    fs.writeFileSync(conf, mainConf(dir, fromExample({ ports: [a.port, b.port], listen: port })));
-    nginx = new Proc('nginx', nginxBin, ['-p', dir, '-e', `${dir}/error.log`, '-c', conf], {
-      logFile: path.join(dir, 'nginx.out'),
-    });
-    front = { url: `http://127.0.0.1:${port}`, ws: `ws://127.0.0.1:${port}` };
-    await waitFor(async () => {
-      if (!nginx.running) throw new Error(`nginx exited: ${nginx.output}${fs.readFileSync(`${dir}/error.log`, 'utf8')}`);
-      return (await fetch(`${front.url}/api/me`)).status === 401;
-    }, { timeout: 15000, what: 'nginx in front of the bridges' });
+    front = await startNginx({ dir, ports: [a.port, b.port], ready: async (url) => (await fetch(`${url}/api/me`)).status === 401 });
+    nginx = front.proc;
   });
 
   after(async () => {
