@@ -13,8 +13,8 @@ import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import {
-  sourceDir, buildDir, pluginPath, tmpDir, freePort, Proc, sanitizerEnv, waitFor, sleep, stopAll,
-  mqttConnect, collector, sql, location, assertNoSanitizerFindings,
+  sourceDir, buildDir, pluginPath, tmpDir, freePort, Proc, sanitizerEnv, waitFor, stopAll,
+  mqttConnect, collector, untilSentinel, sql, location, assertNoSanitizerFindings,
 } from '../lib/harness.mjs';
 import net from 'node:net';
 
@@ -108,19 +108,22 @@ describe('MQTT access control (conf/mosquitto-production.conf.example)', () => {
     const mallory = await mqttConnect(plainPort, { username: 'alice', password: 'alice-secret' });
     await mallory.publishAsync('owntracks/bob/phone', JSON.stringify(location({ tst: 1705329001 })), { qos: 1 });
     await mallory.endAsync();
-    const m = await waitFor(() => out.messages.find((x) => x.topic.startsWith('mytracks/locations/')));
-    await sleep(300);
-    const locs = out.messages.filter((x) => x.topic.startsWith('mytracks/locations/'));
+    // mallory's publish was handled before its PUBACK, so before alice's
+    // sentinel (an older fix of alice/phone), sent after it
+    const locs = (await untilSentinel(alice, out, 'owntracks/alice/phone'))
+      .filter((x) => x.topic.startsWith('mytracks/locations/'));
     assert.equal(locs.length, 1, 'the ACL keeps alice from writing as bob');
-    assert.equal(JSON.parse(m.payload).device_name, 'alice/phone');
-    await waitFor(() => sql(db, 'SELECT count(*) AS n FROM locations')[0].n === 1);
+    assert.equal(JSON.parse(locs[0].payload).device_name, 'alice/phone');
+    await waitFor(() => sql(db, 'SELECT count(*) AS n FROM locations')[0].n === 2, { what: 'the report and the sentinel' });
     assert.deepEqual(sql(db, 'SELECT user, device FROM devices'), [{ user: 'alice', device: 'phone' }]);
-    // phones may not read the plugin's output
-    const bob = await collector(plainPort, 'mytracks/#', { username: 'bob', password: 'bob-secret' });
+    // phones may not read the plugin's output. bob's sentinel: his own
+    // report comes back to him, after anything queued for him before it
+    const bob = await collector(plainPort, ['mytracks/#', 'owntracks/bob/sentinel0'], { username: 'bob', password: 'bob-secret' });
     await alice.publishAsync('owntracks/alice/phone', JSON.stringify(location({ tst: 1705329002 })), { qos: 1 });
-    await waitFor(() => out.messages.filter((x) => x.topic.startsWith('mytracks/locations/')).length === 2);
-    await sleep(200);
-    assert.equal(bob.messages.filter((x) => x.topic.startsWith('mytracks/locations/')).length, 0);
+    await waitFor(() => out.messages.filter((x) => x.topic.startsWith('mytracks/locations/')).length === 3);
+    await bob.client.publishAsync('owntracks/bob/sentinel0', JSON.stringify(location({ tst: 1705329003 })), { qos: 1 });
+    await waitFor(() => bob.messages.some((x) => x.topic === 'owntracks/bob/sentinel0'), { what: 'bob\'s sentinel' });
+    assert.deepEqual(bob.messages.map((x) => x.topic), ['owntracks/bob/sentinel0']);
     await alice.endAsync();
     await bob.close();
     await out.close();

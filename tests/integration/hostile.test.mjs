@@ -7,7 +7,7 @@ import { describe, it, after } from 'node:test';
 import assert from 'node:assert/strict';
 import net from 'node:net';
 import {
-  startBroker, mqttConnect, collector, sql, location, waitFor, sleep, stopAll, untilSentinel,
+  startBroker, mqttConnect, collector, sql, location, waitFor, stopAll, untilSentinel,
   assertNoSanitizerFindings,
 } from '../lib/harness.mjs';
 import { startBridge, wsConnect, framesOfType } from '../lib/bridge.mjs';
@@ -87,7 +87,22 @@ describe('plugin: hostile input', () => {
     }
 
     await waitFor(() => sub.messages.length >= valid, { what: `${valid} republished` });
-    await sleep(300);
+    // one sentinel through each way in: whatever an earlier message there
+    // would have caused has been republished before it
+    const viaHttp = {
+      publishAsync: async (topic, body) => {
+        const [, u, d] = topic.split('/');
+        const r = await fetch(`${bridge.url}/pub`, {
+          method: 'POST', body, headers: { 'Content-Type': 'application/json', 'X-Limit-U': u, 'X-Limit-D': d },
+        });
+        await r.arrayBuffer();
+        assert.equal(r.status, 200, 'the HTTP-mode sentinel');
+      },
+    };
+    for (const way of [pub, short, viaHttp]) {
+      assert.equal((await untilSentinel(way, sub, 'owntracks/h/d')).length, valid);
+      valid++;
+    }
     assert.equal(sub.messages.length, valid);
     // and relayed to the browser, the same objects in the same order
     await waitFor(() => framesOfType(browser.frames, 'location').length >= valid, { what: 'relayed' });
@@ -117,7 +132,7 @@ describe('plugin: hostile input', () => {
       const m = await waitFor(() => c.messages.at(-1));
       await c.close();
       const s = JSON.parse(m.payload);
-      return s.received === 2 * hostile.length + 3 && s;
+      return s.received === 2 * hostile.length + 6 && s; // with the three sentinels
     }, { what: 'stats with all messages' });
     for (const [why, n] of Object.entries(expected)) {
       assert.equal(stats.rejected_by[why], n, `rejected_by.${why}`);
@@ -189,8 +204,13 @@ describe('plugin: hostile input', () => {
     sock.on('error', () => {});
     await new Promise((r) => sock.once('connect', r));
     sock.write(packet(0x10, Buffer.concat([str(Buffer.from('MQTT')), Buffer.from([4, 2, 0, 30]), str(Buffer.from('x\nmytracks: forged id'))])));
-    await new Promise((r) => { sock.once('close', r); setTimeout(r, 3000); });
-    sock.destroy();
+    let closed = false;
+    sock.once('close', () => { closed = true; });
+    await waitFor(() => closed, { timeout: 5000, what: 'the broker to drop the client' });
+    // a line logged after the refusal: everything before it has been read
+    await pub.publishAsync('owntracks/sentinel/log', 'not json', { qos: 1 });
+    await waitFor(() => /rejected message on 'owntracks\/sentinel\/log'/.test(broker.proc.output),
+      { what: 'the sentinel\'s log line' });
     assert.ok(!broker.proc.output.split('\n').some((l) => /^(\d+: )?mytracks: forged/.test(l)), 'a forged line');
     await pub.endAsync();
     await broker.stop();
@@ -211,8 +231,9 @@ describe('plugin: hostile input', () => {
     sock.on('close', () => { closed = true; });
     sock.on('error', () => {});
     await new Promise((r) => sock.once('connect', r));
+    const connack = new Promise((r) => sock.once('data', r));
     sock.write(connect);
-    await sleep(100);
+    await connack;
     sock.write(publish);
     await waitFor(() => closed, { timeout: 5000, what: 'the broker to drop the client' });
     // the broker is up and the plugin still stores
