@@ -75,8 +75,12 @@ test('WebSocket refused: Reconnecting 1..5, then Polling; reports still arrive; 
   assert.equal(s.polling, false);
   await publish(stack.mqtt, 'carol', 'phone', location({ lat: 48.91, lon: 2.41, tst: nextTst() }));
   await waitRow(page, '48.910000, 2.410000');
-  await sleep(700);
-  assert.equal((await state(page)).counters.polls, s.counters.polls, 'no polling once Live');
+  // no polling once Live: none happened, and none can (no poll or retry
+  // timer is armed; only a close starts polling again)
+  const live = await state(page);
+  assert.equal(live.counters.polls, s.counters.polls, 'no polling once Live');
+  assert.deepEqual(live.armedTimers.filter((t) => t === 'poll' || t === 'retry'), []);
+  assert.equal(live.status, 'live');
   assert.equal((await state(page)).activity, 5);
 });
 

@@ -360,6 +360,7 @@ export class LiveClient {
       activity: this.store.activity.length,
       activityIds: this.store.activity.map((l) => l.id),
       polling: this.polling,
+      armedTimers: Object.keys(this.timers).filter((k) => this.timers[k] !== null),
       statusLog: [...this.statusLog],
       counters: { ...this.counters },
     });
