@@ -4,6 +4,9 @@
 //
 // Correctness only: messages stored once, frames delivered, history pages
 // complete. Timings from a smoke run mean nothing and are never asserted.
+// Sanitizer findings: bench/run starts its processes through the harness,
+// whose exit check (lib/harness.mjs) makes it exit 1 on any finding in any
+// of them, and that exit status is asserted here.
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import path from 'node:path';

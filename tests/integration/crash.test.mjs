@@ -7,7 +7,9 @@
 // Part of mytracks. SPDX-License-Identifier: MIT
 import { describe, it, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startBroker, mqttConnect, sql, location, waitFor, sleep, stopAll } from '../lib/harness.mjs';
+import {
+  startBroker, mqttConnect, sql, location, waitFor, sleep, stopAll, assertNoSanitizerFindings,
+} from '../lib/harness.mjs';
 import { backend } from '../lib/pg.mjs';
 
 describe('plugin: crash during load', () => {
@@ -55,6 +57,9 @@ describe('plugin: crash during load', () => {
     const span = lost.length ? killedAt - lost[0][1] : 0;
     console.log(`# crash: ${acked.length} acknowledged, ${rows.length} stored, ` +
       `${lost.length} acknowledged but lost, acknowledged in the last ${span} ms before the kill`);
-    await broker.stop();
+    // the restarted broker stops cleanly, with nothing for the sanitizers
+    const r = await broker.stop();
+    assert.equal(r.code, 0, `broker exit: ${JSON.stringify(r)}`);
+    assertNoSanitizerFindings(assert, broker.proc);
   });
 });

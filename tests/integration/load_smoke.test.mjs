@@ -10,7 +10,7 @@ import path from 'node:path';
 import { execFile } from 'node:child_process';
 import {
   buildDir, bridgePath, startBroker, stopAll, sql, waitFor, collector, freePort, Proc, sanitizerEnv, tmpDir,
-  sanitizerFindings,
+  sanitizerFindings, assertNoSanitizerFindings,
 } from '../lib/harness.mjs';
 
 const bin = path.join(buildDir, 'tools', 'generate_load');
@@ -39,7 +39,12 @@ describe('generate_load', () => {
     // the bridge publishes HTTP-mode reports for other users under its own name
     broker = await startBroker({ options: { trusted_user: 'mytracks-bridge' } });
   });
-  after(stopAll);
+  after(async () => {
+    const r = await broker.stop();
+    assert.equal(r.code, 0, `broker exit: ${JSON.stringify(r)}`);
+    assertNoSanitizerFindings(assert, broker.proc);
+    await stopAll();
+  });
 
   it('prints help and refuses bad options', async () => {
     const help = await generateLoad(['--help']);
@@ -124,5 +129,6 @@ describe('generate_load', () => {
     await waitFor(() => storedCounts(broker.db, 'viahttp').n >= 60, { what: '60 rows' });
     assert.deepEqual(storedCounts(broker.db, 'viahttp'), { n: 60, uniq: 60, devices: 3 });
     await bridge.stop();
+    assertNoSanitizerFindings(assert, bridge);
   });
 });
