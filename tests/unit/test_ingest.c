@@ -10,7 +10,6 @@
 
 #include <mosquitto_broker.h>
 #include <mosquitto.h>
-#include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -66,21 +65,6 @@ static void ctx_free(struct mt_ctx *ctx)
 	snprintf(p, sizeof(p), "%s-shm", db);
 	unlink(p);
 	rmdir(dir);
-}
-
-static long long query_int(const char *sql)
-{
-	sqlite3 *d = NULL;
-	sqlite3_stmt *st = NULL;
-	long long v = -1;
-
-	if (sqlite3_open_v2(db, &d, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK &&
-	    sqlite3_prepare_v2(d, sql, -1, &st, NULL) == SQLITE_OK &&
-	    sqlite3_step(st) == SQLITE_ROW)
-		v = sqlite3_column_int64(st, 0);
-	sqlite3_finalize(st);
-	sqlite3_close(d);
-	return v;
 }
 
 /* Wait (at most 5 s) until everything submitted is committed. */
@@ -143,8 +127,8 @@ static void test_location(void)
 	CU_ASSERT_EQUAL(stub_count("mytracks/locations/"), 1);
 	CU_ASSERT_EQUAL(ctx->c.duplicates, 1);
 	wait_committed(ctx);
-	CU_ASSERT_EQUAL(query_int("SELECT count(*) FROM locations"), 1);
-	CU_ASSERT_EQUAL(query_int("SELECT online FROM devices WHERE user = 'alice'"), 1);
+	CU_ASSERT_EQUAL(test_db_int(db, "SELECT count(*) FROM locations"), 1);
+	CU_ASSERT_EQUAL(test_db_int(db, "SELECT online FROM devices WHERE user = 'alice'"), 1);
 	/* the client leaves: offline, published */
 	ingest_disconnect(ctx, &phone);
 	p = stub_find("mytracks/status/alice/phone");
@@ -240,8 +224,8 @@ static void test_control(void)
 	CU_ASSERT_STRING_EQUAL(p->payload,
 			       "{\"device\":1,\"device_name\":\"carol/phone\",\"user\":\"carol\","
 			       "\"from\":0,\"to\":1705329030,\"deleted\":1}");
-	CU_ASSERT_EQUAL(query_int("SELECT count(*) FROM locations"), 1);
-	CU_ASSERT_EQUAL(query_int("SELECT tst FROM locations"), 1705329060);
+	CU_ASSERT_EQUAL(test_db_int(db, "SELECT count(*) FROM locations"), 1);
+	CU_ASSERT_EQUAL(test_db_int(db, "SELECT tst FROM locations"), 1705329060);
 	/* an import: stored, nothing published live */
 	stub_reset();
 	publish(ctx, &bridge, "mytracks-control/req/b/8",

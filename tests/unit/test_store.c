@@ -38,22 +38,6 @@ static void remove_db(const char *dir, const char *path)
 	rmdir(dir);
 }
 
-/* One integer from `sql` on a separate connection, -1 on error. */
-static long long query_int(const char *path, const char *sql)
-{
-	sqlite3 *db = NULL;
-	sqlite3_stmt *st = NULL;
-	long long v = -1;
-
-	if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK &&
-	    sqlite3_prepare_v2(db, sql, -1, &st, NULL) == SQLITE_OK &&
-	    sqlite3_step(st) == SQLITE_ROW)
-		v = sqlite3_column_int64(st, 0);
-	sqlite3_finalize(st);
-	sqlite3_close(db);
-	return v;
-}
-
 static struct store_op *device_op(int64_t id, const char *user, const char *device)
 {
 	struct store_op *op = store_op_new(STORE_DEVICE_NEW, strlen(user) + strlen(device) + 2);
@@ -169,10 +153,11 @@ static void test_write_and_reload(void)
 	CU_ASSERT_EQUAL(c.pending, 0);
 	CU_ASSERT_EQUAL(c.lost, 0);
 	CU_ASSERT_TRUE(c.commits >= 1);
-	CU_ASSERT_EQUAL(query_int(path, "SELECT count(*) FROM locations"), 2);
-	CU_ASSERT_EQUAL(query_int(path, "SELECT acc FROM locations WHERE id = 2"), 7);
-	CU_ASSERT_EQUAL(query_int(path, "SELECT alt IS NULL FROM locations WHERE id = 2"), 1);
-	CU_ASSERT_EQUAL(query_int(path, "SELECT last_seen FROM devices WHERE id = 1"), 1700000300);
+	CU_ASSERT_EQUAL(test_db_int(path, "SELECT count(*) FROM locations"), 2);
+	CU_ASSERT_EQUAL(test_db_int(path, "SELECT acc FROM locations WHERE id = 2"), 7);
+	CU_ASSERT_EQUAL(test_db_int(path, "SELECT alt IS NULL FROM locations WHERE id = 2"), 1);
+	CU_ASSERT_EQUAL(test_db_int(path, "SELECT last_seen FROM devices WHERE id = 1"),
+			1700000300);
 
 	/* Reopen: the schema is not created again, the rows are there. */
 	s = store_open(path, 0, 100, err, sizeof(err));
@@ -186,8 +171,9 @@ static void test_write_and_reload(void)
 	CU_ASSERT_STRING_EQUAL(l.device, "phone");
 	CU_ASSERT_STRING_EQUAL(l.name, "Alice");
 	CU_ASSERT_FALSE(l.online); /* every device starts offline, in the row too */
-	CU_ASSERT_EQUAL(query_int(path, "SELECT online FROM devices WHERE id = 1"), 0);
-	CU_ASSERT_EQUAL(query_int(path, "SELECT last_seen FROM devices WHERE id = 1"), 1700000300);
+	CU_ASSERT_EQUAL(test_db_int(path, "SELECT online FROM devices WHERE id = 1"), 0);
+	CU_ASSERT_EQUAL(test_db_int(path, "SELECT last_seen FROM devices WHERE id = 1"),
+			1700000300);
 	CU_ASSERT_EQUAL(l.max_tst, 1700000200);
 	CU_ASSERT_EQUAL(maxl, 2);
 	CU_ASSERT_EQUAL(maxe, 0);
@@ -247,7 +233,7 @@ static void test_buffer_full(void)
 	CU_ASSERT_TRUE(full >= 8); /* at most 3 ops buffered at once */
 	store_close(s, 1000, &c);
 	CU_ASSERT_EQUAL(c.rejected_full, (uint64_t)full);
-	CU_ASSERT_EQUAL(query_int(path, "SELECT count(*) FROM locations"), 10 - full);
+	CU_ASSERT_EQUAL(test_db_int(path, "SELECT count(*) FROM locations"), 10 - full);
 	remove_db(dir, path);
 }
 
@@ -263,7 +249,7 @@ static void test_newer_schema_refused(void)
 	sqlite3_close(db);
 	CU_ASSERT_PTR_NULL(store_open(path, 0, 10, err, sizeof(err)));
 	CU_ASSERT_PTR_NOT_NULL(strstr(err, "999"));
-	CU_ASSERT_EQUAL(query_int(path, "PRAGMA user_version"), 999);
+	CU_ASSERT_EQUAL(test_db_int(path, "PRAGMA user_version"), 999);
 	remove_db(dir, path);
 }
 

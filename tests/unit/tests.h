@@ -46,4 +46,8 @@ int add_suite(const char *name, const struct test_case *cases);
  * the exit status: 0 when every test passed. */
 int run_suites(int (*const *inits)(void));
 
+/* The first column of the first row of `sql` on the SQLite file `path`,
+ * opened read-only on its own connection; -1 on any error (testdb.c). */
+long long test_db_int(const char *path, const char *sql);
+
 #endif
