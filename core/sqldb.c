@@ -17,7 +17,8 @@
 
 struct sqldb {
 	enum sqldb_kind kind;
-	int flags; /* of sqldb_open() */
+	int flags;   /* of sqldb_open() */
+	int busy_ms; /* of sqldb_open(): PostgreSQL's lock_timeout */
 	sqlite3 *lite;
 	PGconn *pg;
 	unsigned gen;	    /* PostgreSQL: bumped on every reset (statements are gone) */
@@ -144,8 +145,12 @@ static void quiet_notices(void *arg, const char *msg)
 static void pg_session(struct sqldb *db)
 {
 	PGresult *res;
+	char sql[64];
 
 	PQsetClientEncoding(db->pg, "UTF8");
+	snprintf(sql, sizeof(sql), "SET lock_timeout = %d", db->busy_ms);
+	res = PQexec(db->pg, sql);
+	PQclear(res);
 	if (db->flags & SQLDB_READONLY) {
 		res = PQexec(db->pg, "SET default_transaction_read_only = on");
 		PQclear(res);
@@ -199,6 +204,7 @@ struct sqldb *sqldb_open(const char *spec, int flags, int busy_ms, char *err, si
 	}
 	PQsetNoticeProcessor(db->pg, quiet_notices, NULL);
 	db->flags = flags;
+	db->busy_ms = busy_ms;
 	pg_session(db);
 	return db;
 }

@@ -73,7 +73,9 @@ void sqldb_redact(const char *spec, char *buf, size_t len);
 
 /* Open a connection. SQLite: the file (created unless SQLDB_READONLY), a
  * busy timeout of `busy_ms`, extended result codes. PostgreSQL: connect
- * (libpq's connect_timeout applies), UTF-8 client encoding. NULL on
+ * (libpq's connect_timeout applies), UTF-8 client encoding, and a
+ * statement waits at most `busy_ms` for a lock (lock_timeout; then
+ * SQLDB_BUSY), on this connection and every re-established one. NULL on
  * failure with the reason in `err` (never the password). */
 struct sqldb *sqldb_open(const char *spec, int flags, int busy_ms, char *err, size_t errlen);
 /* Finalize nothing: statements must be finalized first. NULL is fine. */

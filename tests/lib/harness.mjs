@@ -292,8 +292,21 @@ export async function untilSentinel(pub, sub, topic = 'owntracks/sentinel/last')
  */
 export function sql(db, query) {
   if (/^postgres(ql)?:\/\//.test(db)) return pgSql(db, query);
-  const out = execFileSync('sqlite3', ['-json', '-bail', db, query]).toString().trim();
+  // waits for the plugin's writer like any other connection would
+  const out = execFileSync('sqlite3', ['-json', '-bail', '-cmd', '.timeout 5000', db, query]).toString().trim();
   return out ? JSON.parse(out) : [];
+}
+
+/**
+ * 'ok' when the database is intact: SQLite's integrity_check; on
+ * PostgreSQL (which has no such check) that no (device, tst) is stored
+ * twice and no row points at a missing device. Else what is wrong.
+ */
+export function dbIntegrity(db) {
+  if (!/^postgres(ql)?:\/\//.test(db)) return sql(db, 'PRAGMA integrity_check')[0].integrity_check;
+  const [r] = sql(db, `SELECT (SELECT count(*) - count(DISTINCT (device_id, tst)) FROM locations) AS dup,
+    (SELECT count(*) FROM locations l WHERE NOT EXISTS (SELECT 1 FROM devices d WHERE d.id = l.device_id)) AS orphans`);
+  return r.dup === 0 && r.orphans === 0 ? 'ok' : JSON.stringify(r);
 }
 
 /** A valid OwnTracks location with sensible defaults. */

@@ -114,8 +114,9 @@ export async function startPostgres({ dir = tmpDir('mytracks-pg-'), password = '
 }
 
 let shared;
-/** One server per test process, started on first use. */
+/** One server per test process, started on first use, and again after a
+ * stopAll() of an earlier describe() stopped it (its databases kept). */
 export async function sharedPostgres() {
-  shared ??= startPostgres();
+  shared = shared ? shared.then((pg) => (pg.proc.running ? pg : pg.start())) : startPostgres();
   return shared;
 }
