@@ -34,7 +34,7 @@ set_target_properties(mytracks-bridge-installed PROPERTIES
 install(TARGETS mytracks-bridge-installed RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
 install(TARGETS mytracks-users RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
 install(TARGETS mytracks-otcrypto RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
-install(TARGETS mytracks-backup mytracks-import RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
+install(TARGETS mytracks-backup mytracks-import mytracks-migrate RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
 # generate_load is the checkout's name; installed it gets the project prefix
 install(PROGRAMS $<TARGET_FILE:generate_load> DESTINATION ${CMAKE_INSTALL_BINDIR}
 	RENAME mytracks-generate-load)

@@ -48,6 +48,12 @@ enum sqldb_rc {
 				  memory); the reason is in sqldb_errmsg() */
 };
 
+/* PostgreSQL advisory lock keys of mytracks: the one writer of a database
+ * (the plugin, or mytracks-migrate while it copies), held for the whole
+ * session; and schema creation (a transaction's). */
+#define SQLDB_LOCK_WRITER 7238518
+#define SQLDB_LOCK_SCHEMA 7238517
+
 /* sqldb_open() flags */
 #define SQLDB_READONLY                                                                             \
 	0x1 /* SQLite: open read-only (never create); PostgreSQL:                                  \

@@ -17,6 +17,8 @@
 extern const char mytracks_schema_sql[];    /* generated from schema/schema.sql */
 extern const char mytracks_schema_pg_sql[]; /* generated from schema/schema_pg.sql */
 #define SCHEMA_VERSION 3
+#define STR_(x) #x
+#define STR(x) STR_(x)	/* a number macro as a string literal */
 #define WAKE_BATCH 2048 /* queued ops that wake a writer inside a window */
 
 enum {
@@ -961,7 +963,7 @@ static int migrate_pg(struct sqldb *db, char *err, size_t errlen)
 {
 	int64_t v;
 
-	if (exec_or_fail(db, "BEGIN; SELECT pg_advisory_xact_lock(7238517)",
+	if (exec_or_fail(db, "BEGIN; SELECT pg_advisory_xact_lock(" STR(SQLDB_LOCK_SCHEMA) ")",
 			 "begin schema transaction", err, errlen))
 		return -1;
 	v = query_int(db, "SELECT (to_regclass('mytracks_schema') IS NOT NULL)::int", 0);
@@ -997,7 +999,7 @@ static struct sqldb_stmt *prepare_or_fail(struct sqldb *db, const char *sql, cha
  * anything is written. */
 static int claim_pg_writer(struct sqldb *db, char *err, size_t errlen)
 {
-	int rc = sqldb_hold_lock(db, 7238518);
+	int rc = sqldb_hold_lock(db, SQLDB_LOCK_WRITER);
 
 	if (rc < 0)
 		snprintf(err, errlen, "take the writer lock: %s", sqldb_errmsg(db));

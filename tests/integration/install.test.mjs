@@ -30,7 +30,7 @@ const arch = have('dpkg') ? execFileSync('dpkg', ['--print-architecture']).toStr
 const multiarch = have('dpkg-architecture')
   ? execFileSync('dpkg-architecture', ['-qDEB_HOST_MULTIARCH']).toString().trim() : 'x86_64-linux-gnu';
 const targets = ['mytracks_plugin', 'mytracks-bridge-installed', 'mytracks-users', 'mytracks-otcrypto',
-  'mytracks-backup', 'mytracks-import', 'generate_load'];
+  'mytracks-backup', 'mytracks-import', 'mytracks-migrate', 'generate_load'];
 
 function run(cmd, args, opts = {}) {
   const r = spawnSync(cmd, args, { encoding: 'utf8', maxBuffer: 64 << 20, ...opts });
@@ -60,7 +60,7 @@ function listTree(root) {
 // What an installation with prefix /usr must hold (at least).
 const expected = [
   '/usr/bin/mytracks-bridge', '/usr/bin/mytracks-users', '/usr/bin/mytracks-otcrypto',
-  '/usr/bin/mytracks-backup', '/usr/bin/mytracks-import',
+  '/usr/bin/mytracks-backup', '/usr/bin/mytracks-import', '/usr/bin/mytracks-migrate',
   '/usr/bin/mytracks-generate-load',
   `/usr/lib/${multiarch}/mytracks/mytracks_plugin.so`,
   '/usr/share/mytracks/web/index.html', '/usr/share/mytracks/web/login.html',
