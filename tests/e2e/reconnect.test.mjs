@@ -7,7 +7,7 @@
 // Part of mytracks. SPDX-License-Identifier: MIT
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { location, stopAll, sleep } from '../lib/harness.mjs';
+import { location, stopAll, waitFor } from '../lib/harness.mjs';
 import {
   startStack, launchBrowser, newPage, publish, nextTst, state, waitStatus, waitRow, screenshotPath, FAST,
 } from './support.mjs';
@@ -95,14 +95,27 @@ test('bridge stopped: Reconnecting, then Offline; restarted: Live with everythin
   await waitStatus(page, 'offline', 10000);
   assert.equal(await page.textContent('#status'), 'Offline');
   assert.ok((await statusLog()).includes('Reconnecting (attempt 5 of 5)'));
-  await sleep(1100); // a new server_startup second
+  // server_startup has a resolution of one second: the restarted bridge's
+  // must differ from the old one
+  await waitFor(() => Math.floor(Date.now() / 1000) > before.serverStartup, { what: 'a new server_startup second' });
   await stack.bridge.start();
   await waitStatus(page, 'live', 10000);
+  // the new server_startup made the page reload its history, once
+  await waitFor(async () => {
+    const s = await state(page);
+    return s.status === 'live' && s.counters.resets === before.counters.resets + 1 && s.historyLoaded;
+  }, { timeout: 10000, what: 'the history reloaded after the restart' });
   await waitRow(page, '48.920000, 2.420000');
   await waitRow(page, '48.800000, 2.300000');
+  // a last report, published after the reload, comes over the new
+  // WebSocket after everything the bridge sent before it: once it is
+  // shown, the count is final
+  await publish(stack.mqtt, 'carol', 'phone', location({ lat: 48.93, lon: 2.43, tst: nextTst() }));
+  await waitRow(page, '48.930000, 2.430000');
   const s = await state(page);
   assert.notEqual(s.serverStartup, before.serverStartup, 'the restarted bridge has a new server_startup');
-  assert.equal(s.activity, 7, 'all 7 locations, each once');
+  assert.equal(s.counters.resets, before.counters.resets + 1, 'one history reload');
+  assert.equal(s.activity, 8, 'all 8 locations, each once');
   assert.equal(new Set(s.activityIds).size, s.activityIds.length);
   assert.equal(s.devices, 2);
   assert.deepEqual(problems.pageErrors, []);

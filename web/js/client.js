@@ -356,6 +356,7 @@ export class LiveClient {
       attempt: this.attempt,
       highestId: this.store.highestId,
       serverStartup: this.serverStartup,
+      historyLoaded: this.historyLoaded,
       devices: this.store.devices.size,
       activity: this.store.activity.length,
       activityIds: this.store.activity.map((l) => l.id),
