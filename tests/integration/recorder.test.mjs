@@ -13,7 +13,7 @@ import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import {
-  sourceDir, tmpDir, startBroker, stopAll, mqttConnect, sql, waitFor, sleep, assertNoSanitizerFindings,
+  sourceDir, tmpDir, startBroker, stopAll, mqttConnect, sql, waitFor, assertNoSanitizerFindings,
 } from '../lib/harness.mjs';
 import WebSocket from 'ws';
 import { startBridge } from '../lib/bridge.mjs';
@@ -132,6 +132,23 @@ function aliceHistory(db) {
     { _type: 'location', tid: 'AP', lat: 52.521, lon: 13.406, tst: T0 + 60, cog: 45, vac: 3, inregions: [], ...base, ...times(T0 + 60) },
     { _type: 'location', tid: 'AP', lat: 52.522, lon: 13.407, tst: T0 + 120, acc: 11, inregions: [], ...base, ...times(T0 + 120) },
   ];
+}
+
+/**
+ * The frames a "LAST" on `ws` is answered with (`n` of them), checked to be
+ * all of them without a sleep: a second LAST, sent once `n` frames are in,
+ * is answered after the first answer is written out (one socket's frames
+ * keep their order), so anything more from the first would come before the
+ * second answer, which must be the same `n` frames again.
+ */
+async function lastAnswer(ws, n) {
+  ws.ws.send('LAST');
+  await ws.waitFrames(n);
+  const first = ws.frames.slice(0, n);
+  ws.ws.send('LAST');
+  await ws.waitFrames(2 * n);
+  assert.deepEqual(ws.frames.slice(n, 2 * n), first, 'the answer to LAST, complete: the second one follows it');
+  return first;
 }
 
 describe('Recorder API without --users', () => {
@@ -325,10 +342,7 @@ describe('Recorder API without --users', () => {
 
   it('/ws/last: LAST gets one object per device (ping/ping left out); a new location is pushed', async () => {
     const ws = await wsConnect(`ws://127.0.0.1:${bridge.port}/ws/last`);
-    ws.ws.send('LAST');
-    await ws.waitFrames(3);
-    await sleep(200);
-    const got = ws.frames.map((f) => JSON.parse(f));
+    const got = (await lastAnswer(ws, 3)).map((f) => JSON.parse(f));
     assert.equal(got.length, 3, 'no welcome, no echo, one per device');
     assert.deepEqual(got.map((o) => o.topic), ['owntracks/alice/phone', 'owntracks/bob/tablet', 'owntracks/carol/watch']);
     assert.deepEqual(got[0], aliceLast(broker.db));
@@ -457,10 +471,7 @@ describe('Recorder API with --users', () => {
     const url = `ws://127.0.0.1:${bridge.port}/ws/last`;
     assert.equal(await tryWs(url), 'refused');
     const ws = await wsConnect(url, { headers: { cookie: cookies.alice } });
-    ws.ws.send('LAST');
-    await ws.waitFrames(2);
-    await sleep(200);
-    assert.deepEqual(ws.frames.map((f) => JSON.parse(f).topic), ['owntracks/alice/phone', 'owntracks/bob/tablet']);
+    assert.deepEqual((await lastAnswer(ws, 2)).map((f) => JSON.parse(f).topic), ['owntracks/alice/phone', 'owntracks/bob/tablet']);
     await publish(mqtt, 'owntracks/carol/watch', { _type: 'location', lat: 40.2, lon: -3.6, tst: T0 + 300 });
     await publish(mqtt, 'owntracks/bob/tablet', { _type: 'location', lat: 48.4, lon: 11.8, tst: T0 + 301 });
     await ws.waitFor((f) => JSON.parse(f).tst === T0 + 301);
