@@ -17,11 +17,18 @@ const PER_USER = 12;
 const DEVICES_PER_USER = 5;
 const T0 = 1705329000;
 
-/** Another process holds the database's write lock until the returned
- * function is called (it resolves once the lock is gone). */
-function lockDatabase(db) {
+/** Another process takes the database's write lock; resolves once it
+ * holds it, with a function that releases it (and resolves once the lock
+ * is gone). */
+async function lockDatabase(db) {
   const locker = spawn('sqlite3', [db], { stdio: ['pipe', 'pipe', 'pipe'] });
-  locker.stdin.write("BEGIN EXCLUSIVE;\nINSERT INTO events(device_id, type, received_at, raw) VALUES (1, 'x', 0, '{}');\n");
+  let out = '';
+  const held = new Promise((resolve, reject) => {
+    locker.stdout.on('data', (d) => { out += d; if (out.includes('lock-held')) resolve(); });
+    locker.once('exit', () => reject(new Error('sqlite3 ended before it held the lock')));
+  });
+  locker.stdin.write("BEGIN EXCLUSIVE;\nINSERT INTO events(device_id, type, received_at, raw) VALUES (1, 'x', 0, '{}');\nSELECT 'lock-held';\n");
+  await held;
   return () => {
     locker.stdin.end('ROLLBACK;\n');
     return new Promise((r) => locker.once('exit', r));
@@ -102,10 +109,9 @@ describe('plugin: one user cannot make the broker lose the others\' reports', ()
     await seed.endAsync();
     await waitFor(() => sql(broker.db, 'SELECT count(*) AS n FROM locations')[0].n === 1);
     let locked = true;
-    const unlockOnce = lockDatabase(broker.db);
+    const unlockOnce = await lockDatabase(broker.db);
     const unlock = async () => { if (locked) { locked = false; await unlockOnce(); } };
     cleanups.push(unlock);
-    await sleep(300);
 
     // the flood: QoS 0, bursts of 400 reports for 400 devices of one user,
     // one connection per burst. A report that cannot be stored is refused;
