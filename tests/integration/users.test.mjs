@@ -34,6 +34,7 @@ function usersAsync(file, args, input) {
     c.stdout.on('data', (d) => { out += d; });
     c.stderr.on('data', (d) => { out += d; });
     c.on('close', (status) => { outputs.push(out); resolve({ status, out }); });
+    c.stdin.on('error', () => {}); // it may exit before reading its stdin
     c.stdin.end(input);
   });
 }

@@ -30,6 +30,8 @@ function users(file, args, input = '') {
     c.stdout.on('data', (d) => { out += d; });
     c.stderr.on('data', (d) => { out += d; });
     c.on('close', (status) => resolve({ status, out }));
+    // a command that reads no password may exit before its stdin is written
+    c.stdin.on('error', () => {});
     c.stdin.end(input);
   });
 }
