@@ -15,10 +15,10 @@
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import path from 'node:path';
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import {
   startBroker, stopAll, mqttConnect, collector, untilSentinel, location, sql, waitFor, tmpDir,
-  assertNoSanitizerFindings, sourceDir, buildDir, sanitizerEnv,
+  assertNoSanitizerFindings, sourceDir,
 } from '../lib/harness.mjs';
 import { startBridge } from '../lib/bridge.mjs';
 import { startPostgres, pgSql } from '../lib/pg.mjs';
@@ -199,109 +199,6 @@ describe('PostgreSQL operations', () => {
     await c.endAsync();
     await br.stop();
     await b.stop();
-  });
-});
-
-describe('mytracks-migrate: a SQLite database into PostgreSQL', () => {
-  const tool = path.join(buildDir, 'tools', 'mytracks-migrate');
-  const ALL = {
-    devices: 'SELECT * FROM devices ORDER BY id',
-    locations: 'SELECT * FROM locations ORDER BY id',
-    events: 'SELECT * FROM events ORDER BY id',
-  };
-  /** Run the tool: { status, out (stdout + stderr) }. */
-  const migrate = (...args) => {
-    const r = spawnSync(tool, args, { encoding: 'utf8', env: sanitizerEnv(false) });
-    return { status: r.status, stdout: r.stdout, out: r.stdout + r.stderr };
-  };
-  const same = (a, b) => {
-    for (const [table, q] of Object.entries(ALL)) assert.deepEqual(sql(b, q), sql(a, q), `${table} differ`);
-  };
-  let lite; let url;
-
-  before(async () => {
-    lite = await startBroker(); // keeps running: the copy reads a live database
-    await traffic(lite.port);
-    await waitFor(() => sql(lite.db, 'SELECT count(*) AS n FROM devices WHERE online = 1')[0].n === 0,
-      { what: 'the traffic clients offline' });
-    url = pg.createDatabase('migrated');
-  });
-
-  it('copies every row with its id, and the bridge serves the same bytes from the copy', async () => {
-    const r = migrate(lite.db, url);
-    assert.equal(r.status, 0, r.out);
-    assert.ok(!r.out.includes(pg.password), 'no password in the output');
-    assert.match(r.stdout, /^locations: 41 copied, 0 already there$/m); // 40 and the sentinel
-    same(lite.db, url);
-    const brLite = await startBridge(lite, { name: 'bridge-lite-m' });
-    const brPg = await startBridge(lite, { name: 'bridge-pg-m', args: ['--database', url] });
-    for (const u of ENDPOINTS) {
-      const [a, b] = await Promise.all([fetch(brLite.url + u), fetch(brPg.url + u)]);
-      const [ta, tb] = [await a.text(), await b.text()];
-      assert.equal(a.status, 200, u);
-      assert.equal(tb, ta, `${u} differs`);
-    }
-    await brLite.stop();
-    await brPg.stop();
-    assertNoSanitizerFindings(assert, brPg.proc);
-  });
-
-  it('run again copies nothing; after more reports, only those', async () => {
-    let r = migrate('--batch', '7', lite.db, url);
-    assert.equal(r.status, 0, r.out);
-    assert.match(r.stdout, /^devices: 0 copied, 3 already there$/m);
-    assert.match(r.stdout, /^locations: 0 copied, 41 already there$/m);
-    const c = await mqttConnect(lite.port);
-    const sub = await collector(lite.port, 'mytracks/#');
-    for (let i = 0; i < 5; i++) {
-      await c.publishAsync('owntracks/carol/new', JSON.stringify(location({ tst: 1705600000 + i })), { qos: 1 });
-    }
-    await untilSentinel(c, sub, 'owntracks/carol/new');
-    await c.endAsync();
-    await sub.close();
-    await waitFor(() => sql(lite.db, 'SELECT count(*) AS n FROM locations')[0].n === 47, { what: 'the new rows committed' });
-    r = migrate('--batch', '7', lite.db, url);
-    assert.equal(r.status, 0, r.out);
-    assert.match(r.stdout, /^devices: 1 copied, 3 already there$/m);
-    assert.match(r.stdout, /^locations: 6 copied, 41 already there$/m);
-    await waitFor(() => sql(lite.db, 'SELECT count(*) AS n FROM devices WHERE online = 1')[0].n === 0);
-    pgSql(url, 'UPDATE devices SET online = 0, status_changed = NULL, last_seen = NULL');
-    sql(lite.db, 'UPDATE devices SET online = 0, status_changed = NULL, last_seen = NULL');
-    same(lite.db, url);
-  });
-
-  it('a plugin on the copy goes on past its ids; the copy refuses while it runs', async () => {
-    const maxId = sql(url, 'SELECT max(id) AS m FROM locations')[0].m;
-    const b = await startBroker({ options: { database: url } });
-    const r = migrate(lite.db, url);
-    assert.equal(r.status, 1);
-    assert.match(r.out, /a mytracks plugin is writing to this database: stop it first/);
-    const c = await mqttConnect(b.port);
-    await c.publishAsync('owntracks/carol/new', JSON.stringify(location({ tst: 1705700000 })), { qos: 1 });
-    await c.endAsync();
-    await waitFor(() => sql(url, 'SELECT count(*) AS n FROM locations WHERE tst = 1705700000')[0].n === 1);
-    assert.equal(sql(url, 'SELECT id FROM locations WHERE tst = 1705700000')[0].id, maxId + 1);
-    await b.stop();
-    assertNoSanitizerFindings(assert, b.proc);
-  });
-
-  it('stops at a row that differs from the copy, names it, and refuses unknown schemas', () => {
-    pgSql(url, "UPDATE locations SET raw = '{\"edited\":true}' WHERE id = 3");
-    let r = migrate(lite.db, url);
-    assert.equal(r.status, 1, r.out);
-    assert.match(r.out, /locations id 3: PostgreSQL holds a different row under this id/);
-    assert.ok(!r.out.includes(pg.password));
-    const odd = path.join(tmpDir(), 'odd.db');
-    execFileSync('sqlite3', [odd, 'PRAGMA user_version = 99']);
-    r = migrate(odd, url);
-    assert.equal(r.status, 1);
-    assert.match(r.out, /schema version 99 is not a mytracks database/);
-    assert.equal(migrate(lite.db).status, 2, 'usage');
-    assert.equal(migrate(url, lite.db).status, 2, 'SQLite first, then PostgreSQL');
-    const bad = migrate(lite.db, `postgresql://mytracks:${pg.password}@127.0.0.1:1/x?connect_timeout=2`);
-    assert.equal(bad.status, 1);
-    assert.match(bad.out, /cannot connect to PostgreSQL postgresql:\/\/mytracks:\*\*\*@127\.0\.0\.1:1\/x/);
-    assert.ok(!bad.out.includes(pg.password));
   });
 });
 
