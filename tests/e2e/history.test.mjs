@@ -38,6 +38,13 @@ async function waitHistory() {
   return historyState();
 }
 
+/** Close the open popup and wait until Leaflet has removed it (it fades out
+ * for 200 ms, so a popup opened just after would otherwise be the second). */
+async function closePopup() {
+  await page.keyboard.press('Escape');
+  await page.locator('.leaflet-popup').waitFor({ state: 'detached', timeout: 5000 });
+}
+
 before(async () => {
   stack = await startStack({ bridgeArgs: ['--hide-accuracy-over', '100'] });
   for (let i = 0; i <= STEPS; i++) {
@@ -124,7 +131,7 @@ test('a point opens its details; the slider moves the marker along the track', {
   assert.match(text, /80%/);
   assert.match(text, /WiFi/);
   assert.match(text, /5 km\/h/);
-  await page.keyboard.press('Escape');
+  await closePopup();
 
   const setSlider = (v) => page.evaluate((value) => {
     const s = document.getElementById('history-slider');
@@ -159,7 +166,7 @@ test('previous day and all devices; phone strings stay text', { timeout: 20000 }
   assert.match(await page.textContent('.leaflet-popup .mt-popup'), /onerror=window\.pwned=1/);
   assert.equal(await page.evaluate(() => window.pwned), undefined);
   assert.equal(await page.locator('.leaflet-popup img').count(), 0);
-  await page.keyboard.press('Escape');
+  await closePopup();
 });
 
 test('export links return GPX, GeoJSON and CSV of the shown range', { timeout: 20000 }, async () => {
