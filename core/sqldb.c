@@ -25,6 +25,7 @@ struct sqldb {
 	unsigned next_name; /* PostgreSQL: prepared statement names */
 	bool lock_wanted;   /* PostgreSQL: hold the advisory lock lock_key */
 	bool lock_held;	    /* ... on the current connection */
+	bool lock_shared;   /* ... in shared mode (pg_try_advisory_lock_shared) */
 	bool err_busy;	    /* the last try found the lock held elsewhere */
 	int pipe_unread;    /* pipeline: statements sent, answers not read */
 	bool pipe_synced;   /* pipeline: the sync is sent, its answer not read */
@@ -272,7 +273,8 @@ static bool pg_take_lock(struct sqldb *db)
 	PGresult *res;
 
 	db->err_busy = false;
-	snprintf(sql, sizeof(sql), "SELECT pg_try_advisory_lock(%" PRId64 ")", db->lock_key);
+	snprintf(sql, sizeof(sql), "SELECT pg_try_advisory_lock%s(%" PRId64 ")",
+		 db->lock_shared ? "_shared" : "", db->lock_key);
 	res = PQexec(db->pg, sql);
 	if (PQresultStatus(res) != PGRES_TUPLES_OK) {
 		set_err(db, "take the advisory lock", PQresultErrorMessage(res));
@@ -312,12 +314,13 @@ static bool pg_alive(struct sqldb *db)
 	return !db->lock_wanted || db->lock_held || pg_take_lock(db);
 }
 
-int sqldb_hold_lock(struct sqldb *db, int64_t key)
+int sqldb_hold_lock(struct sqldb *db, int64_t key, bool shared)
 {
 	if (db->kind != SQLDB_POSTGRES)
 		return 0;
 	db->lock_wanted = true;
 	db->lock_key = key;
+	db->lock_shared = shared;
 	db->lock_held = false;
 	if (pg_alive(db))
 		return 0;

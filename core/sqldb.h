@@ -48,11 +48,14 @@ enum sqldb_rc {
 				  memory); the reason is in sqldb_errmsg() */
 };
 
-/* PostgreSQL advisory lock keys of mytracks: the one writer of a database
- * (the plugin, or mytracks-migrate while it copies), held for the whole
- * session; and schema creation (a transaction's). */
+/* PostgreSQL advisory lock keys of mytracks: the writers of a database,
+ * held for the whole session (exclusive by the one writer, the plugin or
+ * mytracks-migrate while it copies; shared by plugins in shared-writer
+ * mode, docs/scale-out.md); schema creation, and the ids of shared writers
+ * (each a transaction's). */
 #define SQLDB_LOCK_WRITER 7238518
 #define SQLDB_LOCK_SCHEMA 7238517
+#define SQLDB_LOCK_IDS 7238519
 
 /* sqldb_open() flags */
 #define SQLDB_READONLY                                                                             \
@@ -96,13 +99,13 @@ bool sqldb_in_txn(struct sqldb *db);
 /* Run one or more statements without parameters or results. */
 enum sqldb_rc sqldb_exec(struct sqldb *db, const char *sql);
 
-/* PostgreSQL: take the session advisory lock `key` now (0; 1 when another
- * connection holds it, -1 on another failure, sqldb_errmsg() says), and
- * keep it:
+/* PostgreSQL: take the session advisory lock `key` now, exclusive or
+ * `shared` (0; 1 when another connection holds it in a conflicting mode,
+ * -1 on another failure, sqldb_errmsg() says), and keep it:
  * after a lost connection is re-established, no statement runs on it
  * until the lock is taken again (each one fails while another connection
  * holds it). Does nothing and returns 0 on SQLite. */
-int sqldb_hold_lock(struct sqldb *db, int64_t key);
+int sqldb_hold_lock(struct sqldb *db, int64_t key, bool shared);
 
 /* Prepare `sql` (`?N` parameters, N from 1 to 32). NULL on failure
  * (reason in sqldb_errmsg). PostgreSQL prepares on first use, per

@@ -118,6 +118,8 @@ int config_parse(struct mt_config *cfg, const struct mt_option *opts, int n, cha
 			bad = parse_bool(v, &cfg->topic_user_check);
 		} else if (!strcmp(k, "wills")) {
 			bad = parse_bool(v, &cfg->wills);
+		} else if (!strcmp(k, "shared_writers")) {
+			bad = parse_bool(v, &cfg->shared_writers);
 		} else if (!strcmp(k, "buffer_max")) {
 			bad = parse_int(v, 1, 10000000, &x);
 			cfg->buffer_max = (size_t)x;

@@ -30,6 +30,8 @@ struct mt_config {
 	int retention_batch;	     /* plugin_opt_retention_batch, rows, default 1000 */
 	int retention_interval;	     /* plugin_opt_retention_interval, seconds, default 60 */
 	int http_online_window;	     /* plugin_opt_http_online_window, seconds, default 600 */
+	bool shared_writers;	     /* plugin_opt_shared_writers: several brokers' plugins write to
+					one PostgreSQL database, default false (docs/scale-out.md) */
 	bool wills; /* plugin_opt_wills: store the Last Wills the broker publishes, default
 		       false (needs an acl_file: will.h) */
 };

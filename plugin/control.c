@@ -357,6 +357,8 @@ void control_tick(struct mt_ctx *ctx)
 		next = op->next;
 		if (op->kind == STORE_ACK || op->kind == STORE_DELETE)
 			answer(ctx, op);
+		else if (op->pub_rest)
+			publish_committed(ctx, op); /* shared writers: committed now */
 		free(op);
 	}
 }

@@ -150,11 +150,63 @@ static const char *client_ip(struct mt_ctx *ctx, const struct mosquitto_evt_mess
 	return buf;
 }
 
+/* Shared writers (store.h): an object is published once its row is
+ * committed, with the id the writer took. The op carries its topic and
+ * the object as formatted now with id 0, less the `{"id":0,` it starts
+ * with (dataobj.h: every object with an id starts so). */
+#define ID0 "{\"id\":0,"
+
+struct deferred {
+	bool on; /* publish after the commit */
+	char topic[PUBLISH_TOPIC_MAX];
+	const char *rest; /* in ctx->out */
+	size_t rest_len;
+};
+
+/* ctx->out holds an object formatted with id 0, to publish on <kind>. */
+static void defer_publish(struct mt_ctx *ctx, struct deferred *df, const char *kind,
+			  const struct device *dev)
+{
+	size_t len = jbuf_len(&ctx->out);
+
+	if (jbuf_failed(&ctx->out) || len < sizeof(ID0) - 1 ||
+	    memcmp(jbuf_data(&ctx->out), ID0, sizeof(ID0) - 1) != 0) {
+		ctx->c.publish_errors++; /* stored all the same, not published */
+		return;
+	}
+	df->on = true;
+	publish_topic(ctx, kind, dev->user, dev->device, df->topic);
+	df->rest = jbuf_data(&ctx->out) + sizeof(ID0) - 1;
+	df->rest_len = len - (sizeof(ID0) - 1);
+}
+
+static size_t deferred_size(const struct deferred *df)
+{
+	return df && df->on ? strlen(df->topic) + 1 + df->rest_len + 1 : 0;
+}
+
+static void deferred_copy(struct store_op *op, const struct deferred *df)
+{
+	if (!df || !df->on)
+		return;
+	op->pub_topic = store_op_copy_str(op, df->topic);
+	op->pub_rest = store_op_copy(op, df->rest, df->rest_len);
+}
+
+/* Publish now, or (shared writers) after the commit. */
+static bool shared(const struct mt_ctx *ctx)
+{
+	return store_shared(ctx->store);
+}
+
+/* An event's op; `df` (or NULL) is its object to publish after the commit. */
 static struct store_op *event_op(struct mt_ctx *ctx, struct device *dev, const struct ot_msg *msg,
-				 const struct mosquitto_evt_message *ed, int64_t now)
+				 const struct mosquitto_evt_message *ed, int64_t now,
+				 const struct deferred *df)
 {
 	size_t tlen = strlen(msg->type_name);
-	struct store_op *op = store_op_new(STORE_EVENT, tlen + 1 + ed->payloadlen + 1);
+	struct store_op *op =
+		store_op_new(STORE_EVENT, tlen + 1 + ed->payloadlen + 1 + deferred_size(df));
 
 	if (!op)
 		return NULL;
@@ -166,6 +218,7 @@ static struct store_op *event_op(struct mt_ctx *ctx, struct device *dev, const s
 	op->raw = store_op_copy(op, ed->payload, ed->payloadlen);
 	op->raw_len = ed->payloadlen;
 	op->decrypted = ctx->cur_decrypted;
+	deferred_copy(op, df);
 	return op;
 }
 
@@ -319,7 +372,20 @@ static struct device *find_or_add(struct mt_ctx *ctx, const struct ot_topic *t, 
 			refuse_device(ctx, ed, t->user, true);
 			return NULL;
 		}
-		dev = owner ? devices_add(&ctx->devices, 0, t->user, t->device) : NULL;
+		if (owner && shared(ctx)) {
+			int64_t id = store_device_id(ctx->store, t->user, t->device, now);
+
+			if (id < 0) {
+				reject(ctx, ed, REJ_BUFFER_FULL,
+				       "the database cannot be reached to add a new device");
+				return NULL;
+			}
+			dev = devices_add(&ctx->devices, id, t->user, t->device);
+			if (dev)
+				dev->persisted = true; /* its row is there */
+		} else {
+			dev = owner ? devices_add(&ctx->devices, 0, t->user, t->device) : NULL;
+		}
 		if (!dev) {
 			reject(ctx, ed, REJ_BUFFER_FULL, "out of memory");
 			return NULL;
@@ -365,6 +431,7 @@ static bool on_location(struct mt_ctx *ctx, struct device *dev, const struct ot_
 			const struct mosquitto_evt_message *ed, bool trusted, int64_t now)
 {
 	const struct ot_location *l = &msg->u.loc;
+	struct deferred df = {.on = false};
 	struct dataobj_location d;
 	struct store_op *op;
 	char ipbuf[64];
@@ -376,7 +443,21 @@ static bool on_location(struct mt_ctx *ctx, struct device *dev, const struct ot_
 		return true;
 	}
 	ip = ctx->importing ? NULL : client_ip(ctx, ed, trusted, ipbuf, sizeof(ipbuf));
-	strings = ed->payloadlen + 1;
+	d.id = 0;
+	d.device_id = dev->id;
+	d.user = dev->user;
+	d.device = dev->device;
+	d.display_name = dev->display_name;
+	d.ip_address = ip;
+	d.received_at = now;
+	d.loc = l;
+	d.extras = &msg->extras;
+	if (shared(ctx) && !ctx->importing) {
+		jbuf_reset(&ctx->out);
+		dataobj_location(&ctx->out, &d);
+		defer_publish(ctx, &df, "locations", dev);
+	}
+	strings = ed->payloadlen + 1 + deferred_size(&df);
 	strings += l->conn ? strlen(l->conn) + 1 : 0;
 	strings += l->tid ? strlen(l->tid) + 1 : 0;
 	strings += l->trigger ? strlen(l->trigger) + 1 : 0;
@@ -398,6 +479,7 @@ static bool on_location(struct mt_ctx *ctx, struct device *dev, const struct ot_
 		op->raw = store_op_copy(op, ed->payload, ed->payloadlen);
 		op->raw_len = ed->payloadlen;
 		op->decrypted = ctx->cur_decrypted;
+		deferred_copy(op, &df);
 	}
 	if (!submit(ctx, op, dev, ed))
 		return false;
@@ -407,19 +489,12 @@ static bool on_location(struct mt_ctx *ctx, struct device *dev, const struct ot_
 		return true;
 	}
 	ctx->c.accepted++;
-
-	d.id = ctx->last_location_id;
-	d.device_id = dev->id;
-	d.user = dev->user;
-	d.device = dev->device;
-	d.display_name = dev->display_name;
-	d.ip_address = ip;
-	d.received_at = now;
-	d.loc = l;
-	d.extras = &msg->extras;
-	jbuf_reset(&ctx->out);
-	dataobj_location(&ctx->out, &d);
-	publish_out(ctx, "locations", dev->user, dev->device, false);
+	if (!shared(ctx)) {
+		d.id = ctx->last_location_id;
+		jbuf_reset(&ctx->out);
+		dataobj_location(&ctx->out, &d);
+		publish_out(ctx, "locations", dev->user, dev->device, false);
+	}
 
 	if (trusted)
 		dev->http_seen = now;
@@ -431,18 +506,27 @@ static bool on_location(struct mt_ctx *ctx, struct device *dev, const struct ot_
 static bool on_transition(struct mt_ctx *ctx, struct device *dev, const struct ot_msg *msg,
 			  const struct mosquitto_evt_message *ed, int64_t now)
 {
+	struct deferred df = {.on = false};
+
 	if (msg->tst == dev->last_tr_tst ||
 	    (ctx->importing &&
 	     store_event_exists(ctx->store, dev->id, msg->type_name, msg->tst) == 1)) {
 		ctx->c.duplicates++;
 		return true;
 	}
-	if (!submit(ctx, event_op(ctx, dev, msg, ed, now), dev, ed))
+	if (shared(ctx) && !ctx->importing) {
+		jbuf_reset(&ctx->out);
+		dataobj_transition(&ctx->out, 0, dev->id, dev->user, dev->device, &msg->u.tr);
+		defer_publish(ctx, &df, "transitions", dev);
+	}
+	if (!submit(ctx, event_op(ctx, dev, msg, ed, now, &df), dev, ed))
 		return false;
 	ctx->c.events++;
 	if (ctx->importing)
 		return true; /* history: not published */
 	dev->last_tr_tst = msg->tst;
+	if (shared(ctx))
+		return true; /* published once committed */
 	jbuf_reset(&ctx->out);
 	dataobj_transition(&ctx->out, ctx->last_event_id, dev->id, dev->user, dev->device,
 			   &msg->u.tr);
@@ -472,7 +556,7 @@ static bool on_card(struct mt_ctx *ctx, struct device *dev, const struct ot_msg 
 	}
 	if (!submit(ctx, op, dev, ed))
 		return false;
-	if (!submit(ctx, event_op(ctx, dev, msg, ed, now), dev, ed))
+	if (!submit(ctx, event_op(ctx, dev, msg, ed, now, NULL), dev, ed))
 		return false;
 	ctx->c.events++;
 	device_set_display_name(dev, c->name);
@@ -522,7 +606,7 @@ static int keep_undecryptable(struct mt_ctx *ctx, const struct mosquitto_evt_mes
 
 	ctx->c.undecryptable++;
 	dev = find_or_add(ctx, topic, now, ed);
-	if (!dev || !submit(ctx, event_op(ctx, dev, &msg, ed, now), dev, ed))
+	if (!dev || !submit(ctx, event_op(ctx, dev, &msg, ed, now, NULL), dev, ed))
 		return refuse(ctx, ed);
 	ctx->c.events++;
 	if (dev->undecryptable_logged)
@@ -676,14 +760,14 @@ static bool store_report(struct mt_ctx *ctx, struct device *dev, const struct ot
 	case OT_CARD:
 		return on_card(ctx, dev, msg, ed, now);
 	case OT_LWT:
-		stored = submit(ctx, event_op(ctx, dev, msg, ed, now), dev, ed);
+		stored = submit(ctx, event_op(ctx, dev, msg, ed, now, NULL), dev, ed);
 		if (stored) {
 			ctx->c.events++;
 			set_online(ctx, dev, false, now);
 		}
 		return stored;
 	default: /* waypoint(s) */
-		stored = submit(ctx, event_op(ctx, dev, msg, ed, now), dev, ed);
+		stored = submit(ctx, event_op(ctx, dev, msg, ed, now, NULL), dev, ed);
 		if (stored)
 			ctx->c.events++;
 		return stored;

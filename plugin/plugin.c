@@ -173,7 +173,8 @@ EXPORT int mosquitto_plugin_init(mosquitto_plugin_id_t *identifier, void **userd
 	/* what the logs say: a PostgreSQL connection string without its password */
 	sqldb_redact(ctx->cfg.database, dbname, sizeof(dbname));
 	/* A SQLite file has one writer per host by this lock; PostgreSQL one
-	 * per database by the store's advisory lock. */
+	 * per database (or several shared writers) by the store's advisory
+	 * lock. */
 	if (sqldb_kind_of(ctx->cfg.database) == SQLDB_SQLITE) {
 		ctx->lock_fd = dblock_acquire(ctx->cfg.database, err, sizeof(err));
 		if (ctx->lock_fd < 0) {
@@ -184,7 +185,7 @@ EXPORT int mosquitto_plugin_init(mosquitto_plugin_id_t *identifier, void **userd
 		}
 	}
 	ctx->store = store_open(ctx->cfg.database, ctx->cfg.commit_window_ms, ctx->cfg.buffer_max,
-				err, sizeof(err));
+				ctx->cfg.shared_writers, err, sizeof(err));
 	if (!ctx->store) {
 		mosquitto_log_printf(MOSQ_LOG_ERR, "mytracks: plugin_opt_database: %s", err);
 		ctx_free(ctx);
@@ -220,10 +221,12 @@ EXPORT int mosquitto_plugin_init(mosquitto_plugin_id_t *identifier, void **userd
 	}
 	*userdata = ctx;
 	mosquitto_log_printf(MOSQ_LOG_NOTICE,
-			     "mytracks: storing %s/+/+ in %s (commit window %d ms, %zu devices, "
+			     "mytracks: storing %s/+/+ in %s (%scommit window %d ms, %zu devices, "
 			     "last location id %" PRId64 "), republishing on %s/%s",
-			     ctx->cfg.input_prefix, dbname, ctx->cfg.commit_window_ms,
-			     ctx->devices.count, ctx->last_location_id, ctx->cfg.output_prefix,
+			     ctx->cfg.input_prefix, dbname,
+			     ctx->cfg.shared_writers ? "shared with other writers, " : "",
+			     ctx->cfg.commit_window_ms, ctx->devices.count, ctx->last_location_id,
+			     ctx->cfg.output_prefix,
 			     ctx->cfg.wills ? ", storing Last Wills (needs an acl_file)" : "");
 	return MOSQ_ERR_SUCCESS;
 }

@@ -10,18 +10,37 @@
 #include <string.h>
 
 #include "ot.h"
+#include "store.h"
+
+_Static_assert(PUBLISH_TOPIC_MAX >= 64 + 16 + 2 * OT_NAME_MAX + 4, "room for the topic");
+
+void publish_topic(const struct mt_ctx *ctx, const char *kind, const char *user, const char *device,
+		   char *buf)
+{
+	if (user)
+		snprintf(buf, PUBLISH_TOPIC_MAX, "%s/%s/%s/%s", ctx->cfg.output_prefix, kind, user,
+			 device);
+	else
+		snprintf(buf, PUBLISH_TOPIC_MAX, "%s/%s", ctx->cfg.output_prefix, kind);
+}
 
 void publish_out(struct mt_ctx *ctx, const char *kind, const char *user, const char *device,
 		 bool retain)
 {
-	char topic[64 + 16 + 2 * OT_NAME_MAX + 4];
+	char topic[PUBLISH_TOPIC_MAX];
 
-	if (user)
-		snprintf(topic, sizeof(topic), "%s/%s/%s/%s", ctx->cfg.output_prefix, kind, user,
-			 device);
-	else
-		snprintf(topic, sizeof(topic), "%s/%s", ctx->cfg.output_prefix, kind);
+	publish_topic(ctx, kind, user, device, topic);
 	publish_to(ctx, topic, retain);
+}
+
+void publish_committed(struct mt_ctx *ctx, const struct store_op *op)
+{
+	jbuf_reset(&ctx->out);
+	jbuf_puts(&ctx->out, "{\"id\":");
+	jbuf_int(&ctx->out, op->id);
+	jbuf_putc(&ctx->out, ',');
+	jbuf_puts(&ctx->out, op->pub_rest);
+	publish_to(ctx, op->pub_topic, false);
 }
 
 void publish_to(struct mt_ctx *ctx, const char *topic, bool retain)

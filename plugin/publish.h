@@ -23,4 +23,14 @@ void publish_out(struct mt_ctx *ctx, const char *kind, const char *user, const c
 /* The same on any topic (control replies). */
 void publish_to(struct mt_ctx *ctx, const char *topic, bool retain);
 
+/* Write publish_out()'s topic into buf (PUBLISH_TOPIC_MAX bytes). */
+#define PUBLISH_TOPIC_MAX (64 + 16 + 2 * 256 + 4)
+void publish_topic(const struct mt_ctx *ctx, const char *kind, const char *user, const char *device,
+		   char *buf);
+
+/* Shared writers: a location or event the writer has committed, with the
+ * id it took (store.h, pub_rest). Counted like publish_out(). */
+struct store_op;
+void publish_committed(struct mt_ctx *ctx, const struct store_op *op);
+
 #endif

@@ -82,6 +82,10 @@ struct store {
 	struct sqldb_stmt *st[ST_COUNT];
 	struct sqldb_stmt *exists;	 /* on rdb */
 	struct sqldb_stmt *event_exists; /* on rdb */
+	/* shared writers (PostgreSQL) */
+	bool shared;
+	struct sqldb_stmt *lock_ids, *max_ids; /* on wdb */
+	struct sqldb_stmt *device_id;	       /* on rdb */
 	int window_ms;
 	size_t buffer_max;
 
@@ -357,6 +361,8 @@ static void bind_failed(struct store *s, struct sqldb_stmt *st)
  * on with. */
 static int row_done(struct store *s, struct store_op *op, int rc, int64_t changes)
 {
+	if (rc == SQLDB_DONE && (op->kind == STORE_LOCATION || op->kind == STORE_EVENT))
+		op->stored = changes > 0;
 	if (rc == SQLDB_DONE && op->kind == STORE_LOCATION) {
 		if (changes == 0)
 			atomic_fetch_add(&s->duplicates, 1);
@@ -413,6 +419,7 @@ static int apply(struct store *s, struct store_op *op)
 struct writer {
 	struct store *s;
 	struct store_op *done, **done_tail; /* applied, not committed */
+	struct store_op *held, **held_tail; /* shared: taken, written when the window closes */
 	struct timespec deadline;	    /* the open transaction's commit time */
 	struct timespec stop_deadline;	    /* when stopping: give up writing after */
 	struct timespec retry_at;	    /* after a failure: try again at */
@@ -469,8 +476,11 @@ static int apply_pipelined(struct writer *w, struct store_op **batch)
 	for (op = first, k = 0; rc == SQLDB_DONE && op != end; op = op->next, k++) {
 		int64_t changes;
 
-		if (sent[k])
-			rc = row_done(s, op, sqldb_pipeline_result(s->wdb, &changes), changes);
+		if (!sent[k])
+			continue;
+		/* two statements: the answer must be read before `changes` */
+		rc = sqldb_pipeline_result(s->wdb, &changes);
+		rc = row_done(s, op, rc, changes);
 	}
 	/* after a failure, the later rows' answers are read (and dropped) */
 	sqldb_pipeline_end(s->wdb);
@@ -506,8 +516,9 @@ static void free_list(struct store_op *op)
 	}
 }
 
-/* A transaction committed: STORE_ACK and STORE_DELETE ops go to the
- * broker thread (store_take_acks), the rest are freed. */
+/* A transaction committed: STORE_ACK and STORE_DELETE ops, and new rows
+ * to publish (shared writers), go to the broker thread (store_take_acks);
+ * the rest are freed. */
 static void finish_committed(struct store *s, struct store_op *op)
 {
 	struct store_op *keep = NULL, **keep_tail = &keep;
@@ -515,7 +526,8 @@ static void finish_committed(struct store *s, struct store_op *op)
 	while (op) {
 		struct store_op *next = op->next;
 
-		if (op->kind == STORE_ACK || op->kind == STORE_DELETE) {
+		if (op->kind == STORE_ACK || op->kind == STORE_DELETE ||
+		    (op->pub_rest && op->stored)) {
 			if (op->quota)
 				atomic_fetch_sub(&op->quota->pending, 1);
 			op->quota = NULL;
@@ -655,7 +667,7 @@ static struct store_op *wait_for_work(struct writer *w)
 			pthread_cond_timedwait(&s->cond, &s->lock, &w->retry_at);
 			continue;
 		}
-		if (w->in_txn && !w->stopping) {
+		if ((w->in_txn || w->held) && !w->stopping) {
 			/* inside a transaction: sleep until the window closes, not
 			 * woken by every new row, unless the queue grows big */
 			if (ts_reached(&w->deadline) || s->qlen >= WAKE_BATCH)
@@ -682,24 +694,13 @@ static struct store_op *wait_for_work(struct writer *w)
 	return batch;
 }
 
-/* Apply `*batch` inside the open transaction (opening one if needed).
- * Applied ops move to w->done; on failure *batch holds the rest and
- * `*what` names the step. SQLDB_DONE when all went in. */
-static int apply_batch(struct writer *w, struct store_op **batch, const char **what)
+/* Apply `*batch` in the open transaction. Applied ops move to w->done; on
+ * failure *batch holds the rest and `*what` names the step. */
+static int apply_ops(struct writer *w, struct store_op **batch, const char **what)
 {
 	bool pipelined = sqldb_kind(w->s->wdb) == SQLDB_POSTGRES;
 	int rc;
 
-	if (*batch && !w->in_txn) {
-		rc = exec_simple(w->s, ST_BEGIN);
-		if (rc != SQLDB_DONE) {
-			*what = "begin transaction";
-			return rc;
-		}
-		w->in_txn = true;
-		now_ts(&w->deadline);
-		ts_add_ms(&w->deadline, w->s->window_ms);
-	}
 	while (*batch) {
 		struct store_op *op = *batch;
 
@@ -724,6 +725,119 @@ static int apply_batch(struct writer *w, struct store_op **batch, const char **w
 	return SQLDB_DONE;
 }
 
+static int begin(struct writer *w, const char **what)
+{
+	int rc = exec_simple(w->s, ST_BEGIN);
+
+	if (rc != SQLDB_DONE) {
+		*what = "begin transaction";
+		return rc;
+	}
+	w->in_txn = true;
+	return SQLDB_DONE;
+}
+
+static void start_window(struct writer *w)
+{
+	now_ts(&w->deadline);
+	ts_add_ms(&w->deadline, w->s->window_ms);
+}
+
+/* Apply `*batch` inside the open transaction (opening one if needed), as
+ * apply_ops(). Shared writers only hold the ops until the window closes
+ * (write_held()). SQLDB_DONE when all went in. */
+static int apply_batch(struct writer *w, struct store_op **batch, const char **what)
+{
+	int rc;
+
+	if (!*batch)
+		return SQLDB_DONE;
+	if (w->s->shared) {
+		if (!w->held)
+			start_window(w);
+		*w->held_tail = *batch;
+		while (*w->held_tail)
+			w->held_tail = &(*w->held_tail)->next;
+		*batch = NULL;
+		return SQLDB_DONE;
+	}
+	if (!w->in_txn) {
+		rc = begin(w, what);
+		if (rc != SQLDB_DONE)
+			return rc;
+		start_window(w);
+	}
+	return apply_ops(w, batch, what);
+}
+
+static bool window_closed(const struct writer *w)
+{
+	return w->s->window_ms == 0 || w->stopping || ts_reached(&w->deadline);
+}
+
+/* Step `st` for one row: SQLDB_DONE when it has one (the caller reads it,
+ * then resets), else the error (no row is an error). */
+static int step_row(struct sqldb_stmt *st)
+{
+	int rc = sqldb_step(st);
+
+	if (rc == SQLDB_DONE)
+		rc = SQLDB_ERROR; /* no row */
+	else if (rc == SQLDB_ROW)
+		rc = SQLDB_DONE;
+	return rc;
+}
+
+/* Shared writers, at the end of the window: one transaction that takes
+ * the id lock, reads the largest ids, numbers the held locations and
+ * events after them and writes everything. The lock is held until the
+ * commit is visible, so the committed ids of all writers are always a
+ * prefix of all ids (docs/scale-out.md has the argument). On failure the
+ * ops not yet applied stay held, in order. */
+static int write_held(struct writer *w, const char **what)
+{
+	struct store *s = w->s;
+	struct store_op *batch, *op;
+	int64_t loc_id, ev_id;
+	int rc;
+
+	if (!w->held || !window_closed(w))
+		return SQLDB_DONE;
+	rc = begin(w, what);
+	if (rc != SQLDB_DONE)
+		return rc;
+	*what = "take the id lock";
+	rc = step_row(s->lock_ids);
+	sqldb_reset(s->lock_ids);
+	if (rc != SQLDB_DONE)
+		return rc;
+	*what = "read the largest ids";
+	rc = step_row(s->max_ids);
+	if (rc == SQLDB_DONE) {
+		loc_id = sqldb_col_int64(s->max_ids, 0);
+		ev_id = sqldb_col_int64(s->max_ids, 1);
+	}
+	sqldb_reset(s->max_ids);
+	if (rc != SQLDB_DONE)
+		return rc;
+	for (op = w->held; op; op = op->next) {
+		if (op->kind == STORE_LOCATION)
+			op->id = ++loc_id;
+		else if (op->kind == STORE_EVENT)
+			op->id = ++ev_id;
+	}
+	batch = w->held;
+	w->held = NULL;
+	w->held_tail = &w->held;
+	rc = apply_ops(w, &batch, what);
+	if (rc != SQLDB_DONE) {
+		w->held = batch;
+		while (*w->held_tail)
+			w->held_tail = &(*w->held_tail)->next;
+	}
+	return rc;
+}
+
 /* Commit when the window has passed (at once with a window of 0, or when
  * stopping). SQLDB_DONE when committed or not due yet. */
 static int commit_if_due(struct writer *w, const char **what)
@@ -732,7 +846,12 @@ static int commit_if_due(struct writer *w, const char **what)
 	size_t n;
 	int rc;
 
-	if (!w->in_txn || !(s->window_ms == 0 || w->stopping || ts_reached(&w->deadline)))
+	if (s->shared) {
+		rc = write_held(w, what);
+		if (rc != SQLDB_DONE)
+			return rc;
+	}
+	if (!w->in_txn || !window_closed(w))
 		return SQLDB_DONE;
 	n = list_len(w->done);
 	rc = exec_simple(s, ST_COMMIT);
@@ -757,7 +876,7 @@ static void purge_if_due(struct writer *w)
 {
 	int64_t n;
 
-	if (!w->purging || w->in_txn || w->stopping || !ts_reached(&w->purge_at))
+	if (!w->purging || w->in_txn || w->held || w->stopping || !ts_reached(&w->purge_at))
 		return;
 	n = purge_batch(w->s);
 	now_ts(&w->purge_at);
@@ -777,7 +896,13 @@ static void fail_and_requeue(struct writer *w, struct store_op *rest, const char
 	if (w->in_txn)
 		sqldb_exec(s->wdb, "ROLLBACK");
 	w->in_txn = false;
+	/* in order: applied and rolled back, held (shared), the batch's rest */
+	*w->done_tail = w->held;
+	if (w->held)
+		w->done_tail = w->held_tail;
 	*w->done_tail = rest;
+	w->held = NULL;
+	w->held_tail = &w->held;
 	requeue_front(s, w->done);
 	w->done = NULL;
 	w->done_tail = &w->done;
@@ -821,6 +946,7 @@ static void *writer_main(void *arg)
 	struct writer w = {.s = arg};
 
 	w.done_tail = &w.done;
+	w.held_tail = &w.held;
 	now_ts(&w.purge_at); /* the first retention batch at start */
 	for (;;) {
 		struct store_op *batch;
@@ -839,7 +965,7 @@ static void *writer_main(void *arg)
 			continue;
 		}
 		purge_if_due(&w);
-		if (w.stopping && !w.in_txn && queue_empty(w.s))
+		if (w.stopping && !w.in_txn && !w.held && queue_empty(w.s))
 			break;
 	}
 	return NULL;
@@ -992,26 +1118,84 @@ static struct sqldb_stmt *prepare_or_fail(struct sqldb *db, const char *sql, cha
 	return st;
 }
 
-/* PostgreSQL takes one writer: a second plugin on the same database would
- * hand out the same ids (they are assigned by the broker thread from the
- * largest in use). The session-level advisory lock is released when the
+/* PostgreSQL takes one writer, or any number of shared writers: a second
+ * plugin that is not shared would hand out the same ids (they are then
+ * assigned by the broker thread from the largest in use). The
+ * session-level advisory lock (exclusive, or shared) is released when the
  * connection closes, and taken again by sqldb on a new connection before
  * anything is written. */
-static int claim_pg_writer(struct sqldb *db, char *err, size_t errlen)
+static int claim_pg_writer(struct sqldb *db, bool shared, char *err, size_t errlen)
 {
-	int rc = sqldb_hold_lock(db, SQLDB_LOCK_WRITER);
+	int rc = sqldb_hold_lock(db, SQLDB_LOCK_WRITER, shared);
 
 	if (rc < 0)
 		snprintf(err, errlen, "take the writer lock: %s", sqldb_errmsg(db));
 	else if (rc > 0)
 		snprintf(err, errlen,
-			 "another mytracks plugin is already writing to this PostgreSQL "
-			 "database (one writer per database)");
+			 shared ? "a mytracks plugin without plugin_opt_shared_writers (or "
+				  "mytracks-migrate) is writing to this PostgreSQL database"
+				: "another mytracks plugin is already writing to this PostgreSQL "
+				  "database (one writer per database, unless every plugin has "
+				  "plugin_opt_shared_writers true)");
 	return rc == 0 ? 0 : -1;
 }
 
-struct store *store_open(const char *path, int commit_window_ms, size_t buffer_max, char *err,
-			 size_t errlen)
+/* Shared writers: device ids come from a sequence, brought up to the
+ * largest id in use (a single writer may have added devices since). */
+static int prepare_shared(struct store *s, char *err, size_t errlen)
+{
+	if (exec_or_fail(
+		    s->wdb,
+		    "BEGIN; SELECT pg_advisory_xact_lock(" STR(
+			    SQLDB_LOCK_SCHEMA) ");"
+					       "CREATE SEQUENCE IF NOT EXISTS mytracks_device_ids;"
+					       "SELECT setval('mytracks_device_ids', greatest("
+					       "(SELECT coalesce(max(id), 0) FROM devices), "
+					       "(SELECT last_value FROM mytracks_device_ids)));"
+					       "COMMIT",
+		    "set up the device id sequence", err, errlen))
+		return -1;
+	s->lock_ids = prepare_or_fail(
+		s->wdb, "SELECT pg_advisory_xact_lock(" STR(SQLDB_LOCK_IDS) ")", err, errlen);
+	s->max_ids = prepare_or_fail(s->wdb,
+				     "SELECT (SELECT coalesce(max(id), 0) FROM locations), "
+				     "(SELECT coalesce(max(id), 0) FROM events)",
+				     err, errlen);
+	s->device_id = prepare_or_fail(
+		s->rdb,
+		"INSERT INTO devices(id, \"user\", device, first_seen, last_seen) VALUES "
+		"(nextval('mytracks_device_ids'), ?1, ?2, ?3, ?3) ON CONFLICT (\"user\", device) "
+		"DO UPDATE SET device = excluded.device RETURNING id",
+		err, errlen);
+	return s->lock_ids && s->max_ids && s->device_id ? 0 : -1;
+}
+
+int64_t store_device_id(struct store *s, const char *user, const char *device, int64_t now)
+{
+	struct sqldb_stmt *st = s->device_id;
+	int64_t id = -1;
+
+	/* A second try: the first use of a connection PostgreSQL has dropped
+	 * (a restart) fails, and sqldb connects again on the next. */
+	for (int attempt = 0; attempt < 2 && id < 0; attempt++) {
+		if (sqldb_bind_text(st, 1, user, -1) == SQLDB_DONE &&
+		    sqldb_bind_text(st, 2, device, -1) == SQLDB_DONE &&
+		    sqldb_bind_int64(st, 3, now) == SQLDB_DONE && step_row(st) == SQLDB_DONE)
+			id = sqldb_col_int64(st, 0);
+		sqldb_reset(st);
+	}
+	if (id < 0)
+		set_error(s, "add a device", s->rdb);
+	return id;
+}
+
+bool store_shared(const struct store *s)
+{
+	return s->shared;
+}
+
+struct store *store_open(const char *path, int commit_window_ms, size_t buffer_max, bool shared,
+			 char *err, size_t errlen)
 {
 	struct store *s = calloc(1, sizeof(*s));
 	bool pg = sqldb_kind_of(path) == SQLDB_POSTGRES;
@@ -1023,15 +1207,20 @@ struct store *store_open(const char *path, int commit_window_ms, size_t buffer_m
 	}
 	s->window_ms = commit_window_ms;
 	s->buffer_max = buffer_max;
+	s->shared = shared;
 	s->tail = &s->head;
 	s->acks_tail = &s->acks;
 	pthread_mutex_init(&s->lock, NULL);
 	pthread_cond_init(&s->cond, NULL);
 
+	if (shared && !pg) {
+		snprintf(err, errlen, "plugin_opt_shared_writers needs a PostgreSQL database");
+		goto fail;
+	}
 	s->wdb = sqldb_open(path, 0, 2000, err, errlen);
 	if (!s->wdb)
 		goto fail;
-	if (pg ? claim_pg_writer(s->wdb, err, errlen) || migrate_pg(s->wdb, err, errlen)
+	if (pg ? claim_pg_writer(s->wdb, shared, err, errlen) || migrate_pg(s->wdb, err, errlen)
 	       : exec_or_fail(s->wdb, "PRAGMA journal_mode = WAL", "set WAL mode", err, errlen) ||
 			    exec_or_fail(s->wdb, "PRAGMA synchronous = NORMAL", "set synchronous",
 					 err, errlen) ||
@@ -1056,7 +1245,7 @@ struct store *store_open(const char *path, int commit_window_ms, size_t buffer_m
 					  "SELECT 1 FROM events WHERE device_id = ?1 AND type = ?2 "
 					  "AND tst IS NOT DISTINCT FROM ?3",
 					  err, errlen);
-	if (!s->event_exists)
+	if (!s->event_exists || (shared && prepare_shared(s, err, errlen)))
 		goto fail;
 	if (pthread_create(&s->thread, NULL, writer_main, s) != 0) {
 		snprintf(err, errlen, "cannot start the writer thread");
@@ -1082,15 +1271,17 @@ int store_load(struct store *s, store_device_cb cb, void *arg, int64_t *max_loca
 	 * yet, and an HTTP-mode phone's window did not survive the restart.
 	 * last_seen is left alone (a restart is not news from the device).
 	 * Before the first op is queued, so the writer thread is idle. */
-	st = sqldb_prepare(s->rdb,
-			   "UPDATE devices SET online = 0, status_changed = ?1 WHERE online <> 0");
-	if (!st)
-		return -1;
-	sqldb_bind_int64(st, 1, (int64_t)time(NULL));
-	rc = sqldb_step(st);
-	sqldb_finalize(st);
-	if (rc != SQLDB_DONE)
-		return -1;
+	if (!s->shared) {
+		st = sqldb_prepare(s->rdb, "UPDATE devices SET online = 0, status_changed = ?1 "
+					   "WHERE online <> 0");
+		if (!st)
+			return -1;
+		sqldb_bind_int64(st, 1, (int64_t)time(NULL));
+		rc = sqldb_step(st);
+		sqldb_finalize(st);
+		if (rc != SQLDB_DONE)
+			return -1;
+	}
 	st = sqldb_prepare(s->rdb, q);
 	if (!st)
 		return -1;
@@ -1172,6 +1363,9 @@ void store_close(struct store *s, int give_up_ms, struct store_counters *final)
 		sqldb_finalize(s->st[i]);
 	sqldb_finalize(s->exists);
 	sqldb_finalize(s->event_exists);
+	sqldb_finalize(s->lock_ids);
+	sqldb_finalize(s->max_ids);
+	sqldb_finalize(s->device_id);
 	/* SQLite: fold the WAL back so the file is complete on its own. */
 	if (s->wdb && sqldb_kind(s->wdb) == SQLDB_SQLITE)
 		sqldb_exec(s->wdb, "PRAGMA wal_checkpoint(TRUNCATE)");

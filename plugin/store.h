@@ -59,6 +59,13 @@ struct store_op {
 	size_t raw_len;
 	bool decrypted; /* raw is the plaintext of an encrypted report */
 	bool skip;	/* the writer's: refused by the database, not written again */
+	/* Shared writers (store_open): a location or event is submitted with
+	 * id 0, and the writer takes its id in the transaction that commits
+	 * it. An op with pub_rest set comes back through store_take_acks()
+	 * once committed, if its row was new (not a duplicate), to be
+	 * published then: `{"id":<id>,` + pub_rest on pub_topic. */
+	const char *pub_topic, *pub_rest;
+	bool stored; /* the writer's: its row was inserted (not a duplicate) */
 	/* STORE_ACK and STORE_DELETE come back from store_take_acks() with
 	 * what the writer did: rows deleted, or locations inserted and found
 	 * already stored since the last STORE_MARK. */
@@ -97,10 +104,21 @@ struct store;
 
 /* Open (creating or migrating) the database and start the writer thread.
  * `path` is a SQLite file (opened in WAL mode) or a PostgreSQL connection
- * string (sqldb_kind_of(); one plugin writes to a PostgreSQL database at a
- * time). NULL on failure with `err` set (never holding a password). */
-struct store *store_open(const char *path, int commit_window_ms, size_t buffer_max, char *err,
-			 size_t errlen);
+ * string (sqldb_kind_of()). On PostgreSQL one plugin writes at a time,
+ * or, with `shared`, any number of plugins that all open it shared
+ * (docs/scale-out.md): then the writer takes the ids of locations and
+ * events, and devices get theirs from store_device_id(). `shared` needs
+ * PostgreSQL. NULL on failure with `err` set (never holding a password). */
+struct store *store_open(const char *path, int commit_window_ms, size_t buffer_max, bool shared,
+			 char *err, size_t errlen);
+
+/* Shared writers: the id of device user/device, its row inserted now if
+ * no writer has (first seen `now`). Broker thread, one round trip; -1 when
+ * the database cannot be reached (sqldb's reason in store_take_error()). */
+int64_t store_device_id(struct store *s, const char *user, const char *device, int64_t now);
+
+/* Was the store opened shared? */
+bool store_shared(const struct store *s);
 
 /* Stop the writer after it has committed everything it holds (retrying
  * for up to `give_up_ms` if the database cannot be written), then close.
@@ -123,9 +141,10 @@ enum store_submit_result store_submit(struct store *s, struct store_op *op,
 				      struct store_quota *quota);
 
 /* Broker-thread reads at start (before any submit), on a separate
- * connection: `cb` is called once per stored device (strings valid during
- * the call only), then the largest ids in use are set. 0, or -1 when the
- * database cannot be read. */
+ * connection: every device is marked offline (not when shared: the other
+ * brokers' phones are connected), `cb` is called once per stored device
+ * (strings valid during the call only), then the largest ids in use are
+ * set. 0, or -1 when the database cannot be read. */
 typedef void (*store_device_cb)(void *arg, int64_t id, const char *user, const char *device,
 				const char *display_name, bool online, int64_t max_tst);
 int store_load(struct store *s, store_device_cb cb, void *arg, int64_t *max_location_id,
@@ -138,7 +157,8 @@ int store_location_exists(struct store *s, int64_t device_id, int64_t tst);
  * thread only. -1 on error. */
 int store_event_exists(struct store *s, int64_t device_id, const char *type, int64_t tst);
 
-/* Committed STORE_ACK and STORE_DELETE ops, oldest first (a list linked by
+/* Committed STORE_ACK and STORE_DELETE ops, and shared writers' new
+ * locations and events to publish (pub_rest), oldest first (a list linked by
  * `next`, owned by the caller, who frees each with free()), or NULL. Any
  * thread; the broker thread polls it on its tick. */
 struct store_op *store_take_acks(struct store *s);

@@ -154,7 +154,7 @@ static int prepare_target(struct sqldb *dst, const char *safe)
 {
 	char lock[96];
 	int64_t v;
-	int rc = sqldb_hold_lock(dst, SQLDB_LOCK_WRITER);
+	int rc = sqldb_hold_lock(dst, SQLDB_LOCK_WRITER, false);
 
 	if (rc) {
 		fprintf(stderr, PROG ": %s: %s\n", safe,

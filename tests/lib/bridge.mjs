@@ -5,7 +5,7 @@
 import path from 'node:path';
 import WebSocket from 'ws';
 import {
-  bridgePath, freePort, Proc, sanitizerEnv, waitFor,
+  bridgePath, freePort, giveUp, Proc, sanitizerEnv, waitFor,
 } from './harness.mjs';
 
 /**
@@ -33,7 +33,10 @@ export async function startBridge(broker, { args = [], waitBroker = true, port, 
     stop: (opts) => proc.stop(opts),
   };
   await waitFor(async () => {
-    if (!proc.running) throw new Error(`bridge exited: ${proc.output}`);
+    if (!proc.running) {
+      await proc.closed;
+      throw giveUp(`bridge exited: ${proc.output}`);
+    }
     const r = await fetch(`${url}/healthz`);
     return waitBroker ? r.status === 200 : true;
   }, { timeout: 15000, what: `bridge on port ${port}` });

@@ -37,11 +37,17 @@ export async function waitFor(fn, { timeout = 10000, interval = 25, what = 'cond
       last = await fn();
       if (last) return last;
     } catch (e) {
+      if (e && e.stopWaiting) throw e; // giveUp(): waiting longer cannot help
       last = e;
     }
     if (Date.now() > end) throw new Error(`timed out waiting for ${what} (last: ${last})`);
     await sleep(interval);
   }
+}
+
+/** An error that ends a waitFor() at once (a process it waits for exited). */
+export function giveUp(message) {
+  return Object.assign(new Error(message), { stopWaiting: true });
 }
 
 /** A TCP port on 127.0.0.1 that nothing listens on right now. */
@@ -149,6 +155,8 @@ export class Proc {
     };
     this.child.stdout.on('data', sink);
     this.child.stderr.on('data', sink);
+    // exited, and everything it wrote read (after 'exit')
+    this.closed = new Promise((resolve) => this.child.once('close', resolve));
     started.add(this);
     everStarted.push(this);
   }
@@ -231,7 +239,10 @@ export async function startBroker({ dir = tmpDir(), options = {}, extraConf = ''
     });
     broker.proc = proc;
     await waitFor(async () => {
-      if (!proc.running) throw new Error(`mosquitto exited: ${proc.output}`);
+      if (!proc.running) {
+        await proc.closed;
+        throw giveUp(`mosquitto exited: ${proc.output}`);
+      }
       return portOpen(port);
     }, { timeout: 15000, what: `mosquitto on port ${port}` });
     return broker;

@@ -41,8 +41,8 @@ static struct mt_ctx *ctx_new(const struct mt_option *extra, int nextra)
 	jbuf_init(&ctx->out, 0, 1 << 20);
 	CU_ASSERT_EQUAL_FATAL(devices_init(&ctx->devices), 0);
 	CU_ASSERT_EQUAL_FATAL(users_init(&ctx->users, ctx->cfg.buffer_per_user), 0);
-	ctx->store =
-		store_open(db, ctx->cfg.commit_window_ms, ctx->cfg.buffer_max, err, sizeof(err));
+	ctx->store = store_open(db, ctx->cfg.commit_window_ms, ctx->cfg.buffer_max, false, err,
+				sizeof(err));
 	CU_ASSERT_PTR_NOT_NULL_FATAL(ctx->store);
 	stub_reset();
 	return ctx;

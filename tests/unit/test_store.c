@@ -129,7 +129,7 @@ static void test_write_and_reload(void)
 	int64_t maxl = -1, maxe = -1, maxd = -1;
 
 	temp_db(dir, sizeof(dir), path, sizeof(path));
-	s = store_open(path, 50, 100, err, sizeof(err));
+	s = store_open(path, 50, 100, false, err, sizeof(err));
 	CU_ASSERT_PTR_NOT_NULL_FATAL(s);
 	submit_ok(s, device_op(1, "alice", "phone"), NULL);
 	submit_ok(s, location_op(1, 1, 1700000100), NULL);
@@ -160,7 +160,7 @@ static void test_write_and_reload(void)
 			1700000300);
 
 	/* Reopen: the schema is not created again, the rows are there. */
-	s = store_open(path, 0, 100, err, sizeof(err));
+	s = store_open(path, 0, 100, false, err, sizeof(err));
 	CU_ASSERT_PTR_NOT_NULL_FATAL(s);
 	CU_ASSERT_EQUAL(store_location_exists(s, 1, 1700000200), 1);
 	CU_ASSERT_EQUAL(store_location_exists(s, 1, 1700000300), 0);
@@ -194,7 +194,7 @@ static void test_share(void)
 
 	temp_db(dir, sizeof(dir), path, sizeof(path));
 	/* a long commit window: nothing is committed while the test submits */
-	s = store_open(path, 10000, 100, err, sizeof(err));
+	s = store_open(path, 10000, 100, false, err, sizeof(err));
 	CU_ASSERT_PTR_NOT_NULL_FATAL(s);
 	submit_ok(s, device_op(1, "bob", "phone"), &q);
 	submit_ok(s, location_op(1, 1, 1700000100), &q);
@@ -220,7 +220,7 @@ static void test_buffer_full(void)
 	int i, full = 0;
 
 	temp_db(dir, sizeof(dir), path, sizeof(path));
-	s = store_open(path, 10000, 3, err, sizeof(err));
+	s = store_open(path, 10000, 3, false, err, sizeof(err));
 	CU_ASSERT_PTR_NOT_NULL_FATAL(s);
 	submit_ok(s, device_op(1, "carol", "phone"), NULL);
 	for (i = 0; i < 10; i++) {
@@ -247,7 +247,7 @@ static void test_newer_schema_refused(void)
 	CU_ASSERT_EQUAL_FATAL(sqlite3_open(path, &db), SQLITE_OK);
 	CU_ASSERT_EQUAL(sqlite3_exec(db, "PRAGMA user_version = 999", NULL, NULL, NULL), SQLITE_OK);
 	sqlite3_close(db);
-	CU_ASSERT_PTR_NULL(store_open(path, 0, 10, err, sizeof(err)));
+	CU_ASSERT_PTR_NULL(store_open(path, 0, 10, false, err, sizeof(err)));
 	CU_ASSERT_PTR_NOT_NULL(strstr(err, "999"));
 	CU_ASSERT_EQUAL(test_db_int(path, "PRAGMA user_version"), 999);
 	remove_db(dir, path);
