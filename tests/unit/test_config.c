@@ -25,6 +25,7 @@ static void test_defaults(void)
 	CU_ASSERT_EQUAL(c.max_payload, 262144);
 	CU_ASSERT_EQUAL(c.commit_window_ms, 100);
 	CU_ASSERT_TRUE(c.topic_user_check);
+	CU_ASSERT_FALSE(c.shared_writers);
 	CU_ASSERT_EQUAL(c.buffer_max, 100000);
 	CU_ASSERT_EQUAL(c.buffer_per_user, 10000); /* buffer_max / 10 */
 	CU_ASSERT_EQUAL(c.max_devices, 10000);
@@ -44,6 +45,7 @@ static void test_values_trimmed(void)
 	struct mt_option o[] = {{"database", "  /d b.db \t"},
 				{"commit_window", "0 "},
 				{"topic_user_check", " off"},
+				{"shared_writers", "true"},
 				{"trusted_user", "mytracks-bridge  "},
 				{"output_prefix", "out/live"}};
 	struct mt_config c;
@@ -53,6 +55,7 @@ static void test_values_trimmed(void)
 	CU_ASSERT_STRING_EQUAL(c.database, "/d b.db");
 	CU_ASSERT_EQUAL(c.commit_window_ms, 0);
 	CU_ASSERT_FALSE(c.topic_user_check);
+	CU_ASSERT_TRUE(c.shared_writers);
 	CU_ASSERT_STRING_EQUAL(c.trusted_user, "mytracks-bridge");
 	CU_ASSERT_STRING_EQUAL(c.output_prefix, "out/live");
 	config_free(&c);
@@ -84,6 +87,7 @@ static void test_bad_values(void)
 		{"max_payload", "", "plugin_opt_max_payload"},
 		{"buffer_max", "0", "plugin_opt_buffer_max"},
 		{"topic_user_check", "maybe", "plugin_opt_topic_user_check"},
+		{"shared_writers", "2", "plugin_opt_shared_writers"},
 		{"input_prefix", "own/+/x", "plugin_opt_input_prefix"},
 		{"input_prefix", "a//b", "plugin_opt_input_prefix"},
 		{"input_prefix", "/owntracks", "plugin_opt_input_prefix"},

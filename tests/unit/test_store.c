@@ -253,6 +253,18 @@ static void test_newer_schema_refused(void)
 	remove_db(dir, path);
 }
 
+/* Shared writers need PostgreSQL: a SQLite file is refused, not created. */
+static void test_shared_needs_postgres(void)
+{
+	char dir[64], path[128], err[256] = "";
+
+	temp_db(dir, sizeof(dir), path, sizeof(path));
+	CU_ASSERT_PTR_NULL(store_open(path, 0, 10, true, err, sizeof(err)));
+	CU_ASSERT_PTR_NOT_NULL(strstr(err, "needs a PostgreSQL database"));
+	CU_ASSERT_NOT_EQUAL(access(path, F_OK), 0);
+	remove_db(dir, path);
+}
+
 /* One lock holder per database; the second is told who holds it. */
 static void test_dblock(void)
 {
@@ -304,6 +316,7 @@ int init_store_tests(void)
 		{"a user's share of the buffer", test_share},
 		{"the buffer is bounded", test_buffer_full},
 		{"a newer schema is refused", test_newer_schema_refused},
+		{"shared writers need PostgreSQL", test_shared_needs_postgres},
 		{NULL, NULL},
 	};
 	return add_suite("plugin/store", cases);
