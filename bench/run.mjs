@@ -525,13 +525,15 @@ async function postgres() {
   const version = sql(pg.url(), 'SELECT current_setting(\'server_version\') AS v')[0].v;
   const n = S.ingest;
   const check = { stored: 0, distinct: 0, expected: 0 };
-  const res = { bare: [], plugin: [] };
+  const res = { bare: [], plugin: [], shared: [] };
   for (let r = 0; r < S.rounds; r++) {
-    for (const withPlugin of [false, true]) {
-      const db = withPlugin ? pg.createDatabase(`ingest${r}`) : undefined;
+    for (const kind of ['bare', 'plugin', 'shared']) {
+      const withPlugin = kind !== 'bare';
+      const db = withPlugin ? pg.createDatabase(`ingest${kind}${r}`) : undefined;
       // a buffer for the whole run: the broker's rate, then the writer's
-      const buf = [`buffer_max ${2 * n}`, `buffer_per_user ${2 * n}`];
-      res[withPlugin ? 'plugin' : 'bare'].push(await ingestRun(n, r, withPlugin, false, check, db, buf));
+      const opts = [`buffer_max ${2 * n}`, `buffer_per_user ${2 * n}`];
+      if (kind === 'shared') opts.push('shared_writers true');
+      res[kind].push(await ingestRun(n, r, withPlugin, false, check, db, opts));
     }
   }
   const rates = (a) => a.map((x) => x.rate);
@@ -545,6 +547,11 @@ async function postgres() {
   const stored = res.plugin.map((x) => x.stored);
   row('PostgreSQL: rows stored per second (load start to last commit; the writer catches up from the buffer)',
     `${fmt(median(stored))} rows/s (runs: ${stored.map((x) => fmt(x)).join(', ')})`);
+  const sharedRatio = median(rates(res.shared)) / median(rates(res.bare));
+  const sharedStored = res.shared.map((x) => x.stored);
+  row('PostgreSQL, plugin_opt_shared_writers (one broker; ids at commit, published after it): ingest, same load',
+    `${fmt(median(rates(res.shared)))} msg/s (runs: ${runs(res.shared)}), ratio ${fmt(sharedRatio, 2)}; ` +
+    `${fmt(median(sharedStored))} rows/s stored; ${cpuText(res.shared, true)}`);
   row('PostgreSQL: every acknowledged location stored exactly once',
     `${fmt(check.stored)} rows, ${fmt(check.distinct)} distinct (device, tst), ${fmt(check.expected)} sent`,
     'all, once', check.stored === check.expected && check.distinct === check.expected);
@@ -555,7 +562,11 @@ async function postgres() {
   const got = sql(url, 'SELECT count(*) AS n, max(id) AS m FROM locations')[0];
   log(`postgres history: ${fmt(got.n)} rows written in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
   const pages = await historyPages(url, got.n, got.m, 'PostgreSQL history');
-  raw.results.postgres = { version, ingest: { n, bare: rates(res.bare), plugin: rates(res.plugin), ratio, ...check }, history: pages };
+  raw.results.postgres = {
+    version,
+    ingest: { n, bare: rates(res.bare), plugin: rates(res.plugin), ratio, shared: rates(res.shared), sharedRatio, ...check },
+    history: pages,
+  };
   await pg.stop();
 }
 

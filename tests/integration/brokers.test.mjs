@@ -2,7 +2,7 @@
 // (issue 15; the design and why its ids are correct: docs/scale-out.md).
 //
 // Two real mosquitto brokers load the plugin with plugin_opt_shared_writers
-// on one real PostgreSQL; broker A bridges mytracks/# in from broker B as
+// (conf/mosquitto-postgres.conf.example) on one real PostgreSQL; broker A bridges mytracks/# in from broker B as
 // conf/mosquitto-bridge.conf.example says, and one mytracks bridge on A
 // serves a WebSocket and the history API. Phones report to either broker,
 // one phone to both (the same reports twice):
@@ -40,6 +40,16 @@ function bridgeConf(port) {
   return conf.join('\n') + '\nrestart_timeout 1\n';
 }
 
+/** The plugin options of conf/mosquitto-postgres.conf.example, with its
+ * commented shared_writers line taken, on the test's database. */
+function pluginOptions(database) {
+  const example = fs.readFileSync(path.join(sourceDir, 'conf', 'mosquitto-postgres.conf.example'), 'utf8');
+  const opts = {};
+  for (const m of example.matchAll(/^#?plugin_opt_(\w+) (.+)$/gm)) opts[m[1]] = m[2].trim();
+  assert.equal(opts.shared_writers, 'true', 'the example names the option');
+  return { ...opts, database, commit_window: '30' };
+}
+
 /** Follow /api/locations/?since_id like the page's polling fallback. */
 function poller(base) {
   const seen = new Map();
@@ -67,7 +77,7 @@ function poller(base) {
 before(async () => {
   pg = await startPostgres();
   url = pg.createDatabase('shared');
-  const options = { database: url, shared_writers: 'true', commit_window: '30' };
+  const options = pluginOptions(url);
   b = await startBroker({ options });
   a = await startBroker({ options, extraConf: bridgeConf(b.port) });
   // the Mosquitto bridge is up once B's output reaches A
