@@ -109,8 +109,11 @@ struct store {
 
 	/* committed STORE_ACK/STORE_DELETE ops for the broker thread, under lock */
 	struct store_op *acks, **acks_tail;
-	/* writer thread only: counters at the last STORE_MARK */
+	/* writer thread only: counters at the last STORE_MARK, and what the
+	 * open transaction added (moved to the counters at its commit, dropped
+	 * at a rollback, so a retried transaction counts once) */
 	uint64_t mark_inserted, mark_duplicates;
+	uint64_t txn_stored, txn_duplicates;
 	/* retention (store_set_retention), read by the writer thread */
 	int retention_days, retention_batch, retention_interval_s;
 };
@@ -365,18 +368,19 @@ static int row_done(struct store *s, struct store_op *op, int rc, int64_t change
 		op->stored = changes > 0;
 	if (rc == SQLDB_DONE && op->kind == STORE_LOCATION) {
 		if (changes == 0)
-			atomic_fetch_add(&s->duplicates, 1);
+			s->txn_duplicates++;
 		else
-			atomic_fetch_add(&s->locations_stored, 1);
+			s->txn_stored++;
 	}
 	/* A constraint failure is about this row alone: SQLite skips it and
 	 * goes on; PostgreSQL has aborted the transaction, so the op is
 	 * marked and the batch is written again without it. */
 	if (rc == SQLDB_CONSTRAINT) {
-		atomic_fetch_add(&s->duplicates, 1);
-		if (sqldb_kind(s->wdb) == SQLDB_SQLITE)
+		if (sqldb_kind(s->wdb) == SQLDB_SQLITE) {
+			s->txn_duplicates++;
 			return SQLDB_DONE;
-		op->skip = true;
+		}
+		op->skip = true; /* counted when the transaction without it commits */
 	}
 	return rc;
 }
@@ -387,16 +391,20 @@ static int apply(struct store *s, struct store_op *op)
 	bool bad = false;
 	int rc;
 
-	if (op->skip)
-		return SQLDB_DONE; /* refused by PostgreSQL in an earlier attempt */
+	if (op->skip) {
+		s->txn_duplicates++; /* refused by PostgreSQL in an earlier attempt */
+		return SQLDB_DONE;
+	}
 	switch (op->kind) {
 	case STORE_MARK:
-		s->mark_inserted = atomic_load(&s->locations_stored);
-		s->mark_duplicates = atomic_load(&s->duplicates);
+		s->mark_inserted = atomic_load(&s->locations_stored) + s->txn_stored;
+		s->mark_duplicates = atomic_load(&s->duplicates) + s->txn_duplicates;
 		return SQLDB_DONE;
 	case STORE_ACK:
-		op->inserted = (int64_t)(atomic_load(&s->locations_stored) - s->mark_inserted);
-		op->duplicate = (int64_t)(atomic_load(&s->duplicates) - s->mark_duplicates);
+		op->inserted = (int64_t)(atomic_load(&s->locations_stored) + s->txn_stored -
+					 s->mark_inserted);
+		op->duplicate = (int64_t)(atomic_load(&s->duplicates) + s->txn_duplicates -
+					  s->mark_duplicates);
 		return SQLDB_DONE;
 	case STORE_DELETE:
 		return apply_delete(s, op);
@@ -860,6 +868,9 @@ static int commit_if_due(struct writer *w, const char **what)
 		return rc;
 	}
 	w->in_txn = false;
+	atomic_fetch_add(&s->locations_stored, s->txn_stored);
+	atomic_fetch_add(&s->duplicates, s->txn_duplicates);
+	s->txn_stored = s->txn_duplicates = 0;
 	atomic_fetch_add(&s->commits, 1);
 	atomic_fetch_add(&s->committed_rows, n);
 	atomic_fetch_sub(&s->pending, n);
@@ -896,6 +907,7 @@ static void fail_and_requeue(struct writer *w, struct store_op *rest, const char
 	if (w->in_txn)
 		sqldb_exec(s->wdb, "ROLLBACK");
 	w->in_txn = false;
+	s->txn_stored = s->txn_duplicates = 0; /* counted again on the retry */
 	/* in order: applied and rolled back, held (shared), the batch's rest */
 	*w->done_tail = w->held;
 	if (w->held)

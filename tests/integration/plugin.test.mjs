@@ -11,6 +11,9 @@ import {
   startBroker, mqttConnect, collector, sql, location, waitFor, sleep, stopAll, tmpDir, untilSentinel,
   assertNoSanitizerFindings, freePort, Proc, sanitizerEnv, pluginPath, dbIntegrity,
 } from '../lib/harness.mjs';
+import { backend } from '../lib/pg.mjs';
+
+const isPostgres = backend === 'postgres';
 
 const SEED_KEYS = ['id', 'device', 'device_name', 'latitude', 'longitude', 'timestamp',
   'timestamp_unix', 'accuracy', 'altitude', 'velocity', 'battery_level', 'connection_type',
@@ -339,7 +342,7 @@ describe('plugin: who may publish for whom', () => {
  * holds it, with a function that releases it (and resolves once the lock
  * is gone). PostgreSQL: the tables locked against writes (reads go on);
  * the plugin's writes wait for its lock_timeout, then fail and retry. */
-async function lockDatabase(db) {
+async function lockDatabase(db, tables = 'devices, locations, events') {
   const pg = /^postgres(ql)?:\/\//.test(db);
   const locker = pg ? spawn('psql', ['-X', '-q', '-A', '-t', db], { stdio: ['pipe', 'pipe', 'pipe'] })
     : spawn('sqlite3', [db], { stdio: ['pipe', 'pipe', 'pipe'] });
@@ -348,7 +351,7 @@ async function lockDatabase(db) {
     locker.stdout.on('data', (d) => { out += d; if (out.includes('lock-held')) resolve(); });
     locker.once('exit', () => reject(new Error(`${pg ? 'psql' : 'sqlite3'} ended before it held the lock`)));
   });
-  locker.stdin.write(pg ? "BEGIN;\nLOCK TABLE devices, locations, events IN EXCLUSIVE MODE;\nSELECT 'lock-held';\n"
+  locker.stdin.write(pg ? `BEGIN;\nLOCK TABLE ${tables} IN EXCLUSIVE MODE;\nSELECT 'lock-held';\n`
     : "BEGIN EXCLUSIVE;\nINSERT INTO events(device_id, type, received_at, raw) VALUES (1, 'x', 0, '{}');\nSELECT 'lock-held';\n");
   await held;
   return () => {
@@ -399,6 +402,40 @@ describe('plugin: a locked database', () => {
     await broker.stop();
     assertNoSanitizerFindings(assert, broker.proc);
   });
+
+  // SQLite takes its lock at BEGIN, before any row; PostgreSQL can fail a
+  // transaction after some of its rows went in (here: events locked).
+  it('counts the rows of a transaction written again after a failure once',
+    { skip: !isPostgres && 'PostgreSQL only: a SQLite transaction fails before its first row' }, async () => {
+      const broker = await startBroker({ options: { commit_window: '300' } });
+      const pub = await mqttConnect(broker.port);
+      await pub.publishAsync('owntracks/retry/d', JSON.stringify(location({ tst: 1705329000 })), { qos: 1 });
+      await waitFor(() => sql(broker.db, 'SELECT count(*) AS n FROM locations')[0].n === 1);
+      const unlock = await lockDatabase(broker.db, 'events');
+      for (let i = 1; i <= 5; i++) {
+        await pub.publishAsync('owntracks/retry/d', JSON.stringify(location({ tst: 1705329000 + i })), { qos: 1 });
+      }
+      await pub.publishAsync('owntracks/retry/d/waypoint', JSON.stringify({
+        _type: 'waypoint', desc: 'gym', lat: 52.51, lon: 13.41, rad: 50, tst: 1705000001,
+      }), { qos: 1 });
+      // the locations went in, the event waited for the lock and failed
+      // (lock_timeout), the whole transaction is retried: twice or more
+      await waitFor(async () => (await stats(broker.port)).write_errors >= 2,
+        { timeout: 20000, what: 'two failed attempts in mytracks/stats' });
+      await unlock();
+      await waitFor(() => sql(broker.db, 'SELECT count(*) AS n FROM events')[0].n === 1,
+        { timeout: 20000, what: 'the event after the lock is gone' });
+      const s = await waitFor(async () => {
+        const t = await stats(broker.port);
+        return t.pending === 0 && t;
+      }, { what: 'nothing pending in mytracks/stats' });
+      assert.equal(sql(broker.db, 'SELECT count(*) AS n FROM locations')[0].n, 6);
+      assert.equal(s.stored_locations, 6, 'each location counted once, not once per attempt');
+      assert.equal(s.stored_duplicates, 0);
+      await pub.endAsync();
+      await broker.stop();
+      assertNoSanitizerFindings(assert, broker.proc);
+    });
 
   it('refuses what does not fit in the bounded buffer, and says so', async () => {
     const broker = await startBroker({ options: { buffer_max: '10', buffer_per_user: '10' } });

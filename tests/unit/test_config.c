@@ -42,12 +42,10 @@ static void test_defaults(void)
 /* Mosquitto keeps the whitespace around a value; the plugin must not. */
 static void test_values_trimmed(void)
 {
-	struct mt_option o[] = {{"database", "  /d b.db \t"},
-				{"commit_window", "0 "},
-				{"topic_user_check", " off"},
-				{"shared_writers", "true"},
-				{"trusted_user", "mytracks-bridge  "},
-				{"output_prefix", "out/live"}};
+	struct mt_option o[] = {
+		{"database", "  /d b.db \t"},	       {"commit_window", "0 "},
+		{"topic_user_check", " off"},	       {"shared_writers", "true"},
+		{"trusted_user", "mytracks-bridge  "}, {"output_prefix", "out/live"}};
 	struct mt_config c;
 	char err[256] = "";
 
