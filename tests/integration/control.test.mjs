@@ -25,7 +25,7 @@ async function requester(port, username = TRUSTED) {
   return c;
 }
 
-const count = (db, where = '1') => sql(db, `SELECT count(*) AS n FROM locations WHERE ${where}`)[0].n;
+const count = (db, where = 'true') => sql(db, `SELECT count(*) AS n FROM locations WHERE ${where}`)[0].n;
 
 describe('control: delete', () => {
   after(stopAll);
@@ -44,7 +44,7 @@ describe('control: delete', () => {
     await phone.publishAsync('owntracks/bob/phone', JSON.stringify(location({ tst: T })), { qos: 1 });
     await waitFor(() => count(broker.db) === 7, { what: 'seven stored fixes' });
     const ctl = await requester(broker.port);
-    const [{ id: devId }] = sql(broker.db, "SELECT id FROM devices WHERE user = 'alice'");
+    const [{ id: devId }] = sql(broker.db, `SELECT id FROM devices WHERE "user" = 'alice'`);
     const idOf = (tst) => sql(broker.db, `SELECT id FROM locations WHERE device_id = ${devId} AND tst = ${tst}`)[0].id;
 
     // one fix
@@ -76,10 +76,10 @@ describe('control: delete', () => {
     // the whole device: its fixes, events and row; it comes back with the same id
     const all = await ctl.request({ op: 'delete', user: 'alice', device: 'phone', all: true });
     assert.equal(all.deleted, 4);
-    assert.equal(sql(broker.db, "SELECT count(*) AS n FROM devices WHERE user = 'alice'")[0].n, 0);
+    assert.equal(sql(broker.db, `SELECT count(*) AS n FROM devices WHERE "user" = 'alice'`)[0].n, 0);
     assert.equal((await ctl.request({ op: 'delete', user: 'alice', device: 'phone', all: true })).status, 404);
     await phone.publishAsync('owntracks/alice/phone', JSON.stringify(location({ tst: T + 900 })), { qos: 1 });
-    await waitFor(() => sql(broker.db, "SELECT id FROM devices WHERE user = 'alice'")[0]?.id === devId,
+    await waitFor(() => sql(broker.db, `SELECT id FROM devices WHERE "user" = 'alice'`)[0]?.id === devId,
       { what: 'alice/phone back with its id' });
     await waitFor(() => count(broker.db, `device_id = ${devId}`) === 1, { what: 'its new fix' });
 
@@ -179,7 +179,7 @@ describe('control: import', () => {
     const phone = await mqttConnect(broker.port);
     const before = await untilSentinel(phone, live);
     assert.deepEqual(before.filter((m) => !m.topic.endsWith('/stats')).map((m) => m.topic), []);
-    assert.deepEqual(sql(broker.db, "SELECT online, display_name FROM devices WHERE user = 'frank'"),
+    assert.deepEqual(sql(broker.db, `SELECT online, display_name FROM devices WHERE "user" = 'frank'`),
       [{ online: 0, display_name: 'Old name' }]);
     const lwt = await ctl.request({ op: 'import', user: 'frank', device: 'old', messages: ['{"_type":"lwt","tst":1600000000}'] });
     assert.deepEqual([lwt.ignored, lwt.events, lwt.stored], [1, 0, 0]);
@@ -187,7 +187,7 @@ describe('control: import', () => {
     // again: nothing new
     const b = await ctl.request({ op: 'import', user: 'frank', device: 'old', messages });
     assert.deepEqual([b.stored, b.duplicates, b.events], [0, 5, 0]);
-    assert.equal(count(broker.db, "device_id = (SELECT id FROM devices WHERE user = 'frank')"), 2);
+    assert.equal(count(broker.db, `device_id = (SELECT id FROM devices WHERE "user" = 'frank')`), 2);
     const bad = await ctl.request({ op: 'import', user: 'frank', device: 'old', messages: 'no' });
     assert.equal(bad.status, 400);
     await phone.endAsync();
