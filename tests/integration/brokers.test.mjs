@@ -3,7 +3,7 @@
 //
 // Two real mosquitto brokers load the plugin with plugin_opt_shared_writers
 // (conf/mosquitto-postgres.conf.example) on one real PostgreSQL; broker A bridges mytracks/# in from broker B as
-// conf/mosquitto-bridge.conf.example says, and one mytracks bridge on A
+// conf/mosquitto-bridge.conf.example says (tests/lib/brokers.mjs), and one mytracks bridge on A
 // serves a WebSocket and the history API. Phones report to either broker,
 // one phone to both (the same reports twice):
 // - every location is stored once, and reaches the WebSocket once, with the
@@ -17,38 +17,16 @@
 // Part of mytracks. SPDX-License-Identifier: MIT
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import fs from 'node:fs';
 import path from 'node:path';
 import {
-  startBroker, stopAll, mqttConnect, collector, untilSentinel, location, sql, waitFor, sleep,
-  assertNoSanitizerFindings, sourceDir, dbIntegrity,
+  startBroker, stopAll, mqttConnect, location, sql, waitFor, sleep, assertNoSanitizerFindings, dbIntegrity,
 } from '../lib/harness.mjs';
 import { startBridge, wsConnect, framesOfType } from '../lib/bridge.mjs';
 import { startPostgres } from '../lib/pg.mjs';
+import { startSharedBrokers } from '../lib/brokers.mjs';
 
 let pg, url, a, b, bridge, ws;
 const T0 = 1706000000;
-
-/** conf/mosquitto-bridge.conf.example with broker B's address. */
-function bridgeConf(port) {
-  const example = fs.readFileSync(path.join(sourceDir, 'conf', 'mosquitto-bridge.conf.example'), 'utf8');
-  const conf = example.split('\n').filter((l) => l && !l.startsWith('#'))
-    .map((l) => l.replace(/^address .*/, `address 127.0.0.1:${port}`)
-      .replace(/^remote_(username|password) .*/, ''))
-    .filter(Boolean);
-  assert.ok(conf.some((l) => /^topic mytracks\/# in 1/.test(l)), 'the example bridges mytracks/# in');
-  return conf.join('\n') + '\nrestart_timeout 1\n';
-}
-
-/** The plugin options of conf/mosquitto-postgres.conf.example, with its
- * commented shared_writers line taken, on the test's database. */
-function pluginOptions(database) {
-  const example = fs.readFileSync(path.join(sourceDir, 'conf', 'mosquitto-postgres.conf.example'), 'utf8');
-  const opts = {};
-  for (const m of example.matchAll(/^#?plugin_opt_(\w+) (.+)$/gm)) opts[m[1]] = m[2].trim();
-  assert.equal(opts.shared_writers, 'true', 'the example names the option');
-  return { ...opts, database, commit_window: '30' };
-}
 
 /** Follow /api/locations/?since_id like the page's polling fallback. */
 function poller(base) {
@@ -77,18 +55,7 @@ function poller(base) {
 before(async () => {
   pg = await startPostgres();
   url = pg.createDatabase('shared');
-  const options = pluginOptions(url);
-  b = await startBroker({ options });
-  a = await startBroker({ options, extraConf: bridgeConf(b.port) });
-  // the Mosquitto bridge is up once B's output reaches A
-  const onA = await collector(a.port, 'mytracks/#');
-  const phoneB = await mqttConnect(b.port, { clientId: 'warm-b' });
-  await waitFor(async () => {
-    await phoneB.publishAsync('owntracks/warm/up', JSON.stringify(location({ tst: T0 - 1000 + onA.messages.length })), { qos: 1 });
-    return onA.messages.some((m) => m.topic === 'mytracks/locations/warm/up');
-  }, { timeout: 20000, interval: 300, what: 'broker A receiving mytracks/# from broker B' });
-  await phoneB.endAsync();
-  await onA.close();
+  ({ a, b } = await startSharedBrokers(url));
   bridge = await startBridge(a, { name: 'bridge-a' });
   ws = await wsConnect(bridge.wsUrl);
 });
