@@ -382,11 +382,68 @@ static int load_keys(struct bridge *b, const struct bridge_config *cfg)
 	return 0;
 }
 
+/* --users (and --session-secret-file): sessions and logins, or a warning
+ * when the page is open to everyone beyond loopback. 0, or -1 after
+ * saying why (the users are freed then). */
+static int load_users(struct bridge *b, const struct bridge_config *cfg)
+{
+	char err[1024];
+
+	if (!cfg->users_file) {
+		if (!config_is_loopback(cfg->http_host))
+			log_warn("bridge",
+				 "--insecure-no-auth: anyone who can reach %s:%d sees every "
+				 "location",
+				 cfg->http_host, cfg->http_port);
+		return 0;
+	}
+	if (auth_load(&b->auth, cfg->users_file, cfg->session_ttl, cfg->max_user_sessions,
+		      cfg->login_limit)) {
+		auth_free(&b->auth);
+		return -1;
+	}
+	if (cfg->session_secret_file &&
+	    auth_secret_load(&b->auth, cfg->session_secret_file, err, sizeof(err))) {
+		fprintf(stderr, "mytracks-bridge: --session-secret-file %s\n", err);
+		auth_free(&b->auth);
+		return -1;
+	}
+	if (cfg->session_secret_file)
+		log_info("bridge",
+			 "sessions: signed cookies, valid on every bridge with the secret of %s",
+			 cfg->session_secret_file);
+	b->auth_on = true;
+	b->metrics.users = (uint64_t)b->auth.n_users;
+	log_info("bridge", "login required: %d users from %s", b->auth.n_users, cfg->users_file);
+	return 0;
+}
+
+/* Stop the MQTT client, then lws, and free everything bridge_init() and
+ * the start made; safe after any failure of the start. */
+static void teardown(struct bridge *b)
+{
+	queue_close(&b->queue);
+	mqtt_stop(b->mqtt);
+	log_debug("bridge", "MQTT client stopped");
+	if (b->lws) {
+		signal_ctx = NULL;
+		lws_sul_cancel(&b->tick);
+		lws_sul_cancel(&b->drain_retry);
+		lws_context_destroy(b->lws);
+	}
+	inbox_drop(b);
+	relay_free(&b->relay);
+	queue_free(&b->queue);
+	db_close(&b->db);
+	auth_free(&b->auth);
+	otkeys_free(b->keys);
+}
+
 int main(int argc, char **argv)
 {
 	struct bridge_config cfg;
 	struct bridge b;
-	char csp[TILES_CSP_MAX], err[1024], dbname[256];
+	char csp[TILES_CSP_MAX], dbname[256];
 	struct lws_protocol_vhost_options hdr_csp = {&headers, NULL,
 						     "content-security-policy:", csp};
 	int rc = 1;
@@ -416,36 +473,7 @@ int main(int argc, char **argv)
 		config_free(&cfg);
 		return 1;
 	}
-	if (cfg.users_file) {
-		if (auth_load(&b.auth, cfg.users_file, cfg.session_ttl, cfg.max_user_sessions,
-			      cfg.login_limit)) {
-			auth_free(&b.auth);
-			rc = 2;
-			goto out;
-		}
-		if (cfg.session_secret_file &&
-		    auth_secret_load(&b.auth, cfg.session_secret_file, err, sizeof(err))) {
-			fprintf(stderr, "mytracks-bridge: --session-secret-file %s\n", err);
-			auth_free(&b.auth);
-			rc = 2;
-			goto out;
-		}
-		if (cfg.session_secret_file)
-			log_info("bridge",
-				 "sessions: signed cookies, valid on every bridge with the secret "
-				 "of %s",
-				 cfg.session_secret_file);
-		b.auth_on = true;
-		b.metrics.users = (uint64_t)b.auth.n_users;
-		log_info("bridge", "login required: %d users from %s", b.auth.n_users,
-			 cfg.users_file);
-	} else if (!config_is_loopback(cfg.http_host)) {
-		log_warn("bridge",
-			 "--insecure-no-auth: anyone who can reach %s:%d sees every "
-			 "location",
-			 cfg.http_host, cfg.http_port);
-	}
-	if (load_keys(&b, &cfg)) {
+	if (load_users(&b, &cfg) || load_keys(&b, &cfg)) {
 		rc = 2;
 		goto out;
 	}
@@ -480,21 +508,7 @@ int main(int argc, char **argv)
 	log_info("bridge", "shutting down");
 	rc = 0;
 out:
-	queue_close(&b.queue);
-	mqtt_stop(b.mqtt);
-	log_debug("bridge", "MQTT client stopped");
-	if (b.lws) {
-		signal_ctx = NULL;
-		lws_sul_cancel(&b.tick);
-		lws_sul_cancel(&b.drain_retry);
-		lws_context_destroy(b.lws);
-	}
-	inbox_drop(&b);
-	relay_free(&b.relay);
-	queue_free(&b.queue);
-	db_close(&b.db);
-	auth_free(&b.auth);
-	otkeys_free(b.keys);
+	teardown(&b);
 	config_free(&cfg);
 	return rc;
 }
