@@ -598,6 +598,57 @@ async function memory() {
 // Phones in HTTP mode wait for each answer before the next POST: compare them
 // with MQTT phones that also keep one report in flight (QoS 1, one
 // unacknowledged message), through the same broker, plugin and bridge.
+/** A percentile of sorted numbers (nearest rank). */
+function pct(sorted, p) {
+  return sorted.length ? sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] : NaN;
+}
+
+/**
+ * One phone reporting `n` locations at `rate`/s through MQTT QoS 1 or HTTP
+ * mode (POST /pub, keep-alive), and a WebSocket client on the bridge: the
+ * time from sending each report to its frame, both measured the same way
+ * in this process. { n, got, p50, p99, max } in ms.
+ */
+async function reportToFrame(b, br, via, n, rate) {
+  const { wsConnect } = await import(path.join(top, 'tests', 'lib', 'bridge.mjs'));
+  const ws = await wsConnect(`ws://127.0.0.1:${br.port}/ws/locations/`);
+  const sentAt = new Map();
+  const lat = [];
+  ws.ws.on('message', (d) => {
+    const now = performance.now();
+    const m = JSON.parse(d.toString());
+    const t0 = m.type === 'location' ? sentAt.get(m.data.timestamp_unix) : undefined;
+    if (t0 === undefined) return;
+    lat.push(now - t0);
+    sentAt.delete(m.data.timestamp_unix);
+  });
+  const user = `frame${via}`;
+  const mq = via === 'mqtt' ? await H.mqttConnect(b.port, { clientId: user }) : null;
+  if (mq) mq.stream.setNoDelay(true); // as generate_load and phones' TCP stacks do
+  const base = 1600000000 + (via === 'mqtt' ? 0 : 1000000);
+  const gap = 1000 / rate;
+  const start = performance.now();
+  for (let i = 0; i < n; i++) {
+    const body = JSON.stringify(H.location({ tst: base + i }));
+    sentAt.set(base + i, performance.now());
+    if (mq) {
+      await mq.publishAsync(`owntracks/${user}/p`, body, { qos: 1 });
+    } else {
+      const r = await fetch(`http://127.0.0.1:${br.port}/pub`, {
+        method: 'POST', body, headers: { 'content-type': 'application/json', 'x-limit-u': user, 'x-limit-d': 'p' },
+      });
+      await r.arrayBuffer();
+    }
+    const wait = start + (i + 1) * gap - performance.now();
+    if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+  }
+  await waitFor(() => lat.length === n, { timeout: 10000, what: 'every frame' }).catch(() => {});
+  await ws.close();
+  if (mq) await mq.endAsync();
+  lat.sort((x, y) => x - y);
+  return { n, got: lat.length, p50: pct(lat, 50), p99: pct(lat, 99), max: lat[lat.length - 1] };
+}
+
 async function http() {
   if (!haveBridge()) return skip('HTTP mode', 'bridge not built');
   const db = path.join(work, 'http.db');
@@ -621,12 +672,27 @@ async function http() {
       'p99 ≤ MQTT p99 + 2 ms', ht.ack_p99_ms <= mq.ack_p99_ms + 2 && ht.acked === ht.sent, true);
     log(`http ${devices}: mqtt ${fmt(mq.rate)}/s p99 ${mq.ack_p99_ms} ms, http ${fmt(ht.rate)}/s p99 ${ht.ack_p99_ms} ms`);
   }
+  // the WebSocket side: report → frame on a page, both ways in
+  const frames = {};
+  const n = Math.max(20, S.httpSecs * 100);
+  for (const via of ['mqtt', 'http']) frames[via] = await reportToFrame(b, br, via, n, 100);
+  for (const via of ['mqtt', 'http']) {
+    const f = frames[via];
+    if (f.got !== f.n) raw.undelivered = true;
+    const label = via === 'mqtt' ? 'MQTT QoS 1 (mqtt.js, TCP_NODELAY)' : 'HTTP mode (POST /pub, keep-alive)';
+    const text = `p50 ${ms(f.p50)} / p99 ${ms(f.p99)} / max ${ms(f.max)} ms; ${fmt(f.got)}/${fmt(f.n)} frames`;
+    if (via === 'mqtt') row(`Report → WebSocket frame, 1 phone, 100/s, ${label}`, text);
+    else {
+      row(`Report → WebSocket frame, 1 phone, 100/s, ${label}`, text, 'p99 ≤ MQTT p99 + 2 ms',
+        f.p99 <= frames.mqtt.p99 + 2 && f.got === f.n, true);
+    }
+  }
   await br.stop();
   await b.stop(); // a clean stop commits everything
   const stored = sql(db, "SELECT count(*) AS n FROM locations l JOIN devices d ON d.id = l.device_id WHERE d.user LIKE 'http%'")[0].n;
   row('Every acknowledged HTTP-mode report stored exactly once', `${fmt(stored)} rows, ${fmt(sent)} acknowledged`, 'all, once', stored === sent);
   if (stored !== sent) raw.undelivered = true;
-  raw.results.http = out;
+  raw.results.http = { load: out, frames };
 }
 
 // ---- 7. exports and thinned tracks (issue 13) ----
