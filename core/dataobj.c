@@ -222,11 +222,12 @@ void dataobj_device_name(struct jbuf *b, const char *user, const char *device)
 static void open_object(struct jbuf *b, int64_t id, int64_t device_id, const char *user,
 			const char *device, bool with_id)
 {
-	jbuf_putc(b, '{');
 	if (with_id) {
-		jbuf_puts(b, "\"id\":");
+		jbuf_puts(b, DATAOBJ_ID_OPEN);
 		jbuf_int(b, id);
 		jbuf_putc(b, ',');
+	} else {
+		jbuf_putc(b, '{');
 	}
 	jbuf_puts(b, "\"device\":");
 	jbuf_int(b, device_id);

@@ -20,6 +20,11 @@
 #include "jbuf.h"
 #include "ot.h"
 
+/* Every object with a row id (a location, a transition) starts with this,
+ * then the id and a comma; shared writers put the id in after the commit
+ * (plugin/ingest.c, plugin/publish.c). */
+#define DATAOBJ_ID_OPEN "{\"id\":"
+
 struct dataobj_location {
 	int64_t id;		  /* location row id */
 	int64_t device_id;	  /* device row id */

@@ -154,7 +154,7 @@ static const char *client_ip(struct mt_ctx *ctx, const struct mosquitto_evt_mess
  * committed, with the id the writer took. The op carries its topic and
  * the object as formatted now with id 0, less the `{"id":0,` it starts
  * with (dataobj.h: every object with an id starts so). */
-#define ID0 "{\"id\":0,"
+#define ID0 DATAOBJ_ID_OPEN "0,"
 
 struct deferred {
 	bool on; /* publish after the commit */

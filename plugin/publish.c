@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "dataobj.h"
 #include "ot.h"
 #include "store.h"
 
@@ -36,7 +37,7 @@ void publish_out(struct mt_ctx *ctx, const char *kind, const char *user, const c
 void publish_committed(struct mt_ctx *ctx, const struct store_op *op)
 {
 	jbuf_reset(&ctx->out);
-	jbuf_puts(&ctx->out, "{\"id\":");
+	jbuf_puts(&ctx->out, DATAOBJ_ID_OPEN);
 	jbuf_int(&ctx->out, op->id);
 	jbuf_putc(&ctx->out, ',');
 	jbuf_puts(&ctx->out, op->pub_rest);

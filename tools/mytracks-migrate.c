@@ -21,6 +21,7 @@
  * meanwhile refuses to start. The SQLite file is opened read-only: it may
  * be the live database of a running plugin (WAL), which then goes on.
  */
+#include "num.h"
 #include "sqldb.h"
 
 #include <getopt.h>
@@ -564,17 +565,14 @@ int main(int argc, char **argv)
 	struct counts c[NTABLES] = {{0}};
 	struct sqldb *src = NULL, *dst = NULL;
 	char err[512], safe[256];
-	long batch = BATCH_DEFAULT;
+	int64_t batch = BATCH_DEFAULT;
 	bool prune = false;
 	int opt, status = 1;
 
 	while ((opt = getopt_long(argc, argv, "b:pqh", opts, NULL)) != -1) {
-		char *end;
-
 		switch (opt) {
 		case 'b':
-			batch = strtol(optarg, &end, 10);
-			if (*optarg == '\0' || *end != '\0' || batch < 1 || batch > 1000000) {
+			if (num_parse(optarg, 1, 1000000, &batch)) {
 				fprintf(stderr, PROG ": --batch: a number from 1 to 1000000\n");
 				return 2;
 			}
