@@ -18,7 +18,8 @@ extern const char mytracks_schema_sql[];    /* generated from schema/schema.sql 
 extern const char mytracks_schema_pg_sql[]; /* generated from schema/schema_pg.sql */
 #define SCHEMA_VERSION 3
 #define STR_(x) #x
-#define STR(x) STR_(x)	/* a number macro as a string literal */
+#define STR(x) STR_(x) /* a number macro as a string literal */
+#define LOCK_SCHEMA_STR STR(SQLDB_LOCK_SCHEMA)
 #define WAKE_BATCH 2048 /* queued ops that wake a writer inside a window */
 
 enum {
@@ -1156,16 +1157,17 @@ static int claim_pg_writer(struct sqldb *db, bool shared, char *err, size_t errl
  * largest id in use (a single writer may have added devices since). */
 static int prepare_shared(struct store *s, char *err, size_t errlen)
 {
-	if (exec_or_fail(
-		    s->wdb,
-		    "BEGIN; SELECT pg_advisory_xact_lock(" STR(
-			    SQLDB_LOCK_SCHEMA) ");"
-					       "CREATE SEQUENCE IF NOT EXISTS mytracks_device_ids;"
-					       "SELECT setval('mytracks_device_ids', greatest("
-					       "(SELECT coalesce(max(id), 0) FROM devices), "
-					       "(SELECT last_value FROM mytracks_device_ids)));"
-					       "COMMIT",
-		    "set up the device id sequence", err, errlen))
+	/* an unused sequence is left alone: its first id is 1 */
+	static const char seq_sql[] =
+		"BEGIN; SELECT pg_advisory_xact_lock(" LOCK_SCHEMA_STR ");"
+		"CREATE SEQUENCE IF NOT EXISTS mytracks_device_ids;"
+		"SELECT setval('mytracks_device_ids', n) FROM (SELECT greatest("
+		"(SELECT coalesce(max(id), 0) FROM devices), "
+		"(SELECT CASE WHEN is_called THEN last_value ELSE 0 END FROM mytracks_device_ids)"
+		") AS n) AS t WHERE n > 0;"
+		"COMMIT";
+
+	if (exec_or_fail(s->wdb, seq_sql, "set up the device id sequence", err, errlen))
 		return -1;
 	s->lock_ids = prepare_or_fail(
 		s->wdb, "SELECT pg_advisory_xact_lock(" STR(SQLDB_LOCK_IDS) ")", err, errlen);

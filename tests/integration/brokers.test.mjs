@@ -140,6 +140,7 @@ describe('two brokers with the plugin on one PostgreSQL database', () => {
     assert.equal(dbIntegrity(url), 'ok');
     const devices = sql(url, `SELECT "user", device, count(*) AS n FROM devices GROUP BY 1, 2 HAVING count(*) > 1`);
     assert.deepEqual(devices, [], 'one row per device');
+    assert.equal(sql(url, 'SELECT min(id) AS m FROM devices')[0].m, 1, 'device ids start at 1, as with one writer');
     checkDelivery(poll);
 
     const tr = framesOfType(ws.frames, 'transition').map((m) => m.data);

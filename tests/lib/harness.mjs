@@ -6,6 +6,7 @@
 //   MYTRACKS_BUILD_DIR   the CMake build directory whose binaries are tested
 //   MYTRACKS_SANITIZE    "1" when that build uses ASan/UBSan
 //   MYTRACKS_TEST_BACKEND "postgres": brokers store in PostgreSQL (lib/pg.mjs)
+//   MYTRACKS_TEST_SHARED "1": and every plugin is a shared writer
 import { spawn, execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
@@ -228,7 +229,11 @@ export async function startBroker({ dir = tmpDir(), options = {}, extraConf = ''
   if (process.getuid && process.getuid() === 0) lines.push('user root');
   if (plugin) {
     lines.push(`plugin ${pluginPath}`);
-    const opts = { database: db, commit_window: '20', stats_interval: '1', ...options };
+    // MYTRACKS_TEST_SHARED=1 (with the postgres backend): every plugin a
+    // shared writer (plugin_opt_shared_writers, docs/scale-out.md)
+    const shared = process.env.MYTRACKS_TEST_SHARED === '1' && /^postgres(ql)?:\/\//.test(db)
+      ? { shared_writers: 'true' } : {};
+    const opts = { database: db, commit_window: '20', stats_interval: '1', ...shared, ...options };
     for (const [k, v] of Object.entries(opts)) lines.push(`plugin_opt_${k} ${v}`);
   }
   fs.writeFileSync(confFile, lines.join('\n') + '\n' + extraConf + '\n');
