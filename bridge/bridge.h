@@ -18,6 +18,7 @@
 #include "auth.h"
 #include "config.h"
 #include "db.h"
+#include "friends.h"
 #include "http.h"
 #include "metrics.h"
 #include "pub.h"
@@ -43,6 +44,7 @@ struct bridge {
 	struct msg *inbox, *inbox_tail;
 	lws_usec_t blocked_since; /* the inbox has waited for clients since; 0: not */
 	struct db db;		  /* read-only history */
+	struct friends friends;	  /* HTTP mode's friends, between reports */
 	struct pub pub;		  /* HTTP-mode reports awaiting their PUBACK */
 	struct pub ctl;		  /* deletes awaiting the plugin's answer (by request number) */
 	int ctl_seq;		  /* the last control request's number */

@@ -796,7 +796,7 @@ static bool cmd_take(struct bridge *b, const char *user, const char *device, int
 
 /* Answer a report of user/device (NULL: not known) with 200 and the JSON
  * array the apps read: the friends the reporting user may see (their
- * cards and last locations, recorder_friends()) and the device's queued
+ * cards and last locations, kept by friends.c) and the device's queued
  * command. No friends when the database is unavailable: the report itself
  * was stored, and that is what the phone must hear. */
 static void reply_friends(struct bridge *b, struct http_session *s, const char *user,
@@ -809,7 +809,8 @@ static void reply_friends(struct bridge *b, struct http_session *s, const char *
 	jbuf_init(&arr, 0, HTTP_MAX_RESPONSE / 2);
 	jbuf_putc(&arr, '[');
 	if (user && (!b->auth_on || s->sees_all || s->sees) &&
-	    recorder_friends(b, users, user, device, HTTP_FRIENDS_MAX, &arr, &items)) {
+	    friends_reply(&b->friends, &b->db, users, user, device, HTTP_FRIENDS_MAX,
+			  (int64_t)lws_now_secs(), &arr, &items)) {
 		jbuf_reset(&arr);
 		jbuf_putc(&arr, '[');
 		items = 0;
@@ -1047,6 +1048,9 @@ void http_control_answered(struct bridge *b, int n, const char *answer, size_t l
 	del = cJSON_GetObjectItemCaseSensitive(doc, "deleted");
 	if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(doc, "ok")) && cJSON_IsNumber(del)) {
 		b->metrics.deletes++;
+		/* committed: the next friends are read again, even before the
+		 * plugin's "deleted" message (published after this answer) is in */
+		friends_invalidate(&b->friends);
 		jbuf_printf(&s->out, "{\"deleted\":%.0f}", del->valuedouble);
 		s->status = 200;
 		s->ctype = CT_JSON;

@@ -5,7 +5,8 @@
  * Relayed messages go into the fan-out ring (relay.c) for the WebSocket
  * clients (ws.c); control messages are handled here: PUBACKs of HTTP-mode
  * reports, the plugin's answers to deletes, the broker going up or down,
- * the plugin's stats.
+ * the plugin's stats. What is relayed also keeps HTTP mode's friends
+ * (friends.c) up to date.
  */
 #include "inbox.h"
 
@@ -80,6 +81,7 @@ static void set_broker_up(struct bridge *b, bool up)
 	b->metrics.broker_up = up;
 	if (up) {
 		b->metrics.broker_connects++;
+		friends_invalidate(&b->friends); /* what was published meanwhile is lost */
 		log_info("mqtt", "connected to %s:%d and subscribed", b->cfg->mqtt_host,
 			 b->cfg->mqtt_port);
 	} else {
@@ -95,6 +97,7 @@ static void handle_control(struct bridge *b, struct msg *m)
 	case MSG_RELAY: /* dropped by the MQTT thread: only counted */
 		b->metrics.mqtt_received++;
 		b->metrics.mqtt_dropped++;
+		friends_invalidate(&b->friends); /* it may have changed a friend */
 		break;
 	case MSG_STATS:
 		b->metrics.mqtt_received++;
@@ -156,6 +159,7 @@ void inbox_drain(struct bridge *b)
 		}
 		b->metrics.mqtt_received++;
 		b->metrics.relayed++;
+		friends_relayed_msg(&b->friends, m);
 		relay_push(&b->relay, m);
 		relayed = true;
 	}

@@ -291,6 +291,7 @@ static int bridge_init(struct bridge *b, const struct bridge_config *cfg)
 		     "{\"type\":\"welcome\",\"server_startup\":%lld}", (long long)b->startup);
 	b->welcome_len = (size_t)n;
 	db_init(&b->db, cfg->database);
+	friends_init(&b->friends, cfg->in_prefix);
 	if (queue_init(&b->queue, QUEUE_MAX_BYTES))
 		return -1;
 	if (relay_init(&b->relay, cfg->ws_backlog, cfg->ws_backlog_bytes)) {
@@ -434,6 +435,7 @@ static void teardown(struct bridge *b)
 	inbox_drop(b);
 	relay_free(&b->relay);
 	queue_free(&b->queue);
+	friends_free(&b->friends);
 	db_close(&b->db);
 	auth_free(&b->auth);
 	otkeys_free(b->keys);

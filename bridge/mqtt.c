@@ -138,8 +138,8 @@ static void on_message_cb(struct mosquitto *mosq, void *obj, const struct mosqui
 {
 	struct mqtt_link *m = obj;
 	const struct bridge_config *cfg = m->b->cfg;
-	const char *rest, *type = NULL, *user;
-	size_t ul, i, len = msg->payloadlen > 0 ? (size_t)msg->payloadlen : 0, tl;
+	const char *rest, *type = NULL, *user, *device;
+	size_t ul, dl, i, len = msg->payloadlen > 0 ? (size_t)msg->payloadlen : 0, tl;
 	struct msg *out;
 	unsigned char *p;
 
@@ -190,12 +190,14 @@ static void on_message_cb(struct mosquitto *mosq, void *obj, const struct mosqui
 		return;
 	}
 	tl = strlen(type);
-	/* the topic's user (mytracks/<kind>/<user>/<device>) rides along after
-	 * the frame, so the lws thread can tell who may see it */
+	/* the topic's user and device (mytracks/<kind>/<user>/<device>) ride
+	 * along after the frame, so the lws thread can tell who may see it */
 	user = strchr(rest, '/');
 	user = user ? user + 1 : "";
 	ul = strcspn(user, "/");
-	out = msg_new(MSG_RELAY, 9 + tl + 9 + len + 1 + ul + 1);
+	device = user[ul] ? user + ul + 1 : "";
+	dl = strlen(device);
+	out = msg_new(MSG_RELAY, 9 + tl + 9 + len + 1 + ul + 1 + dl + 1);
 	if (!out) {
 		log_err("mqtt", "out of memory relaying a %zu-byte message", len);
 		return;
@@ -211,6 +213,8 @@ static void on_message_cb(struct mosquitto *mosq, void *obj, const struct mosqui
 	memcpy(p + out->len + 1, user, ul);
 	p[out->len + 1 + ul] = '\0';
 	out->user = (const char *)p + out->len + 1;
+	memcpy(p + out->len + 1 + ul + 1, device, dl + 1);
+	out->device = out->user + ul + 1;
 	queue_push(&m->b->queue, out);
 }
 

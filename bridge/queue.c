@@ -17,7 +17,7 @@ struct msg *msg_new(enum msg_kind kind, size_t len)
 	m->mid = 0;
 	m->reason = 0;
 	m->len = len;
-	m->user = NULL;
+	m->user = m->device = NULL;
 	m->buf[LWS_PRE + len] = '\0';
 	return m;
 }

@@ -33,9 +33,9 @@ struct msg {
 	enum msg_kind kind;
 	int mid, reason;
 	size_t len;
-	/* MSG_RELAY: the topic's user (NUL-terminated, after the frame's NUL,
-	 * in the same allocation), or NULL */
-	const char *user;
+	/* MSG_RELAY: the topic's user and device (NUL-terminated, after the
+	 * frame's NUL, in the same allocation), or NULL */
+	const char *user, *device;
 	unsigned char buf[];
 };
 

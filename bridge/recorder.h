@@ -43,18 +43,6 @@ int recorder_route(struct bridge *b, struct lws *wsi);
  * -1 when the database is unavailable or `out` hit its cap. */
 int recorder_ws_last(struct bridge *b, const struct auth_user *viewer, struct jbuf *out);
 
-/* HTTP mode: the friends in the answer to a report of `user`/`device`
- * (OwnTracks' own objects, as the Recorder answers): for each device of
- * the users in `users_json` (NULL: all) but the reporting one, its card
- * ({"_type":"card","name":..,"face":..,"tid":..,"topic":"owntracks/u/d"},
- * when it sent one) and its newest location (recobj's object, without
- * name and face), at most `max` devices, ordered by user and device.
- * Each object is appended to `out` preceded by a comma when `*items` is
- * non-zero, and counted in `*items`. Returns 0, or -1 when the database
- * is unavailable or `out` hit its cap. */
-int recorder_friends(struct bridge *b, const char *users_json, const char *user, const char *device,
-		     int max, struct jbuf *out, int *items);
-
 /* /ws/last: a relayed frame as the Recorder pushes it. Appends the
  * Recorder-shape object of a location frame to `out`, sets `*id` to its
  * location id and returns 0; -1 for every other frame (not a location,

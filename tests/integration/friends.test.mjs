@@ -13,7 +13,9 @@ import path from 'node:path';
 import {
   startBroker, mqttConnect, collector, sql, location, waitFor, stopAll,
 } from '../lib/harness.mjs';
-import { startBridge, postJson, loginCookie } from '../lib/bridge.mjs';
+import {
+  startBridge, postJson, loginCookie, wsConnect, framesOfType,
+} from '../lib/bridge.mjs';
 import { sodiumReady, seal, open } from '../lib/otcrypto.mjs';
 
 const T = 1705329000;
@@ -125,6 +127,57 @@ describe('HTTP mode: friends and commands in the reply', () => {
     const empty = await report(openBridge, 'erin', 'phone', '');
     assert.equal(empty.status, 200);
     assert.deepEqual(withoutIsorcv(JSON.parse(empty.text)), got);
+  });
+
+  it('follows what the phones send after the first reply: fixes, cards, new devices, deletes', async () => {
+    // the bridge keeps the friends between replies (bridge/friends.c): every
+    // change must show in the next reply once it is committed
+    const friendsOf = async (user, device) => withoutIsorcv(JSON.parse((await report(openBridge, user, device, '')).text));
+    const locOf = (arr, topic) => arr.find((o) => o._type === 'location' && o.topic === topic);
+    await friendsOf('erin', 'phone'); // the set is read now, at the latest
+    // a reply shows a change once it is committed and the bridge relayed it
+    // (the plugin publishes before its commit, a shared writer after it)
+    const ws = await wsConnect(openBridge.wsUrl);
+    const storedOnly = (topic, tst) => sql(broker.db, `SELECT count(*) AS n FROM locations l JOIN devices d
+      ON d.id = l.device_id WHERE d.user || '/' || d.device = '${topic}' AND l.tst = ${tst}`)[0].n === 1;
+    const stored = (topic, tst) => storedOnly(topic, tst) && framesOfType(ws.frames, 'location')
+      .some((m) => m.data.device_name === topic && m.data.timestamp_unix === tst);
+    const cardRelayed = (name) => framesOfType(ws.frames, 'card').some((m) => m.data.display_name === name);
+    const watch = location({ tst: T + 100, tid: 'aw', lat: 52.6, lon: 13.5 });
+    await phone.publishAsync('owntracks/alice/watch', JSON.stringify(watch), { qos: 1 });
+    await waitFor(() => stored('alice/watch', T + 100), { what: 'the watch\'s new fix' });
+    assert.deepEqual(locOf(await friendsOf('erin', 'phone'), 'owntracks/alice/watch'), recLoc('alice', 'watch', watch));
+    // an older fix sent late (a backlog) does not replace the newest
+    await phone.publishAsync('owntracks/alice/watch', JSON.stringify(location({ tst: T + 50, tid: 'aw' })), { qos: 1 });
+    await waitFor(() => stored('alice/watch', T + 50), { what: 'the late fix' });
+    assert.deepEqual(locOf(await friendsOf('erin', 'phone'), 'owntracks/alice/watch'), recLoc('alice', 'watch', watch));
+    // a new card: its name in the next replies
+    const card2 = { _type: 'card', name: 'Alice L.', face: FACE, tid: 'al' };
+    const cards = () => sql(broker.db, "SELECT count(*) AS n FROM events WHERE type = 'card'")[0].n;
+    const c0 = cards();
+    await phone.publishAsync('owntracks/alice/phone/info', JSON.stringify(card2), { qos: 1, retain: true });
+    await waitFor(() => cards() === c0 + 1 && cardRelayed('Alice L.'), { what: 'the new card' });
+    let got = await friendsOf('erin', 'phone');
+    assert.deepEqual(got[0], cardOf(card2, 'owntracks/alice/phone'));
+    assert.equal(got.filter((o) => o._type === 'card').length, 1);
+    // a device never seen before, in user order
+    const aaron = location({ tst: T + 101, tid: 'aa', lat: 40.4, lon: -3.7 });
+    await phone.publishAsync('owntracks/aaron/pad', JSON.stringify(aaron), { qos: 1 });
+    await waitFor(() => stored('aaron/pad', T + 101), { what: 'aaron\'s fix' });
+    got = await friendsOf('erin', 'phone');
+    assert.deepEqual(got[0], recLoc('aaron', 'pad', aaron));
+    assert.deepEqual(got[1], cardOf(card2, 'owntracks/alice/phone'));
+    // the whole of aaron/pad deleted through this bridge: gone from the next reply
+    const r = await postJson(openBridge, '/api/delete', { device: 'aaron/pad', all: true });
+    assert.deepEqual([r.status, r.body], [200, { deleted: 1 }]);
+    got = await friendsOf('erin', 'phone');
+    assert.equal(got.some((o) => o.topic === 'owntracks/aaron/pad'), false);
+    assert.deepEqual(got[0], cardOf(card2, 'owntracks/alice/phone'));
+    // the first reply's card again, for the cases below
+    await phone.publishAsync('owntracks/alice/phone/info', JSON.stringify(card), { qos: 1, retain: true });
+    await waitFor(() => cards() === c0 + 2 && framesOfType(ws.frames, 'card').length === 2, { what: 'the card again' });
+    assert.deepEqual((await friendsOf('erin', 'phone'))[0], cardOf(card, 'owntracks/alice/phone'));
+    ws.ws.close();
   });
 
   it('encrypts the friends for a phone that encrypts', async () => {

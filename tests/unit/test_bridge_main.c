@@ -10,8 +10,9 @@
 int main(void)
 {
 	static int (*const inits[])(void) = {
-		init_parse_tests, init_relay_tests,	init_queue_tests, init_db_tests,
-		init_auth_tests,  init_authtoken_tests, init_tiles_tests, NULL};
+		init_parse_tests, init_relay_tests,   init_queue_tests,
+		init_db_tests,	  init_auth_tests,    init_authtoken_tests,
+		init_tiles_tests, init_friends_tests, NULL};
 
 	return run_suites(inits);
 }

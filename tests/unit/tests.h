@@ -28,6 +28,7 @@ int init_db_tests(void);	/* bridge/db.c */
 int init_auth_tests(void);	/* bridge/auth.c */
 int init_authtoken_tests(void); /* bridge/auth.c: signed sessions */
 int init_tiles_tests(void);	/* bridge/tiles.c */
+int init_friends_tests(void);	/* bridge/friends.c */
 int init_config_tests(void);	/* plugin/config.c */
 int init_devices_tests(void);	/* plugin/devices.c */
 int init_users_tests(void);	/* plugin/users.c */
