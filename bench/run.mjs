@@ -432,7 +432,11 @@ function historyDb(file, rows) {
 PRAGMA synchronous = OFF;
 BEGIN;
 ${schema}
-PRAGMA user_version = 1;
+ALTER TABLE locations ADD COLUMN decrypted INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE events ADD COLUMN decrypted INTEGER NOT NULL DEFAULT 0;
+CREATE INDEX locations_tst ON locations(tst);
+CREATE INDEX events_tst ON events(tst);
+PRAGMA user_version = 3;
 WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 100)
 INSERT INTO devices (id, user, device, tid, first_seen, last_seen, online)
   SELECT i, 'hist', printf('dev%04d', i), printf('%02d', i), ${now - perDev}, ${now}, 0 FROM n;
@@ -461,11 +465,14 @@ async function history() {
   historyDb(db, S.histRows);
   const got = sql(db, 'SELECT count(*) AS n, max(id) AS m FROM locations')[0];
   log(`history: ${fmt(got.n)} rows written in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
-  raw.results.history = { rows: got.n, ...await historyPages(db, got.n, got.m, 'History') };
+  const span = sql(db, 'SELECT min(tst) AS a, max(tst) AS b FROM locations')[0];
+  raw.results.history = { rows: got.n, ...await historyPages(db, got.n, got.m, 'History', span) };
 }
 
-/** The history API's paged queries against the bridge on `db`: one row each. */
-async function historyPages(db, rowCount, maxId, label) {
+/** The history API's paged queries against the bridge on `db`: one row each;
+ * with `span` ({a, b}: the first and last tst) also a time range without a
+ * device (issue 12). */
+async function historyPages(db, rowCount, maxId, label, span) {
   const b = await broker();
   const br = await bridge(b.port, db);
   const url = `http://127.0.0.1:${br.port}`;
@@ -475,12 +482,20 @@ async function historyPages(db, rowCount, maxId, label) {
   const sincePaths = Array.from({ length: 100 }, (_, i) => `--path=/api/locations/?since_id=${Math.floor((maxId - 2 * limit) * i / 100)}&limit=${limit}`);
   const sinceDevPaths = Array.from({ length: 100 }, (_, i) =>
     `--path=/api/locations/?device=${i + 1}&since_id=${Math.max(0, Math.floor((maxId - 100 * 2 * limit) * ((i * 53) % 100) / 100))}&limit=${limit}`);
+  // the last 1 % of the time span, all devices, from since_id 0: the rowid
+  // walk alone passes 99 % of the table
+  const rangePaths = span ? Array.from({ length: 10 }, (_, i) => {
+    const from = span.b - Math.floor((span.b - span.a) / 100) - i;
+    return `--path=/api/locations/?start_time=${from}&end_time=${span.b - i}&since_id=0&limit=${limit}`;
+  }) : [];
   const out = {};
   for (const [key, what, paths] of [
     ['device', `?device=X&limit=${limit} (latest page of one device)`, devPaths],
     ['since', `?since_id=N&limit=${limit} (polling page, all devices)`, sincePaths],
     ['since_device', `?device=X&since_id=N&limit=${limit}`, sinceDevPaths],
+    ['range', `?start_time=..&end_time=..&since_id=0&limit=${limit} (last 1 % of the time, all devices)`, rangePaths],
   ]) {
+    if (!paths.length) continue;
     const res = await tool('http_bench', ['--url', url, ...paths, '--requests', String(S.histReqs), '--warmup', '10',
       '--expect-items', String(limit)]);
     out[key] = res;

@@ -55,12 +55,30 @@
 						    "poi") ", l.id, l.device_id, d.display_name, " \
 							   "l.ip_address"
 
+/* A page of all devices (DB_LOC_FWD). PostgreSQL plans each execution
+ * with its values (SQLDB_PLAN_EACH) and picks its index itself. SQLite's
+ * plan does not depend on the values: the rowid walk from since_id, or
+ * (INDEXED BY) the rows of the time range sorted by id; db_locations()
+ * chooses, and ?6 bounds the ids. CROSS JOIN keeps locations the outer
+ * loop whatever statistics say (with sqlite_stat1 SQLite 3.40 scans
+ * devices and sorts instead, docs/bench.md). */
+#define FWD_WHERE(VISIBLE) " WHERE l.id > ?1 AND l.tst >= ?2 AND l.tst <= ?3 AND " VISIBLE
+#define PG_LOC_FWD "SELECT " LOC_COLS LOC_FROM FWD_WHERE(PG_VISIBLE) " ORDER BY l.id LIMIT ?4"
+#define SQLITE_LOC_FWD(INDEX)                                                                      \
+	"SELECT " LOC_COLS " FROM locations l " INDEX                                              \
+	" CROSS JOIN devices d ON d.id = l.device_id" FWD_WHERE(                                   \
+		SQLITE_VISIBLE) " AND l.id <= ?6 ORDER BY l.id LIMIT ?4"
+/* The statements only SQLite has (the rest of enum db_stmt is NULL). */
+#define SQLITE_ONLY                                                                                \
+	[DB_LOC_FWD_TST] = SQLITE_LOC_FWD("INDEXED BY locations_tst"),                             \
+	[DB_LOC_RANGE_IDS] = "SELECT count(*), coalesce(min(id), 0), coalesce(max(id), 0) FROM "   \
+			     "(SELECT id FROM locations INDEXED BY locations_tst WHERE tst >= ?2 " \
+			     "AND tst <= ?3 AND id > ?1 LIMIT ?4)"
+
 /* ?1 since_id, ?2 start_time, ?3 end_time, ?4 limit, ?5 device id, ?9 users */
-#define STMT_SQL(VISIBLE, JSON_ARRAY, JSON_STR)                                                    \
+#define STMT_SQL(VISIBLE, JSON_ARRAY, JSON_STR, LOC_FWD, ONLY)                                     \
 	{                                                                                          \
-		[DB_LOC_FWD] = "SELECT " LOC_COLS LOC_FROM                                         \
-			       " WHERE l.id > ?1 AND l.tst >= ?2 AND l.tst <= ?3 AND " VISIBLE     \
-			       " ORDER BY l.id LIMIT ?4",                                          \
+		[DB_LOC_FWD] = LOC_FWD,                                                            \
 		[DB_LOC_FWD_DEV] = "SELECT " LOC_COLS LOC_FROM                                     \
 				   " WHERE l.device_id = ?5 AND l.id > ?1 AND l.tst >= ?2 AND "    \
 				   "l.tst <= ?3 AND " VISIBLE " ORDER BY l.id LIMIT ?4",           \
@@ -121,11 +139,14 @@
 				  " WHERE device_id = ?1 AND tst >= ?2 AND tst <= ?3",             \
 		[DB_NEXT_DEVICE] = "SELECT id FROM devices d WHERE id > ?1 AND " VISIBLE           \
 				   " ORDER BY id LIMIT 1",                                         \
+		ONLY                                                                               \
 	}
 
 static const char *const sqlite_sql[DB_N_STMTS] =
-	STMT_SQL(SQLITE_VISIBLE, SQLITE_JSON_ARRAY, SQLITE_JSON_STR);
-static const char *const pg_sql[DB_N_STMTS] = STMT_SQL(PG_VISIBLE, PG_JSON_ARRAY, PG_JSON_STR);
+	STMT_SQL(SQLITE_VISIBLE, SQLITE_JSON_ARRAY, SQLITE_JSON_STR, SQLITE_LOC_FWD("NOT INDEXED"),
+		 SQLITE_ONLY);
+static const char *const pg_sql[DB_N_STMTS] =
+	STMT_SQL(PG_VISIBLE, PG_JSON_ARRAY, PG_JSON_STR, PG_LOC_FWD, );
 
 void db_init(struct db *db, const char *spec)
 {
@@ -161,7 +182,12 @@ bool db_ready(struct db *db)
 	    sqldb_exec(db->h, "SET default_transaction_read_only = on") != SQLDB_DONE)
 		goto fail;
 	for (i = 0; i < DB_N_STMTS; i++) {
+		if (!sql[i])
+			continue;
 		db->stmt[i] = sqldb_prepare(db->h, sql[i]);
+		/* a database of schema < 3 has no locations_tst: walk the rowid */
+		if (!db->stmt[i] && (i == DB_LOC_FWD_TST || i == DB_LOC_RANGE_IDS))
+			continue;
 		if (!db->stmt[i])
 			goto fail;
 	}
@@ -269,12 +295,11 @@ static enum db_result lookup_id(struct db *db, struct sqldb_stmt *s, int64_t *id
 	return r;
 }
 
-static void bind_visible(struct sqldb_stmt *s, const char *users_json)
+static enum sqldb_rc bind_visible(struct sqldb_stmt *s, const char *users_json)
 {
 	if (users_json)
-		sqldb_bind_text(s, 9, users_json, -1);
-	else
-		sqldb_bind_null(s, 9);
+		return sqldb_bind_text(s, 9, users_json, -1);
+	return sqldb_bind_null(s, 9);
 }
 
 enum db_result db_device_id(struct db *db, const char *spec, const char *users_json, int64_t *id)
@@ -296,31 +321,15 @@ enum db_result db_device_id(struct db *db, const char *spec, const char *users_j
 	return lookup_id(db, s, id);
 }
 
-enum db_result db_locations(struct db *db, const struct db_loc_query *q, struct jbuf *out,
-			    struct db_loc_page *page)
+/* Step `s` (bound), appending its rows to the page up to `limit` rows in
+ * all; a row beyond that sets has_more. Resets `s`. */
+static enum db_result loc_rows(struct db *db, struct sqldb_stmt *s, int limit, struct jbuf *out,
+			       struct db_loc_page *page)
 {
-	enum db_stmt which;
-	struct sqldb_stmt *s;
 	int rc;
 
-	memset(page, 0, sizeof(*page));
-	if (!db_ready(db))
-		return DB_UNAVAILABLE;
-	if (q->latest)
-		which = q->device_id ? DB_LOC_LATEST_DEV : DB_LOC_LATEST;
-	else
-		which = q->device_id ? DB_LOC_FWD_DEV : DB_LOC_FWD;
-	s = db->stmt[which];
-	sqldb_bind_int64(s, 1, q->since_id);
-	sqldb_bind_int64(s, 2, q->start_time);
-	sqldb_bind_int64(s, 3, q->end_time);
-	/* one more than asked: tells whether there is more */
-	sqldb_bind_int64(s, 4, q->latest ? q->limit : q->limit + 1);
-	if (q->device_id)
-		sqldb_bind_int64(s, 5, q->device_id);
-	bind_visible(s, q->users_json);
 	while ((rc = sqldb_step(s)) == SQLDB_ROW) {
-		if (page->count == q->limit) {
+		if (page->count == limit) {
 			page->has_more = true;
 			break;
 		}
@@ -333,7 +342,143 @@ enum db_result db_locations(struct db *db, const struct db_loc_query *q, struct 
 	if (rc != SQLDB_ROW && rc != SQLDB_DONE)
 		return step_failed(db, rc);
 	sqldb_reset(s);
-	return jbuf_failed(out) ? DB_NOMEM : DB_OK;
+	return DB_OK;
+}
+
+/* SQLite's page of all devices (issue 12). The rowid walk from since_id
+ * tests tst row by row: it costs the rows it passes until the page is
+ * full, all those after since_id when the range is near the end. The tst
+ * index costs the rows of the range (each one read from the table, then
+ * sorted by id), about FWD_TST_COST times a walked row (docs/bench.md).
+ * So: first walk FWD_PROBE rows, which serves polling and ranges that
+ * follow since_id. Then, unless the range holds many of the rows left,
+ * count its rows on the covering tst index with their smallest and
+ * largest id: no row outside those ids can match, so the walk starts at
+ * the smallest and stops at the largest, and the tst index is used only
+ * when the range is so sparse in id order that walking it costs more.
+ * Every part reads id order, so the page is the same whichever runs (the
+ * ids in between have no row of the range). */
+#define FWD_PROBE(limit) (8 * ((int64_t)(limit) + 1))
+#define FWD_TST_COST 4
+#define FWD_COUNT_SHARE 8 /* count at most 1/8 of the rows after since_id */
+
+/* Rows with id in (after, upto] of the range, by `s` (DB_LOC_FWD or
+ * DB_LOC_FWD_TST), onto the page. */
+static enum db_result fwd_part(struct db *db, struct sqldb_stmt *s, const struct db_loc_query *q,
+			       int64_t after, int64_t upto, struct jbuf *out,
+			       struct db_loc_page *page)
+{
+	if (sqldb_bind_int64(s, 1, after) != SQLDB_DONE ||
+	    sqldb_bind_int64(s, 2, q->start_time) != SQLDB_DONE ||
+	    sqldb_bind_int64(s, 3, q->end_time) != SQLDB_DONE ||
+	    sqldb_bind_int64(s, 4, (int64_t)q->limit - page->count + 1) != SQLDB_DONE ||
+	    sqldb_bind_int64(s, 6, upto) != SQLDB_DONE ||
+	    bind_visible(s, q->users_json) != SQLDB_DONE) {
+		sqldb_reset(s);
+		return step_failed(db, SQLDB_ERROR);
+	}
+	return loc_rows(db, s, q->limit, out, page);
+}
+
+/* How many rows of the range have an id > after (at most `cap`), and
+ * their smallest and largest id. */
+static enum db_result fwd_range_ids(struct db *db, const struct db_loc_query *q, int64_t after,
+				    int64_t cap, int64_t *n, int64_t *lo, int64_t *hi)
+{
+	struct sqldb_stmt *s = db->stmt[DB_LOC_RANGE_IDS];
+	int rc;
+
+	if (sqldb_bind_int64(s, 1, after) != SQLDB_DONE ||
+	    sqldb_bind_int64(s, 2, q->start_time) != SQLDB_DONE ||
+	    sqldb_bind_int64(s, 3, q->end_time) != SQLDB_DONE ||
+	    sqldb_bind_int64(s, 4, cap) != SQLDB_DONE) {
+		sqldb_reset(s);
+		return step_failed(db, SQLDB_ERROR);
+	}
+	rc = sqldb_step(s);
+	if (rc != SQLDB_ROW)
+		return step_failed(db, rc == SQLDB_DONE ? SQLDB_ERROR : rc);
+	*n = sqldb_col_int64(s, 0);
+	*lo = sqldb_col_int64(s, 1);
+	*hi = sqldb_col_int64(s, 2);
+	sqldb_reset(s);
+	return DB_OK;
+}
+
+static enum db_result fwd_sqlite(struct db *db, const struct db_loc_query *q, struct jbuf *out,
+				 struct db_loc_page *page)
+{
+	struct sqldb_stmt *walk = db->stmt[DB_LOC_FWD], *tst = db->stmt[DB_LOC_FWD_TST];
+	int64_t after = q->since_id, top = 0, cap, n = 0, lo = 0, hi = 0;
+	double need, walk_cost;
+	enum db_result r;
+
+	db->fwd_used = DB_FWD_ROWID;
+	if (!tst || !db->stmt[DB_LOC_RANGE_IDS] || db->fwd_plan == DB_FWD_ROWID)
+		return fwd_part(db, walk, q, after, INT64_MAX, out, page);
+	if (db->fwd_plan == DB_FWD_TST) {
+		db->fwd_used = DB_FWD_TST;
+		return fwd_part(db, tst, q, after, INT64_MAX, out, page);
+	}
+	if (after >= INT64_MAX - FWD_PROBE(q->limit))
+		return fwd_part(db, walk, q, after, INT64_MAX, out, page);
+	r = fwd_part(db, walk, q, after, after + FWD_PROBE(q->limit), out, page);
+	if (r != DB_OK || page->has_more)
+		return r;
+	after += FWD_PROBE(q->limit);
+	r = lookup_id(db, db->stmt[DB_REC_MAX_ID], &top);
+	if (r != DB_OK || top <= after)
+		return r;
+	/* an index entry costs about 1.5 walked rows: a range holding more
+	 * than 1/FWD_COUNT_SHARE of the rows left is walked as before */
+	cap = (top - after) / FWD_COUNT_SHARE + 1;
+	r = fwd_range_ids(db, q, after, cap, &n, &lo, &hi);
+	if (r != DB_OK || n == 0)
+		return r;
+	if (n >= cap)
+		return fwd_part(db, walk, q, after, INT64_MAX, out, page);
+	/* the ids the walk passes: all of lo..hi when the page takes every
+	 * row left, else (a guess, as if evenly spread) until it is full */
+	need = (double)q->limit - page->count + 1;
+	walk_cost = (double)(hi - lo + 1);
+	if (n > need)
+		walk_cost *= need / (double)n;
+	if ((double)n * FWD_TST_COST < walk_cost) {
+		db->fwd_used = DB_FWD_TST;
+		return fwd_part(db, tst, q, after, hi, out, page);
+	}
+	return fwd_part(db, walk, q, lo - 1, hi, out, page);
+}
+
+enum db_result db_locations(struct db *db, const struct db_loc_query *q, struct jbuf *out,
+			    struct db_loc_page *page)
+{
+	enum db_stmt which;
+	struct sqldb_stmt *s;
+	enum db_result r;
+
+	memset(page, 0, sizeof(*page));
+	if (!db_ready(db))
+		return DB_UNAVAILABLE;
+	if (q->latest)
+		which = q->device_id ? DB_LOC_LATEST_DEV : DB_LOC_LATEST;
+	else
+		which = q->device_id ? DB_LOC_FWD_DEV : DB_LOC_FWD;
+	if (which == DB_LOC_FWD && sqldb_kind(db->h) == SQLDB_SQLITE) {
+		r = fwd_sqlite(db, q, out, page);
+		return r == DB_OK && jbuf_failed(out) ? DB_NOMEM : r;
+	}
+	s = db->stmt[which];
+	sqldb_bind_int64(s, 1, q->since_id);
+	sqldb_bind_int64(s, 2, q->start_time);
+	sqldb_bind_int64(s, 3, q->end_time);
+	/* one more than asked: tells whether there is more */
+	sqldb_bind_int64(s, 4, q->latest ? q->limit : q->limit + 1);
+	if (q->device_id)
+		sqldb_bind_int64(s, 5, q->device_id);
+	bind_visible(s, q->users_json);
+	r = loc_rows(db, s, q->limit, out, page);
+	return r == DB_OK && jbuf_failed(out) ? DB_NOMEM : r;
 }
 
 enum db_result db_devices(struct db *db, const char *users_json, struct jbuf *out)

@@ -20,9 +20,9 @@
 #include "sqldb.h"
 
 enum db_stmt {
-	DB_LOC_FWD,	   /* id > since, tst in range, ascending */
-	DB_LOC_FWD_DEV,	   /* the same for one device */
-	DB_LOC_LATEST,	   /* the newest N, ascending */
+	DB_LOC_FWD,	/* id > since, tst in range, ascending (SQLite: the rowid walk, id <= ?6) */
+	DB_LOC_FWD_DEV, /* the same for one device */
+	DB_LOC_LATEST,	/* the newest N, ascending */
 	DB_LOC_LATEST_DEV, /* the newest N of one device, ascending */
 	DB_DEVICES,	   /* every device with its last location */
 	DB_DEVICE_BY_ID,
@@ -37,14 +37,28 @@ enum db_stmt {
 	DB_REC_LAST,	  /* each device's newest fix, with its card */
 	DB_REC_LOCATIONS, /* one device, from < tst < to, the newest N, ascending */
 	DB_REC_MAX_ID,	  /* the newest location id committed */
+	/* SQLite only, NULL without the locations_tst index (schema < 3) or on
+	 * PostgreSQL: DB_LOC_FWD along locations_tst, and what chooses it */
+	DB_LOC_FWD_TST,	  /* DB_LOC_FWD by the tst index, sorted by id */
+	DB_LOC_RANGE_IDS, /* count, min and max id of the range after ?1 (of ?4 at most) */
 	DB_N_STMTS,
+};
+
+/* How db_locations() reads a page of all devices (no device, not latest)
+ * on SQLite: the rowid walk from since_id, or the tst index (issue 12). */
+enum db_fwd_plan {
+	DB_FWD_AUTO = 0, /* a short walk, then the cheaper of the two (db.c) */
+	DB_FWD_ROWID,	 /* the rowid walk alone */
+	DB_FWD_TST,	 /* the tst index alone (the walk where it is missing) */
 };
 
 struct db {
 	const char *spec; /* file path or connection string */
 	struct sqldb *h;
 	struct sqldb_stmt *stmt[DB_N_STMTS];
-	char error[160]; /* why the last open or query failed (never a password) */
+	char error[160];	   /* why the last open or query failed (never a password) */
+	enum db_fwd_plan fwd_plan; /* DB_FWD_AUTO; the others for tests and benchmarks */
+	enum db_fwd_plan fwd_used; /* what the last such page used last (ROWID or TST) */
 };
 
 enum db_result {
