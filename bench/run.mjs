@@ -884,7 +884,7 @@ async function retention() {
   const left = sql(db, 'SELECT count(*) AS n FROM locations')[0].n;
   const kept = sql(db, `SELECT count(*) AS n FROM locations WHERE ${sure}`)[0].n;
   const ok = kept === keep + S.ingest && base.acked === S.ingest && during.acked === S.ingest;
-  raw.results.retention = { rows, days, due, secs, base: base.rate, during: during.rate, left };
+  raw.results.retention = { rows, days, due, secs, base: base.rate, during: during.rate, left, kept, keep, acked: [base.acked, during.acked], sent: [base.sent, during.sent], disconnects: [base.disconnects, during.disconnects], errors: [base.errors, during.errors], first_error: [base.first_error, during.first_error] };
   row(`Retention: ${fmt(due)} of ${fmt(rows)} rows past ${days} days, purged 1,000 per transaction while ingesting`,
     `${ms(secs)} s (${fmt(due / secs)} rows/s); ${fmt(left)} rows kept`, 'all old rows gone, the rest kept', ok);
   row('Ingest during the purge / into an empty database', `${fmt(during.rate)} / ${fmt(base.rate)} msg/s = ${fmt(during.rate / base.rate, 2)}`,
