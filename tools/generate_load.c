@@ -538,12 +538,11 @@ static int mqtt_send(struct gen *g, struct device *d, const char *payload, int l
 	/* Counted first: a QoS 0 message is "acked" (written) inside the call. */
 	d->inflight++;
 	rc = mosquitto_publish(d->mosq, &mid, d->topic, len, payload, g->o.qos, g->o.retain);
-	/* At QoS > 0 the library queues the message (it has a mid) before it
-	 * writes: when the write fails, the message goes out again after the
-	 * reconnection and is acknowledged then, so it was sent. */
-	if (rc && g->o.qos > 0 && mid &&
-	    (rc == MOSQ_ERR_CONN_LOST || rc == MOSQ_ERR_ERRNO || rc == MOSQ_ERR_NO_CONN))
-		rc = 0;
+	/* Not connected, or (at QoS > 0) queued with a mid and then the write
+	 * failed: the library sends it after the reconnection and it is
+	 * acknowledged then, so it counts as sent. */
+	if (g->o.qos > 0 && mid && (rc == MOSQ_ERR_CONN_LOST || rc == MOSQ_ERR_ERRNO))
+		rc = MOSQ_ERR_SUCCESS;
 	if (rc && rc != MOSQ_ERR_NO_CONN) {
 		d->inflight--;
 		note_error(g, "publish failed: %s", mosquitto_strerror(rc));
